@@ -1,0 +1,384 @@
+/* weft-file.c: reading text files safely and replacing them atomically and durably. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "weft-file.h"
+
+#define MAX_LINK_DEPTH 40
+
+static void
+set_errno_error (GError     **error,
+                 int          errsv,
+                 const char  *path,
+                 const char  *what)
+{
+  g_autofree char *display = g_filename_display_basename (path);
+
+  /* TRANSLATORS: e.g. "Could not read “notes.txt”: permission denied" */
+  g_set_error (error, WEFT_ERROR, weft_error_from_errno (errsv),
+               what, display, weft_error_describe_errno (errsv));
+}
+
+static void
+locate_byte (const char *text,
+             size_t      byte_off,
+             size_t     *out_line,
+             size_t     *out_column)
+{
+  size_t line = 1;
+  const char *line_start = text;
+
+  for (const char *p = text; p < text + byte_off; p++)
+    if (*p == '\n')
+      {
+        line++;
+        line_start = p + 1;
+      }
+
+  *out_line = line;
+  *out_column = (size_t) (text + byte_off - line_start) + 1;
+}
+
+static gboolean
+check_text (const char  *path,
+            const char  *text,
+            size_t       len,
+            GError     **error)
+{
+  const char *end = NULL;
+  g_autofree char *display = NULL;
+  size_t line, column;
+
+  if (g_utf8_validate_len (text, len, &end))
+    return TRUE;
+
+  display = g_filename_display_basename (path);
+  locate_byte (text, (size_t) (end - text), &line, &column);
+
+  if (*end == '\0')
+    g_set_error (error, WEFT_ERROR, WEFT_ERROR_BINARY,
+                 _("“%s” contains NUL bytes (line %zu, column %zu): it looks like a binary file, not text"),
+                 display, line, column);
+  else
+    g_set_error (error, WEFT_ERROR, WEFT_ERROR_INVALID_UTF8,
+                 _("“%s” is not valid UTF-8 text (first invalid byte at line %zu, column %zu)"),
+                 display, line, column);
+  return FALSE;
+}
+
+static gboolean
+check_regular (const char        *path,
+               const struct stat *st,
+               GError           **error)
+{
+  g_autofree char *display = NULL;
+
+  if (S_ISREG (st->st_mode))
+    return TRUE;
+
+  display = g_filename_display_basename (path);
+  if (S_ISDIR (st->st_mode))
+    g_set_error (error, WEFT_ERROR, WEFT_ERROR_IS_DIRECTORY,
+                 _("“%s” is a folder, not a file"), display);
+  else
+    g_set_error (error, WEFT_ERROR, WEFT_ERROR_NOT_REGULAR_FILE,
+                 _("“%s” is not a regular file (it is a pipe, socket or device)"), display);
+  return FALSE;
+}
+
+gboolean
+weft_file_read_utf8 (const char  *path,
+                     char       **out_text,
+                     size_t      *out_len,
+                     GError     **error)
+{
+  struct stat st;
+  int fd;
+  g_autofree char *buf = NULL;
+  size_t cap, len = 0;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (out_text != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* Look before opening: opening a FIFO for reading blocks until a writer
+   * appears, and opening some devices has side effects. */
+  if (stat (path, &st) != 0)
+    {
+      set_errno_error (error, errno, path, _("Could not open “%s”: %s"));
+      return FALSE;
+    }
+  if (!check_regular (path, &st, error))
+    return FALSE;
+
+  /* O_NONBLOCK too, in case the path was swapped for a FIFO since the stat. */
+  fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    {
+      set_errno_error (error, errno, path, _("Could not open “%s”: %s"));
+      return FALSE;
+    }
+  if (fstat (fd, &st) != 0 || !check_regular (path, &st, error))
+    {
+      if (error != NULL && *error == NULL)
+        set_errno_error (error, errno, path, _("Could not read “%s”: %s"));
+      close (fd);
+      return FALSE;
+    }
+  if ((uintmax_t) st.st_size >= SIZE_MAX / 2)
+    {
+      close (fd);
+      set_errno_error (error, EOVERFLOW, path, _("Could not read “%s”: %s"));
+      return FALSE;
+    }
+
+  /* The size is a hint: the file may grow or shrink while we read it. */
+  cap = (size_t) st.st_size + 1;
+  buf = g_try_malloc (cap);
+  if (buf == NULL)
+    {
+      close (fd);
+      set_errno_error (error, ENOMEM, path, _("Could not read “%s”: %s"));
+      return FALSE;
+    }
+
+  for (;;)
+    {
+      ssize_t n;
+
+      if (len + 1 >= cap)
+        {
+          char *bigger;
+
+          cap = cap * 2 + 4096;
+          bigger = g_try_realloc (buf, cap);
+          if (bigger == NULL)
+            {
+              close (fd);
+              set_errno_error (error, ENOMEM, path, _("Could not read “%s”: %s"));
+              return FALSE;
+            }
+          buf = bigger;
+        }
+
+      n = read (fd, buf + len, cap - len - 1);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int errsv = errno;
+
+          close (fd);
+          set_errno_error (error, errsv, path, _("Could not read “%s”: %s"));
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      len += (size_t) n;
+    }
+  close (fd);
+  buf[len] = '\0';
+
+  if (!check_text (path, buf, len, error))
+    return FALSE;
+
+  *out_text = g_steal_pointer (&buf);
+  if (out_len != NULL)
+    *out_len = len;
+  return TRUE;
+}
+
+char *
+weft_file_resolve_link (const char *path)
+{
+  g_autofree char *current = g_strdup (path);
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  for (int depth = 0; depth < MAX_LINK_DEPTH; depth++)
+    {
+      g_autofree char *target = g_file_read_link (current, NULL);
+      g_autofree char *dir = NULL;
+
+      if (target == NULL)
+        break;
+      if (g_path_is_absolute (target))
+        {
+          g_free (current);
+          current = g_steal_pointer (&target);
+          continue;
+        }
+      dir = g_path_get_dirname (current);
+      g_free (current);
+      current = g_build_filename (dir, target, NULL);
+    }
+
+  return g_steal_pointer (&current);
+}
+
+static gboolean
+write_all (int         fd,
+           const char *data,
+           size_t      len,
+           int        *out_errno)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, data, len > (1u << 30) ? (1u << 30) : len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          *out_errno = n < 0 ? errno : ENOSPC;
+          return FALSE;
+        }
+      data += n;
+      len -= (size_t) n;
+    }
+  return TRUE;
+}
+
+static int
+create_temp_beside (const char  *target,
+                    char       **out_tmp_path)
+{
+  g_autofree char *dir = g_path_get_dirname (target);
+  g_autofree char *base = g_path_get_basename (target);
+
+  for (int attempt = 0; attempt < 100; attempt++)
+    {
+      g_autofree char *name = g_strdup_printf (".%s.weft-%08x", base, g_random_int ());
+      g_autofree char *tmp = g_build_filename (dir, name, NULL);
+      /* 0666 and the umask, like any new file; an existing target's mode is
+       * copied onto it below. */
+      int fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0666);
+
+      if (fd >= 0)
+        {
+          *out_tmp_path = g_steal_pointer (&tmp);
+          return fd;
+        }
+      if (errno != EEXIST)
+        return -1;
+    }
+  errno = EEXIST;
+  return -1;
+}
+
+static void
+fsync_directory_of (const char *path)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  int dfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  /* Some file systems refuse fsync on directories (EINVAL); the rename itself
+   * has succeeded, so that is not an error for the caller. */
+  if (dfd >= 0)
+    {
+      (void) fsync (dfd);
+      close (dfd);
+    }
+}
+
+gboolean
+weft_file_write_atomic (const char  *path,
+                        const char  *data,
+                        size_t       len,
+                        GError     **error)
+{
+  g_autofree char *target = NULL;
+  g_autofree char *tmp = NULL;
+  struct stat st;
+  gboolean exists;
+  int fd, errsv = 0;
+  const char *step = NULL;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  target = weft_file_resolve_link (path);
+
+  exists = stat (target, &st) == 0;
+  if (!exists && errno != ENOENT)
+    {
+      set_errno_error (error, errno, path, _("Could not save “%s”: %s"));
+      return FALSE;
+    }
+  if (exists && !check_regular (path, &st, error))
+    return FALSE;
+  /* Renaming over a file only needs the directory to be writable; an editor
+   * must not replace a file its user may not write to. */
+  if (exists && access (target, W_OK) != 0)
+    {
+      set_errno_error (error, errno, path, _("Could not save “%s”: %s"));
+      return FALSE;
+    }
+
+  fd = create_temp_beside (target, &tmp);
+  if (fd < 0)
+    {
+      set_errno_error (error, errno, path,
+                       _("Could not save “%s”: creating a temporary file beside it failed: %s"));
+      return FALSE;
+    }
+
+  if (exists)
+    {
+      if (fchmod (fd, st.st_mode & 07777) != 0)
+        {
+          errsv = errno;
+          step = _("Could not save “%s”: keeping its permissions failed: %s");
+          goto fail;
+        }
+      /* Only root or the owner can do this; a different owner is kept where
+       * the system allows it and silently becomes the user's otherwise. */
+      (void) fchown (fd, st.st_uid, st.st_gid);
+    }
+
+  if (!write_all (fd, data, len, &errsv))
+    {
+      step = _("Could not save “%s”: writing failed: %s");
+      goto fail;
+    }
+  if (fsync (fd) != 0)
+    {
+      errsv = errno;
+      step = _("Could not save “%s”: flushing to disk failed: %s");
+      goto fail;
+    }
+  if (close (fd) != 0)
+    {
+      fd = -1;
+      errsv = errno;
+      step = _("Could not save “%s”: writing failed: %s");
+      goto fail;
+    }
+  fd = -1;
+
+  if (rename (tmp, target) != 0)
+    {
+      errsv = errno;
+      step = _("Could not save “%s”: replacing the file failed: %s");
+      goto fail;
+    }
+
+  fsync_directory_of (target);
+  return TRUE;
+
+fail:
+  if (fd >= 0)
+    close (fd);
+  (void) unlink (tmp);
+  set_errno_error (error, errsv, path, step);
+  return FALSE;
+}

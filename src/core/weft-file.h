@@ -1,0 +1,41 @@
+/* weft-file.h: reading text files safely and replacing them atomically and durably. */
+#pragma once
+
+#include <stddef.h>
+#include <glib.h>
+
+#include "weft-error.h"
+
+G_BEGIN_DECLS
+
+/* Reads the regular file at @path whole and checks that it is UTF-8 text.
+ * Never blocks on FIFOs or devices: anything but a regular file is refused
+ * before it is opened for reading (WEFT_ERROR_NOT_REGULAR_FILE,
+ * WEFT_ERROR_IS_DIRECTORY). Invalid UTF-8 gives WEFT_ERROR_INVALID_UTF8 and NUL
+ * bytes WEFT_ERROR_BINARY, with the line and column of the first bad byte in
+ * the message. On success *out_text is NUL-terminated and *out_len excludes the
+ * terminator; the caller frees it with g_free(). Safe from any thread. */
+gboolean weft_file_read_utf8    (const char  *path,
+                                 char       **out_text,
+                                 size_t      *out_len,
+                                 GError     **error);
+
+/* Replaces the file at @path with @len bytes of @data so that, whatever
+ * happens, the path holds either the old or the new contents in full: a temp
+ * file is created in the same directory, written, fsynced, renamed over the
+ * target, and the directory is fsynced. An existing file keeps its mode (and,
+ * where permitted, its owner); a symbolic link keeps pointing at the file it
+ * names, whose contents are replaced. On failure the target is untouched, the
+ * temp file is removed and @error says which step failed and why. Safe from
+ * any thread. */
+gboolean weft_file_write_atomic (const char  *path,
+                                 const char  *data,
+                                 size_t       len,
+                                 GError     **error);
+
+/* Resolves symbolic links in the last component of @path (up to 40 of them),
+ * so that a save replaces the link's target rather than the link. Relative
+ * link targets are taken from the link's directory. Returns a new string. */
+char    *weft_file_resolve_link (const char  *path);
+
+G_END_DECLS
