@@ -1,0 +1,280 @@
+/* weft-application.c: the Weft application — single instance, command line, app-wide actions. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "weft-application.h"
+
+struct _WeftApplication
+{
+  AdwApplication  parent_instance;
+
+  GSettings      *settings;
+  GtkCssProvider *zoom_css;
+};
+
+G_DEFINE_FINAL_TYPE (WeftApplication, weft_application, ADW_TYPE_APPLICATION)
+
+WeftApplication *
+weft_application_new (GApplicationFlags extra_flags)
+{
+  return g_object_new (WEFT_TYPE_APPLICATION,
+                       "application-id", APP_ID,
+                       "flags", G_APPLICATION_HANDLES_COMMAND_LINE | G_APPLICATION_HANDLES_OPEN | extra_flags,
+                       "resource-base-path", "/io/github/weftedit/Weft",
+                       NULL);
+}
+
+WeftWindow *
+weft_application_new_window (WeftApplication *self)
+{
+  WeftWindow *window;
+
+  g_return_val_if_fail (WEFT_IS_APPLICATION (self), NULL);
+
+  window = weft_window_new (GTK_APPLICATION (self));
+  gtk_window_present (GTK_WINDOW (window));
+  return window;
+}
+
+static WeftWindow *
+weft_application_dup_window (WeftApplication *self)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (WEFT_IS_WINDOW (window))
+    return g_object_ref (WEFT_WINDOW (window));
+  return g_object_ref (weft_application_new_window (self));
+}
+
+static void
+weft_application_activate (GApplication *app)
+{
+  WeftApplication *self = WEFT_APPLICATION (app);
+  g_autoptr(WeftWindow) window = weft_application_dup_window (self);
+
+  if (weft_window_get_n_pages (window) == 0)
+    weft_window_new_document (window);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static void
+weft_application_open (GApplication  *app,
+                       GFile        **files,
+                       int            n_files,
+                       const char    *hint)
+{
+  WeftApplication *self = WEFT_APPLICATION (app);
+  g_autoptr(WeftWindow) window = weft_application_dup_window (self);
+
+  for (int i = 0; i < n_files; i++)
+    weft_window_open_file (window, files[i], 0);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+/* Parses "weft [+LINE] FILE…" in the primary instance, so that a second
+ * `weft FILE` opens its files in the window that is already there. */
+static int
+weft_application_command_line (GApplication            *app,
+                               GApplicationCommandLine *command_line)
+{
+  WeftApplication *self = WEFT_APPLICATION (app);
+  g_auto(GStrv) argv = NULL;
+  g_autoptr(WeftWindow) window = NULL;
+  int argc, line = 0;
+  gboolean any_file = FALSE;
+
+  argv = g_application_command_line_get_arguments (command_line, &argc);
+
+  for (int i = 1; i < argc; i++)
+    {
+      const char *arg = argv[i];
+      gint64 value;
+
+      if (arg[0] == '+' && g_ascii_string_to_signed (arg + 1, 10, 1, G_MAXINT, &value, NULL))
+        {
+          line = (int) value;
+          continue;
+        }
+      if (g_str_equal (arg, "--"))
+        continue;
+
+      if (window == NULL)
+        window = weft_application_dup_window (self);
+      {
+        g_autoptr(GFile) file = g_application_command_line_create_file_for_arg (command_line, arg);
+
+        weft_window_open_file (window, file, line);
+      }
+      line = 0;
+      any_file = TRUE;
+    }
+
+  if (!any_file)
+    g_application_activate (app);
+  else
+    gtk_window_present (GTK_WINDOW (window));
+  return EXIT_SUCCESS;
+}
+
+static int
+weft_application_handle_local_options (GApplication *app,
+                                       GVariantDict *options)
+{
+  if (g_variant_dict_contains (options, "version"))
+    {
+      g_print ("weft %s\n", PACKAGE_VERSION);
+      return EXIT_SUCCESS;
+    }
+  return -1;
+}
+
+static void
+action_quit (GSimpleAction *action,
+             GVariant      *param,
+             gpointer       user_data)
+{
+  GtkApplication *app = GTK_APPLICATION (user_data);
+  g_autoptr(GList) windows = g_list_copy (gtk_application_get_windows (app));
+
+  /* Each window asks about its own unsaved changes; the application ends
+   * when the last one has closed. */
+  for (GList *l = windows; l != NULL; l = l->next)
+    gtk_window_close (GTK_WINDOW (l->data));
+}
+
+static void
+action_new_window (GSimpleAction *action,
+                   GVariant      *param,
+                   gpointer       user_data)
+{
+  WeftWindow *window = weft_application_new_window (WEFT_APPLICATION (user_data));
+
+  weft_window_new_document (window);
+}
+
+static void
+action_about (GSimpleAction *action,
+              GVariant      *param,
+              gpointer       user_data)
+{
+  GtkApplication *app = GTK_APPLICATION (user_data);
+  static const char *developers[] = { "The Weft developers", NULL };
+  GtkWidget *about;
+
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", gtk_application_get_active_window (app),
+                        "application-name", _("Weft"),
+                        "application-icon", APP_ID,
+                        "version", PACKAGE_VERSION,
+                        "developer-name", _("The Weft developers"),
+                        "developers", developers,
+                        "comments", _("A text editor whose window never waits: saving, "
+                                      "spell-checking and sorting run on background workers."),
+                        "website", "https://github.com/weftedit/weft",
+                        "issue-url", "https://github.com/weftedit/weft/issues",
+                        "license-type", GTK_LICENSE_GPL_3_0,
+                        "translator-credits", _("translator-credits"),
+                        NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+static void
+weft_application_update_zoom (WeftApplication *self)
+{
+  double scale = g_settings_get_double (self->settings, "font-scale");
+  g_autofree char *css = NULL;
+  char number[G_ASCII_DTOSTR_BUF_SIZE];
+
+  /* Locale-independent number: CSS wants a dot, whatever the language. */
+  g_ascii_formatd (number, sizeof number, "%.3f", scale);
+  css = g_strdup_printf (".weft-view { font-size: %sem; }", number);
+  gtk_css_provider_load_from_data (self->zoom_css, css, -1);
+}
+
+static const GActionEntry app_entries[] = {
+  { "quit", action_quit },
+  { "new-window", action_new_window },
+  { "about", action_about },
+};
+
+static const struct {
+  const char *action;
+  const char *accels[3];
+} accels[] = {
+  { "app.quit", { "<Control>q", NULL } },
+  { "app.new-window", { "<Control><Shift>n", NULL } },
+  { "win.new-document", { "<Control>n", "<Control>t", NULL } },
+  { "win.open", { "<Control>o", NULL } },
+  { "win.save", { "<Control>s", NULL } },
+  { "win.save-as", { "<Control><Shift>s", NULL } },
+  { "win.close-page", { "<Control>w", NULL } },
+  { "window.close", { "<Control><Shift>w", NULL } },
+  { "win.find", { "<Control>f", NULL } },
+  { "win.replace", { "<Control>h", NULL } },
+  { "win.find-next", { "<Control>g", NULL } },
+  { "win.find-previous", { "<Control><Shift>g", NULL } },
+  { "win.go-to-line", { "<Control>l", NULL } },
+  { "win.zoom-in", { "<Control>plus", "<Control>equal", NULL } },
+  { "win.zoom-out", { "<Control>minus", NULL } },
+  { "win.zoom-reset", { "<Control>0", NULL } },
+  { "win.wrap-text", { "<Alt>z", NULL } },
+};
+
+static void
+weft_application_startup (GApplication *app)
+{
+  WeftApplication *self = WEFT_APPLICATION (app);
+
+  G_APPLICATION_CLASS (weft_application_parent_class)->startup (app);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_entries, G_N_ELEMENTS (app_entries), self);
+  for (guint i = 0; i < G_N_ELEMENTS (accels); i++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (self), accels[i].action, accels[i].accels);
+
+  self->settings = g_settings_new (APP_ID);
+  self->zoom_css = gtk_css_provider_new ();
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                              GTK_STYLE_PROVIDER (self->zoom_css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+  g_signal_connect_object (self->settings, "changed::font-scale",
+                           G_CALLBACK (weft_application_update_zoom), self, G_CONNECT_SWAPPED);
+  weft_application_update_zoom (self);
+}
+
+static void
+weft_application_dispose (GObject *object)
+{
+  WeftApplication *self = WEFT_APPLICATION (object);
+
+  g_clear_object (&self->settings);
+  g_clear_object (&self->zoom_css);
+
+  G_OBJECT_CLASS (weft_application_parent_class)->dispose (object);
+}
+
+static void
+weft_application_class_init (WeftApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->dispose = weft_application_dispose;
+  app_class->activate = weft_application_activate;
+  app_class->open = weft_application_open;
+  app_class->command_line = weft_application_command_line;
+  app_class->handle_local_options = weft_application_handle_local_options;
+  app_class->startup = weft_application_startup;
+}
+
+static void
+weft_application_init (WeftApplication *self)
+{
+  static const GOptionEntry entries[] = {
+    { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and exit"), NULL },
+    { NULL }
+  };
+
+  g_application_add_main_option_entries (G_APPLICATION (self), entries);
+  g_application_set_option_context_parameter_string (G_APPLICATION (self), _("[+LINE] [FILE…]"));
+}

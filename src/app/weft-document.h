@@ -1,0 +1,40 @@
+/* weft-document.h: one open text document — its buffer, its file, loading and saving. */
+#pragma once
+
+#include <gtksourceview/gtksource.h>
+
+G_BEGIN_DECLS
+
+#define WEFT_TYPE_DOCUMENT (weft_document_get_type ())
+
+G_DECLARE_FINAL_TYPE (WeftDocument, weft_document, WEFT, DOCUMENT, GObject)
+
+WeftDocument    *weft_document_new          (void);
+GtkSourceBuffer *weft_document_get_buffer   (WeftDocument         *self);
+GFile           *weft_document_get_file     (WeftDocument         *self);
+const char      *weft_document_get_title    (WeftDocument         *self);
+gboolean         weft_document_get_modified (WeftDocument         *self);
+gboolean         weft_document_get_busy     (WeftDocument         *self);
+gboolean         weft_document_is_untouched (WeftDocument         *self);
+
+void             weft_document_load_async   (WeftDocument         *self,
+                                             GFile                *file,
+                                             GCancellable         *cancellable,
+                                             GAsyncReadyCallback   callback,
+                                             gpointer              user_data);
+gboolean         weft_document_load_finish  (WeftDocument         *self,
+                                             GAsyncResult         *result,
+                                             GError              **error);
+
+/* Saves to @file, or to the document's own file when @file is NULL; on
+ * success the document's file becomes @file. */
+void             weft_document_save_async   (WeftDocument         *self,
+                                             GFile                *file,
+                                             GCancellable         *cancellable,
+                                             GAsyncReadyCallback   callback,
+                                             gpointer              user_data);
+gboolean         weft_document_save_finish  (WeftDocument         *self,
+                                             GAsyncResult         *result,
+                                             GError              **error);
+
+G_END_DECLS

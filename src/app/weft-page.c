@@ -1,0 +1,201 @@
+/* weft-page.c: the contents of one tab — a source view on a document, with its search bar. */
+#include "config.h"
+
+#include "weft-page.h"
+
+struct _WeftPage
+{
+  GtkWidget          parent_instance;
+
+  WeftDocument      *document;
+
+  WeftSearchBar     *search_bar;
+  GtkScrolledWindow *scroller;
+  GtkSourceView     *view;
+};
+
+G_DEFINE_FINAL_TYPE (WeftPage, weft_page, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_DOCUMENT,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+WeftPage *
+weft_page_new (WeftDocument *document)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (document), NULL);
+
+  return g_object_new (WEFT_TYPE_PAGE, "document", document, NULL);
+}
+
+WeftDocument *
+weft_page_get_document (WeftPage *self)
+{
+  g_return_val_if_fail (WEFT_IS_PAGE (self), NULL);
+
+  return self->document;
+}
+
+GtkSourceView *
+weft_page_get_view (WeftPage *self)
+{
+  g_return_val_if_fail (WEFT_IS_PAGE (self), NULL);
+
+  return self->view;
+}
+
+WeftSearchBar *
+weft_page_get_search_bar (WeftPage *self)
+{
+  g_return_val_if_fail (WEFT_IS_PAGE (self), NULL);
+
+  return self->search_bar;
+}
+
+/* @line and @line_offset count from 0; out-of-range values are clamped. */
+void
+weft_page_go_to_line (WeftPage *self,
+                      int       line,
+                      int       line_offset)
+{
+  GtkTextBuffer *buffer;
+  GtkTextIter iter;
+
+  g_return_if_fail (WEFT_IS_PAGE (self));
+
+  buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (self->document));
+  gtk_text_buffer_get_iter_at_line_offset (buffer, &iter, MAX (line, 0), 0);
+  if (line_offset > 0)
+    {
+      int chars = gtk_text_iter_get_chars_in_line (&iter);
+
+      gtk_text_iter_set_line_offset (&iter, MIN (line_offset, MAX (chars - 1, 0)));
+    }
+  gtk_text_buffer_select_range (buffer, &iter, &iter);
+  /* A mark, not the iter: scrolling to an iter forces validation of every
+   * line up to it, which is slow on long documents. */
+  gtk_text_view_scroll_to_mark (GTK_TEXT_VIEW (self->view),
+                                gtk_text_buffer_get_insert (buffer),
+                                0.0, TRUE, 0.0, 0.3);
+}
+
+/* Line and column as people count them: both from 1, a tab counting to its stop. */
+void
+weft_page_get_cursor (WeftPage *self,
+                      int      *out_line,
+                      int      *out_column)
+{
+  GtkTextBuffer *buffer;
+  GtkTextIter iter;
+
+  g_return_if_fail (WEFT_IS_PAGE (self));
+
+  buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (self->document));
+  gtk_text_buffer_get_iter_at_mark (buffer, &iter, gtk_text_buffer_get_insert (buffer));
+  *out_line = gtk_text_iter_get_line (&iter) + 1;
+  *out_column = (int) gtk_source_view_get_visual_column (self->view, &iter) + 1;
+}
+
+static void
+weft_page_constructed (GObject *object)
+{
+  WeftPage *self = WEFT_PAGE (object);
+
+  G_OBJECT_CLASS (weft_page_parent_class)->constructed (object);
+
+  gtk_text_view_set_buffer (GTK_TEXT_VIEW (self->view),
+                            GTK_TEXT_BUFFER (weft_document_get_buffer (self->document)));
+  weft_search_bar_set_view (self->search_bar, self->view);
+}
+
+static gboolean
+weft_page_grab_focus (GtkWidget *widget)
+{
+  WeftPage *self = WEFT_PAGE (widget);
+
+  return gtk_widget_grab_focus (GTK_WIDGET (self->view));
+}
+
+static void
+weft_page_dispose (GObject *object)
+{
+  WeftPage *self = WEFT_PAGE (object);
+
+  gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_PAGE);
+  g_clear_object (&self->document);
+
+  G_OBJECT_CLASS (weft_page_parent_class)->dispose (object);
+}
+
+static void
+weft_page_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  WeftPage *self = WEFT_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_DOCUMENT:
+      g_value_set_object (value, self->document);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+weft_page_set_property (GObject      *object,
+                        guint         prop_id,
+                        const GValue *value,
+                        GParamSpec   *pspec)
+{
+  WeftPage *self = WEFT_PAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_DOCUMENT:
+      self->document = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+weft_page_class_init (WeftPageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->constructed = weft_page_constructed;
+  object_class->dispose = weft_page_dispose;
+  object_class->get_property = weft_page_get_property;
+  object_class->set_property = weft_page_set_property;
+
+  widget_class->grab_focus = weft_page_grab_focus;
+
+  properties[PROP_DOCUMENT] =
+    g_param_spec_object ("document", NULL, NULL, WEFT_TYPE_DOCUMENT,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  g_type_ensure (WEFT_TYPE_SEARCH_BAR);
+  g_type_ensure (GTK_SOURCE_TYPE_VIEW);
+  gtk_widget_class_set_template_from_resource (widget_class, "/io/github/weftedit/Weft/weft-page.ui");
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+  gtk_widget_class_bind_template_child (widget_class, WeftPage, search_bar);
+  gtk_widget_class_bind_template_child (widget_class, WeftPage, scroller);
+  gtk_widget_class_bind_template_child (widget_class, WeftPage, view);
+}
+
+static void
+weft_page_init (WeftPage *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+}

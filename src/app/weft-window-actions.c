@@ -1,0 +1,343 @@
+/* weft-window-actions.c: the window's actions (win.*): files, tabs, search, view. */
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "weft-window-private.h"
+
+#define ZOOM_STEP 1.1
+
+static void
+set_enabled (WeftWindow *self,
+             const char *name,
+             gboolean    enabled)
+{
+  GAction *action = g_action_map_lookup_action (G_ACTION_MAP (self), name);
+
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action), enabled);
+}
+
+void
+weft_window_update_actions (WeftWindow *self)
+{
+  WeftPage *page = weft_window_get_active_page (self);
+  gboolean has_page = page != NULL;
+  gboolean busy = has_page && weft_document_get_busy (weft_page_get_document (page));
+  static const char * const page_actions[] = {
+    "close-page", "find", "replace", "find-next", "find-previous", "go-to-line",
+  };
+
+  g_assert (WEFT_IS_WINDOW (self));
+
+  for (guint i = 0; i < G_N_ELEMENTS (page_actions); i++)
+    set_enabled (self, page_actions[i], has_page);
+  set_enabled (self, "save", has_page && !busy);
+  set_enabled (self, "save-as", has_page && !busy);
+}
+
+typedef struct
+{
+  WeftPage           *page;
+  WeftWindowSaveDone  done;
+  gpointer            user_data;
+} SaveData;
+
+static void
+save_data_finish (WeftWindow *self,
+                  SaveData   *data,
+                  gboolean    saved)
+{
+  if (data->done != NULL)
+    data->done (self, data->page, saved, data->user_data);
+  g_clear_object (&data->page);
+  g_free (data);
+}
+
+static void
+on_document_saved (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  SaveData *data = user_data;
+  WeftDocument *document = WEFT_DOCUMENT (object);
+  WeftWindow *self = WEFT_WINDOW (gtk_widget_get_root (GTK_WIDGET (data->page)));
+  g_autoptr(GError) error = NULL;
+  gboolean saved;
+
+  saved = weft_document_save_finish (document, result, &error);
+  if (self == NULL)
+    {
+      /* The tab was closed while saving; nobody is left to tell. */
+      g_clear_object (&data->page);
+      g_free (data);
+      return;
+    }
+
+  if (!saved)
+    weft_window_show_message (self, error->message);
+  else
+    {
+      g_autofree char *uri = g_file_get_uri (weft_document_get_file (document));
+
+      gtk_recent_manager_add_item (self->recent_manager, uri);
+    }
+  save_data_finish (self, data, saved);
+}
+
+static void
+on_save_as_response (GtkNativeDialog *dialog,
+                     int              response,
+                     gpointer         user_data)
+{
+  SaveData *data = user_data;
+  WeftWindow *self = WEFT_WINDOW (gtk_native_dialog_get_transient_for (dialog));
+  g_autoptr(GFile) file = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+
+  if (file == NULL)
+    {
+      save_data_finish (self, data, FALSE);
+      return;
+    }
+  weft_document_save_async (weft_page_get_document (data->page), file, NULL, on_document_saved, data);
+}
+
+/* Saves @page's document, asking for a file first when it has none or when
+ * @ask_for_file; @done (may be NULL) learns whether it was saved. Errors are
+ * shown in the window. */
+void
+weft_window_save_page (WeftWindow         *self,
+                       WeftPage           *page,
+                       gboolean            ask_for_file,
+                       WeftWindowSaveDone  done,
+                       gpointer            user_data)
+{
+  WeftDocument *document = weft_page_get_document (page);
+  SaveData *data;
+
+  g_return_if_fail (WEFT_IS_WINDOW (self));
+  g_return_if_fail (WEFT_IS_PAGE (page));
+
+  data = g_new0 (SaveData, 1);
+  data->page = g_object_ref (page);
+  data->done = done;
+  data->user_data = user_data;
+
+  if (ask_for_file || weft_document_get_file (document) == NULL)
+    {
+      GtkFileChooserNative *dialog;
+      GFile *file = weft_document_get_file (document);
+
+      dialog = gtk_file_chooser_native_new (_("Save As"), GTK_WINDOW (self),
+                                            GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), _("_Cancel"));
+      gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+      if (file != NULL)
+        gtk_file_chooser_set_file (GTK_FILE_CHOOSER (dialog), file, NULL);
+      else
+        gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), weft_document_get_title (document));
+      g_signal_connect (dialog, "response", G_CALLBACK (on_save_as_response), data);
+      gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+      return;
+    }
+
+  weft_document_save_async (document, NULL, NULL, on_document_saved, data);
+}
+
+static void
+on_open_response (GtkNativeDialog *dialog,
+                  int              response,
+                  WeftWindow      *self)
+{
+  if (response == GTK_RESPONSE_ACCEPT)
+    {
+      g_autoptr(GListModel) files = gtk_file_chooser_get_files (GTK_FILE_CHOOSER (dialog));
+      guint n = g_list_model_get_n_items (files);
+
+      for (guint i = 0; i < n; i++)
+        {
+          g_autoptr(GFile) file = g_list_model_get_item (files, i);
+
+          weft_window_open_file (self, file, 0);
+        }
+    }
+  gtk_native_dialog_destroy (dialog);
+  g_object_unref (dialog);
+}
+
+void
+weft_window_open_dialog (WeftWindow *self)
+{
+  GtkFileChooserNative *dialog;
+  WeftPage *page = weft_window_get_active_page (self);
+
+  g_return_if_fail (WEFT_IS_WINDOW (self));
+
+  dialog = gtk_file_chooser_native_new (_("Open Files"), GTK_WINDOW (self),
+                                        GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"), _("_Cancel"));
+  gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (dialog), TRUE);
+  gtk_file_chooser_set_select_multiple (GTK_FILE_CHOOSER (dialog), TRUE);
+  /* Start where the current document lives: usually where the next one is. */
+  if (page != NULL && weft_document_get_file (weft_page_get_document (page)) != NULL)
+    {
+      g_autoptr(GFile) folder = g_file_get_parent (weft_document_get_file (weft_page_get_document (page)));
+
+      if (folder != NULL)
+        gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (dialog), folder, NULL);
+    }
+  g_signal_connect (dialog, "response", G_CALLBACK (on_open_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+}
+
+static void
+action_new_document (GSimpleAction *action,
+                     GVariant      *param,
+                     gpointer       user_data)
+{
+  weft_window_new_document (WEFT_WINDOW (user_data));
+}
+
+static void
+action_open (GSimpleAction *action,
+             GVariant      *param,
+             gpointer       user_data)
+{
+  weft_window_open_dialog (WEFT_WINDOW (user_data));
+}
+
+static void
+action_open_recent (GSimpleAction *action,
+                    GVariant      *param,
+                    gpointer       user_data)
+{
+  g_autoptr(GFile) file = g_file_new_for_uri (g_variant_get_string (param, NULL));
+
+  weft_window_open_file (WEFT_WINDOW (user_data), file, 0);
+}
+
+static void
+action_save (GSimpleAction *action,
+             GVariant      *param,
+             gpointer       user_data)
+{
+  WeftWindow *self = WEFT_WINDOW (user_data);
+  WeftPage *page = weft_window_get_active_page (self);
+
+  if (page != NULL)
+    weft_window_save_page (self, page, FALSE, NULL, NULL);
+}
+
+static void
+action_save_as (GSimpleAction *action,
+                GVariant      *param,
+                gpointer       user_data)
+{
+  WeftWindow *self = WEFT_WINDOW (user_data);
+  WeftPage *page = weft_window_get_active_page (self);
+
+  if (page != NULL)
+    weft_window_save_page (self, page, TRUE, NULL, NULL);
+}
+
+static void
+action_close_page (GSimpleAction *action,
+                   GVariant      *param,
+                   gpointer       user_data)
+{
+  WeftWindow *self = WEFT_WINDOW (user_data);
+  AdwTabPage *selected = adw_tab_view_get_selected_page (self->tab_view);
+
+  if (selected != NULL)
+    adw_tab_view_close_page (self->tab_view, selected);
+}
+
+static void
+action_find (GSimpleAction *action,
+             GVariant      *param,
+             gpointer       user_data)
+{
+  WeftWindow *self = WEFT_WINDOW (user_data);
+  WeftPage *page = weft_window_get_active_page (self);
+  gboolean replace = g_str_equal (g_action_get_name (G_ACTION (action)), "replace");
+
+  if (page != NULL)
+    weft_search_bar_begin (weft_page_get_search_bar (page), replace);
+}
+
+static void
+action_find_move (GSimpleAction *action,
+                  GVariant      *param,
+                  gpointer       user_data)
+{
+  WeftWindow *self = WEFT_WINDOW (user_data);
+  WeftPage *page = weft_window_get_active_page (self);
+  gboolean backward = g_str_equal (g_action_get_name (G_ACTION (action)), "find-previous");
+
+  if (page != NULL)
+    weft_search_bar_move (weft_page_get_search_bar (page), backward);
+}
+
+static void
+action_go_to_line (GSimpleAction *action,
+                   GVariant      *param,
+                   gpointer       user_data)
+{
+  WeftWindow *self = WEFT_WINDOW (user_data);
+
+  gtk_menu_button_popup (self->position_button);
+}
+
+static void
+action_zoom (GSimpleAction *action,
+             GVariant      *param,
+             gpointer       user_data)
+{
+  WeftWindow *self = WEFT_WINDOW (user_data);
+  const char *name = g_action_get_name (G_ACTION (action));
+  double scale = g_settings_get_double (self->settings, "font-scale");
+
+  if (g_str_equal (name, "zoom-in"))
+    scale *= ZOOM_STEP;
+  else if (g_str_equal (name, "zoom-out"))
+    scale /= ZOOM_STEP;
+  else
+    scale = 1.0;
+  g_settings_set_double (self->settings, "font-scale", CLAMP (scale, 0.3, 4.0));
+}
+
+static const GActionEntry win_entries[] = {
+  { "new-document", action_new_document },
+  { "open", action_open },
+  { "open-recent", action_open_recent, "s" },
+  { "save", action_save },
+  { "save-as", action_save_as },
+  { "close-page", action_close_page },
+  { "find", action_find },
+  { "replace", action_find },
+  { "find-next", action_find_move },
+  { "find-previous", action_find_move },
+  { "go-to-line", action_go_to_line },
+  { "zoom-in", action_zoom },
+  { "zoom-out", action_zoom },
+  { "zoom-reset", action_zoom },
+};
+
+void
+weft_window_init_actions (WeftWindow *self)
+{
+  g_autoptr(GAction) wrap = NULL;
+  g_autoptr(GSimpleAction) no_recent = NULL;
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
+
+  wrap = g_settings_create_action (self->settings, "wrap-text");
+  g_action_map_add_action (G_ACTION_MAP (self), wrap);
+
+  /* The "No Recent Files" placeholder: a menu item that cannot be activated. */
+  no_recent = g_simple_action_new ("open-recent-none", NULL);
+  g_simple_action_set_enabled (no_recent, FALSE);
+  g_action_map_add_action (G_ACTION_MAP (self), G_ACTION (no_recent));
+}

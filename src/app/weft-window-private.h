@@ -1,0 +1,48 @@
+/* weft-window-private.h: what weft-window.c shares with weft-window-actions.c. */
+#pragma once
+
+#include "weft-window.h"
+
+G_BEGIN_DECLS
+
+struct _WeftWindow
+{
+  AdwApplicationWindow  parent_instance;
+
+  GSettings            *settings;
+  GtkRecentManager     *recent_manager;
+  /* The buffer of the selected page, followed for the cursor position. */
+  GSignalGroup         *buffer_signals;
+
+  AdwToastOverlay      *toast_overlay;
+  AdwWindowTitle       *window_title;
+  AdwTabView           *tab_view;
+  AdwTabBar            *tab_bar;
+  GtkStack             *stack;
+  GtkLabel             *language_label;
+  GtkMenuButton        *position_button;
+  GtkMenuButton        *primary_menu_button;
+  GtkPopover           *goto_popover;
+  GtkEntry             *goto_entry;
+  GMenu                *recent_section;
+
+  /* Set once the user has agreed to close with unsaved changes handled. */
+  guint                 close_confirmed : 1;
+  guint                 close_in_progress : 1;
+};
+
+typedef void (*WeftWindowSaveDone) (WeftWindow *self,
+                                    WeftPage   *page,
+                                    gboolean    saved,
+                                    gpointer    user_data);
+
+void weft_window_init_actions     (WeftWindow         *self);
+void weft_window_update_actions   (WeftWindow         *self);
+void weft_window_save_page        (WeftWindow         *self,
+                                   WeftPage           *page,
+                                   gboolean            ask_for_file,
+                                   WeftWindowSaveDone  done,
+                                   gpointer            user_data);
+void weft_window_open_dialog      (WeftWindow         *self);
+
+G_END_DECLS
