@@ -124,8 +124,12 @@ static void
 weft_page_dispose (GObject *object)
 {
   WeftPage *self = WEFT_PAGE (object);
+  GtkWidget *child;
 
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_PAGE);
+  /* The template's outer box is not a bound child, so it is ours to unparent. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
   g_clear_object (&self->document);
 
   G_OBJECT_CLASS (weft_page_parent_class)->dispose (object);

@@ -79,7 +79,7 @@ on_document_saved (GObject      *object,
     {
       g_autofree char *uri = g_file_get_uri (weft_document_get_file (document));
 
-      gtk_recent_manager_add_item (self->recent_manager, uri);
+      weft_window_add_recent (self, uri);
     }
   save_data_finish (self, data, saved);
 }

@@ -44,5 +44,7 @@ void weft_window_save_page        (WeftWindow         *self,
                                    WeftWindowSaveDone  done,
                                    gpointer            user_data);
 void weft_window_open_dialog      (WeftWindow         *self);
+void weft_window_add_recent       (WeftWindow         *self,
+                                   const char         *uri);
 
 G_END_DECLS

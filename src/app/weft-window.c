@@ -294,6 +294,24 @@ weft_window_find_file (WeftWindow *self,
   return NULL;
 }
 
+/* With the application's name and command spelled out: entries added without
+ * them are read back with no command, which makes GLib 2.74 complain on
+ * every later listing. */
+void
+weft_window_add_recent (WeftWindow *self,
+                        const char *uri)
+{
+  GtkRecentData data = {
+    .app_name = (char *) g_get_application_name (),
+    .app_exec = (char *) "weft %u",
+    .mime_type = (char *) "text/plain",
+  };
+
+  g_return_if_fail (WEFT_IS_WINDOW (self));
+
+  gtk_recent_manager_add_full (self->recent_manager, uri, &data);
+}
+
 typedef struct
 {
   WeftWindow *window;
@@ -335,7 +353,7 @@ on_load_finished (GObject      *object,
   {
     g_autofree char *uri = g_file_get_uri (data->file);
 
-    gtk_recent_manager_add_item (self->recent_manager, uri);
+    weft_window_add_recent (self, uri);
   }
 
   if (data->line > 0)
@@ -586,36 +604,77 @@ weft_window_close_request (GtkWindow *window)
 
 /* Recent files */
 
+typedef struct
+{
+  char      *uri;
+  GDateTime *modified;
+} RecentEntry;
+
+static int
+compare_recent (gconstpointer a,
+                gconstpointer b)
+{
+  const RecentEntry *ra = a, *rb = b;
+
+  return -g_date_time_compare (ra->modified, rb->modified);
+}
+
+/* Lists this application's recent files. The bookmark file is read here
+ * rather than through gtk_recent_manager_get_items(): that call crashes in
+ * GLib 2.74 on entries whose application has no command line, which other
+ * programs (and GTK's own file chooser) do write. */
 static void
 weft_window_update_recent (WeftWindow *self)
 {
-  GList *items;
+  g_autoptr(GBookmarkFile) bookmarks = g_bookmark_file_new ();
+  g_autofree char *filename = NULL;
+  g_auto(GStrv) uris = NULL;
+  g_autoptr(GArray) entries = g_array_new (FALSE, FALSE, sizeof (RecentEntry));
+  const char *app_name = g_get_application_name ();
   guint count = 0;
 
   g_assert (WEFT_IS_WINDOW (self));
 
   g_menu_remove_all (self->recent_section);
-  items = gtk_recent_manager_get_items (self->recent_manager);
-  for (GList *l = items; l != NULL && count < MAX_RECENT_ITEMS; l = l->next)
+
+  g_object_get (self->recent_manager, "filename", &filename, NULL);
+  if (filename != NULL && g_bookmark_file_load_from_file (bookmarks, filename, NULL))
+    uris = g_bookmark_file_get_uris (bookmarks, NULL);
+
+  for (guint i = 0; uris != NULL && uris[i] != NULL; i++)
     {
-      GtkRecentInfo *info = l->data;
-      g_autoptr(GMenuItem) item = NULL;
-      g_autofree char *label = NULL;
-      g_auto(GStrv) parts = NULL;
+      g_autofree char *path = NULL;
+      GDateTime *modified;
+      RecentEntry entry;
 
-      if (!gtk_recent_info_has_application (info, g_get_application_name ()) ||
-          !gtk_recent_info_is_local (info) || !gtk_recent_info_exists (info))
+      if (!g_bookmark_file_has_application (bookmarks, uris[i], app_name, NULL))
         continue;
+      path = g_filename_from_uri (uris[i], NULL, NULL);
+      if (path == NULL || !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        continue;
+      modified = g_bookmark_file_get_modified_date_time (bookmarks, uris[i], NULL);
+      if (modified == NULL)
+        continue;
+      entry.uri = uris[i];
+      entry.modified = modified;
+      g_array_append_val (entries, entry);
+    }
+  g_array_sort (entries, compare_recent);
 
+  for (guint i = 0; i < entries->len && count < MAX_RECENT_ITEMS; i++)
+    {
+      RecentEntry *entry = &g_array_index (entries, RecentEntry, i);
+      g_autofree char *path = g_filename_from_uri (entry->uri, NULL, NULL);
+      g_autofree char *display = g_filename_display_basename (path);
+      g_auto(GStrv) parts = g_strsplit (display, "_", -1);
       /* Underscores in file names must not turn into mnemonics. */
-      parts = g_strsplit (gtk_recent_info_get_display_name (info), "_", -1);
-      label = g_strjoinv ("__", parts);
-      item = g_menu_item_new (label, NULL);
-      g_menu_item_set_action_and_target (item, "win.open-recent", "s", gtk_recent_info_get_uri (info));
+      g_autofree char *label = g_strjoinv ("__", parts);
+      g_autoptr(GMenuItem) item = g_menu_item_new (label, NULL);
+
+      g_menu_item_set_action_and_target (item, "win.open-recent", "s", entry->uri);
       g_menu_append_item (self->recent_section, item);
       count++;
     }
-  g_list_free_full (items, (GDestroyNotify) gtk_recent_info_unref);
 
   if (count == 0)
     {

@@ -1,0 +1,169 @@
+// test-instance.cc: the installed-style `weft` binary, run as a user would: from
+// the command line, a second time while it runs, and driven by real key events.
+#include <gtest/gtest.h>
+
+#include <glib.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace {
+
+// Polls @cond every 20 ms until it holds or @timeout_ms passes; the timeout
+// only catches a broken build.
+bool
+PollUntil (const std::function<bool ()> &cond, int timeout_ms = 20000)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  while (!cond ())
+    {
+      if (g_get_monotonic_time () > deadline)
+        return false;
+      g_usleep (20 * 1000);
+    }
+  return true;
+}
+
+std::string
+Shell (const std::string &cmdline, int *status = nullptr)
+{
+  g_autofree char *out = nullptr;
+  int wait_status = 0;
+  g_autoptr (GError) error = nullptr;
+  if (!g_spawn_command_line_sync (cmdline.c_str (), &out, nullptr, &wait_status, &error))
+    return "";
+  if (status != nullptr)
+    *status = wait_status;
+  return out != nullptr ? out : "";
+}
+
+std::string
+ReadFile (const std::string &path)
+{
+  g_autofree char *buf = nullptr;
+  gsize len = 0;
+  if (!g_file_get_contents (path.c_str (), &buf, &len, nullptr))
+    return "<missing>";
+  return std::string (buf, len);
+}
+
+class WeftInstance : public ::testing::Test
+{
+protected:
+  void SetUp () override
+  {
+    binary_ = g_getenv ("WEFT_BINARY");
+    ASSERT_NE (binary_, nullptr) << "WEFT_BINARY must name the weft executable";
+    ASSERT_NE (g_getenv ("DISPLAY"), nullptr);
+    ASSERT_NE (g_find_program_in_path ("xdotool"), nullptr) << "xdotool is needed to send key events";
+    dir_ = g_dir_make_tmp ("weft-instance-XXXXXX", nullptr);
+    ASSERT_NE (dir_, nullptr);
+  }
+
+  void TearDown () override
+  {
+    if (pid_ > 0)
+      {
+        kill (pid_, SIGKILL);
+        waitpid (pid_, nullptr, 0);
+      }
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir_);
+    ASSERT_EQ (system (cmd), 0);
+    g_free (dir_);
+  }
+
+  std::string Path (const char *name) const
+  {
+    g_autofree char *p = g_build_filename (dir_, name, nullptr);
+    return p;
+  }
+
+  void Start (const std::vector<std::string> &args)
+  {
+    std::vector<char *> argv;
+    argv.push_back (const_cast<char *> (binary_));
+    for (const auto &a : args)
+      argv.push_back (const_cast<char *> (a.c_str ()));
+    argv.push_back (nullptr);
+    g_autoptr (GError) error = nullptr;
+    ASSERT_TRUE (g_spawn_async (nullptr, argv.data (), nullptr, G_SPAWN_DO_NOT_REAP_CHILD, nullptr,
+                                nullptr, &pid_, &error))
+        << error->message;
+  }
+
+  // The X window whose title is exactly @title, or "" when there is none.
+  static std::string WindowTitled (const std::string &title)
+  {
+    std::string out = Shell ("xdotool search --onlyvisible --name '^" + title + "$'");
+    return out.substr (0, out.find ('\n'));
+  }
+
+  const char *binary_ = nullptr;
+  char *dir_ = nullptr;
+  GPid pid_ = 0;
+};
+
+TEST_F (WeftInstance, SecondLaunchOpensInTheRunningWindowAndKeysEditAndSave)
+{
+  ASSERT_TRUE (g_file_set_contents (Path ("first.txt").c_str (), "one\ntwo\nthree\n", -1, nullptr));
+  ASSERT_TRUE (g_file_set_contents (Path ("second.txt").c_str (), "alpha\nbeta\n", -1, nullptr));
+
+  Start ({ "+2", Path ("first.txt") });
+  std::string wid;
+  ASSERT_TRUE (PollUntil ([&] { return !(wid = WindowTitled ("first.txt — Weft")).empty (); }));
+
+  // A second `weft FILE` hands its file to the running instance and exits.
+  int status = -1;
+  Shell (std::string (binary_) + " +2 " + Path ("second.txt"), &status);
+  EXPECT_TRUE (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  ASSERT_TRUE (PollUntil ([&] { return WindowTitled ("second.txt — Weft") == wid; }))
+      << "the running window should show the second file";
+  EXPECT_EQ (waitpid (pid_, nullptr, WNOHANG), 0) << "the first instance must still run";
+
+  // Real key events: the cursor is at line 2, as asked on the command line.
+  Shell ("xdotool windowfocus --sync " + wid);
+  Shell ("xdotool type --delay 5 --window " + wid + " typed");
+  Shell ("xdotool key --window " + wid + " ctrl+s");
+  EXPECT_TRUE (PollUntil ([&] { return ReadFile (Path ("second.txt")) == "alpha\ntypedbeta\n"; }))
+      << ReadFile (Path ("second.txt"));
+
+  // Ctrl+Z undoes the typing, Ctrl+S saves that.
+  Shell ("xdotool key --window " + wid + " ctrl+z");
+  Shell ("xdotool key --window " + wid + " ctrl+s");
+  EXPECT_TRUE (PollUntil ([&] { return ReadFile (Path ("second.txt")) == "alpha\nbeta\n"; }))
+      << ReadFile (Path ("second.txt"));
+
+  // Quitting with an unsaved change asks first; Return picks Save, the
+  // default answer, and the application then ends on its own.
+  Shell ("xdotool type --delay 5 --window " + wid + " last");
+  Shell ("xdotool key --window " + wid + " ctrl+q");
+  std::string dialog;
+  ASSERT_TRUE (PollUntil ([&] {
+    std::string all = Shell ("xdotool search --onlyvisible --pid " + std::to_string (pid_));
+    for (size_t pos = 0, next; pos < all.size (); pos = next + 1)
+      {
+        next = all.find ('\n', pos);
+        if (next == std::string::npos)
+          next = all.size ();
+        std::string w = all.substr (pos, next - pos);
+        if (!w.empty () && w != wid)
+          dialog = w;
+      }
+    return !dialog.empty ();
+  }));
+  EXPECT_EQ (waitpid (pid_, nullptr, WNOHANG), 0) << "Weft must not quit before the user answers";
+  Shell ("xdotool windowfocus --sync " + dialog);
+  Shell ("xdotool key --window " + dialog + " Return");
+
+  int exit_status = -1;
+  ASSERT_TRUE (PollUntil ([&] { return waitpid (pid_, &exit_status, WNOHANG) == pid_; }));
+  pid_ = 0;
+  EXPECT_TRUE (WIFEXITED (exit_status) && WEXITSTATUS (exit_status) == 0);
+  EXPECT_EQ (ReadFile (Path ("second.txt")), "alpha\nlastbeta\n");
+  EXPECT_EQ (ReadFile (Path ("first.txt")), "one\ntwo\nthree\n");
+}
+
+}  // namespace

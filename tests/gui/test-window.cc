@@ -1,0 +1,479 @@
+// test-window.cc: the real Weft window under a headless X server, driven through
+// its actions, its dialogs and (for the single-instance test) real key events.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+
+extern "C" {
+#include "weft-application.h"
+#include "weft-window.h"
+}
+
+namespace {
+
+WeftApplication *the_app = nullptr;
+
+// Runs the main loop until @cond holds or @timeout_ms passes. The timeout only
+// catches a broken build: every wait here ends on a condition.
+bool
+WaitUntil (const std::function<bool ()> &cond, int timeout_ms = 20000)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  guint tick = g_timeout_add (5, [] (gpointer) -> gboolean { return G_SOURCE_CONTINUE; }, nullptr);
+  bool ok = true;
+
+  while (!cond ())
+    {
+      if (g_get_monotonic_time () > deadline)
+        {
+          ok = false;
+          break;
+        }
+      g_main_context_iteration (nullptr, TRUE);
+    }
+  g_source_remove (tick);
+  return ok;
+}
+
+void
+Drain ()
+{
+  while (g_main_context_iteration (nullptr, FALSE))
+    ;
+}
+
+std::string
+BufferText (WeftPage *page)
+{
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (weft_page_get_document (page)));
+  GtkTextIter start, end;
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  g_autofree char *text = gtk_text_buffer_get_text (buffer, &start, &end, TRUE);
+  return text;
+}
+
+// Every label under @widget, popovers and toasts included.
+bool
+ShowsText (GtkWidget *widget, const char *needle)
+{
+  if (GTK_IS_LABEL (widget))
+    {
+      const char *text = gtk_label_get_text (GTK_LABEL (widget));
+      if (text != nullptr && strstr (text, needle) != nullptr && gtk_widget_get_mapped (widget))
+        return true;
+    }
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != nullptr;
+       child = gtk_widget_get_next_sibling (child))
+    if (ShowsText (child, needle))
+      return true;
+  return false;
+}
+
+template <typename T>
+T *
+FindDescendant (GtkWidget *widget, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return reinterpret_cast<T *> (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != nullptr;
+       child = gtk_widget_get_next_sibling (child))
+    if (T *found = FindDescendant<T> (child, type))
+      return found;
+  return nullptr;
+}
+
+template <typename T>
+T *
+FindToplevel (GType type)
+{
+  g_autoptr (GList) toplevels = gtk_window_list_toplevels ();
+  for (GList *l = toplevels; l != nullptr; l = l->next)
+    if (G_TYPE_CHECK_INSTANCE_TYPE (l->data, type) && gtk_widget_get_visible (GTK_WIDGET (l->data)))
+      return reinterpret_cast<T *> (l->data);
+  return nullptr;
+}
+
+class WeftWindowTest : public ::testing::Test
+{
+protected:
+  void SetUp () override
+  {
+    dir_ = g_dir_make_tmp ("weft-gui-XXXXXX", nullptr);
+    ASSERT_NE (dir_, nullptr);
+    window_ = weft_application_new_window (the_app);
+    ASSERT_TRUE (WaitUntil ([&] { return gtk_widget_get_mapped (GTK_WIDGET (window_)); }));
+  }
+
+  void TearDown () override
+  {
+    // Close for real: leftover dialogs first, then the window without asking.
+    if (AdwMessageDialog *dialog = FindToplevel<AdwMessageDialog> (ADW_TYPE_MESSAGE_DIALOG))
+      gtk_window_destroy (GTK_WINDOW (dialog));
+    gtk_window_destroy (GTK_WINDOW (window_));
+    Drain ();
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir_);
+    ASSERT_EQ (system (cmd), 0);
+    g_free (dir_);
+  }
+
+  std::string Path (const char *name) const
+  {
+    g_autofree char *p = g_build_filename (dir_, name, nullptr);
+    return p;
+  }
+
+  static void WriteFile (const std::string &path, const std::string &bytes)
+  {
+    ASSERT_TRUE (g_file_set_contents (path.c_str (), bytes.data (), (gssize) bytes.size (), nullptr));
+  }
+
+  static std::string ReadFile (const std::string &path)
+  {
+    g_autofree char *buf = nullptr;
+    gsize len = 0;
+    if (!g_file_get_contents (path.c_str (), &buf, &len, nullptr))
+      return "<missing>";
+    return std::string (buf, len);
+  }
+
+  WeftPage *Open (const std::string &path, int line = 0)
+  {
+    g_autoptr (GFile) file = g_file_new_for_path (path.c_str ());
+    weft_window_open_file (window_, file, line);
+    WeftPage *page = nullptr;
+    EXPECT_TRUE (WaitUntil ([&] {
+      page = weft_window_get_active_page (window_);
+      return page != nullptr && !weft_document_get_busy (weft_page_get_document (page)) &&
+             weft_document_get_file (weft_page_get_document (page)) != nullptr;
+    }));
+    return page;
+  }
+
+  void Activate (const char *action)
+  {
+    ASSERT_TRUE (g_action_group_has_action (G_ACTION_GROUP (window_), action)) << action;
+    g_action_group_activate_action (G_ACTION_GROUP (window_), action, nullptr);
+  }
+
+  static void Type (WeftPage *page, const char *text)
+  {
+    // The view's own keybinding signal: the same interactive insertion that
+    // typing goes through, including undo grouping.
+    g_signal_emit_by_name (weft_page_get_view (page), "insert-at-cursor", text);
+  }
+
+  static void MoveCursorToEnd (WeftPage *page)
+  {
+    GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (weft_page_get_document (page)));
+    GtkTextIter end;
+    gtk_text_buffer_get_end_iter (buffer, &end);
+    gtk_text_buffer_place_cursor (buffer, &end);
+  }
+
+  AdwMessageDialog *WaitForDialog ()
+  {
+    AdwMessageDialog *dialog = nullptr;
+    EXPECT_TRUE (WaitUntil ([&] {
+      dialog = FindToplevel<AdwMessageDialog> (ADW_TYPE_MESSAGE_DIALOG);
+      return dialog != nullptr && gtk_widget_get_mapped (GTK_WIDGET (dialog));
+    }));
+    return dialog;
+  }
+
+  char *dir_ = nullptr;
+  WeftWindow *window_ = nullptr;
+};
+
+TEST_F (WeftWindowTest, OpenTypeUndoSaveWritesExactBytes)
+{
+  WriteFile (Path ("notes.txt"), "first line\nsecond ✓\n");
+  WeftPage *page = Open (Path ("notes.txt"));
+  ASSERT_NE (page, nullptr);
+  EXPECT_EQ (BufferText (page), "first line\nsecond ✓\n");
+  EXPECT_STREQ (gtk_window_get_title (GTK_WINDOW (window_)), "notes.txt — Weft");
+
+  MoveCursorToEnd (page);
+  Type (page, "typo");
+  EXPECT_TRUE (weft_document_get_modified (weft_page_get_document (page)));
+  EXPECT_STREQ (gtk_window_get_title (GTK_WINDOW (window_)), "• notes.txt — Weft");
+
+  gtk_widget_activate_action (GTK_WIDGET (weft_page_get_view (page)), "text.undo", nullptr);
+  EXPECT_EQ (BufferText (page), "first line\nsecond ✓\n");
+
+  Type (page, "third — ünïcode\n");
+  Activate ("save");
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_modified (weft_page_get_document (page)); }));
+  EXPECT_EQ (ReadFile (Path ("notes.txt")), "first line\nsecond ✓\nthird — ünïcode\n");
+  EXPECT_STREQ (gtk_window_get_title (GTK_WINDOW (window_)), "notes.txt — Weft");
+}
+
+TEST_F (WeftWindowTest, OpenAtLinePutsTheCursorThere)
+{
+  WriteFile (Path ("lines.txt"), "one\ntwo\nthree\nfour\n");
+  WeftPage *page = Open (Path ("lines.txt"), 3);
+  ASSERT_NE (page, nullptr);
+  int line = 0, column = 0;
+  ASSERT_TRUE (WaitUntil ([&] {
+    weft_page_get_cursor (page, &line, &column);
+    return line == 3;
+  }));
+  EXPECT_EQ (column, 1);
+}
+
+TEST_F (WeftWindowTest, SyntaxHighlightingFollowsTheFileName)
+{
+  WriteFile (Path ("prog.c"), "int main (void) { return 0; }\n");
+  WeftPage *page = Open (Path ("prog.c"));
+  ASSERT_NE (page, nullptr);
+  GtkSourceLanguage *language = gtk_source_buffer_get_language (weft_document_get_buffer (weft_page_get_document (page)));
+  ASSERT_NE (language, nullptr);
+  EXPECT_STREQ (gtk_source_language_get_id (language), "c");
+}
+
+TEST_F (WeftWindowTest, SaveAsWritesTheNewFileAndRetitles)
+{
+  WeftPage *page = weft_window_new_document (window_);
+  Type (page, "fresh text\n");
+  Activate ("save-as");
+
+  GtkFileChooser *chooser = nullptr;
+  ASSERT_TRUE (WaitUntil ([&] {
+    chooser = FindToplevel<GtkFileChooser> (GTK_TYPE_FILE_CHOOSER_DIALOG);
+    return chooser != nullptr && gtk_widget_get_mapped (GTK_WIDGET (chooser));
+  }));
+  g_autoptr (GFile) folder = g_file_new_for_path (dir_);
+  g_autoptr (GFile) target = g_file_new_for_path (Path ("saved-as.txt").c_str ());
+  // The chooser changes folder asynchronously: type the name once it is there.
+  ASSERT_TRUE (gtk_file_chooser_set_current_folder (chooser, folder, nullptr));
+  ASSERT_TRUE (WaitUntil ([&] {
+    g_autoptr (GFile) current = gtk_file_chooser_get_current_folder (chooser);
+    return current != nullptr && g_file_equal (current, folder);
+  }));
+  gtk_file_chooser_set_current_name (chooser, Path ("saved-as.txt").c_str ());
+  ASSERT_TRUE (WaitUntil ([&] {
+    g_autoptr (GFile) chosen = gtk_file_chooser_get_file (chooser);
+    return chosen != nullptr && g_file_equal (chosen, target);
+  }));
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_modified (weft_page_get_document (page)); }));
+  EXPECT_EQ (ReadFile (Path ("saved-as.txt")), "fresh text\n");
+  EXPECT_STREQ (weft_document_get_title (weft_page_get_document (page)), "saved-as.txt");
+  EXPECT_STREQ (gtk_window_get_title (GTK_WINDOW (window_)), "saved-as.txt — Weft");
+}
+
+TEST_F (WeftWindowTest, UnsavedChangesCancelKeepsTheTab)
+{
+  WriteFile (Path ("keep.txt"), "original\n");
+  WeftPage *page = Open (Path ("keep.txt"));
+  Type (page, "edit ");
+  Activate ("close-page");
+
+  AdwMessageDialog *dialog = WaitForDialog ();
+  ASSERT_NE (dialog, nullptr);
+  adw_message_dialog_response (dialog, "cancel");
+  Drain ();
+
+  EXPECT_EQ (weft_window_get_n_pages (window_), 1u);
+  EXPECT_EQ (BufferText (page), "edit original\n");
+  EXPECT_EQ (ReadFile (Path ("keep.txt")), "original\n");
+}
+
+TEST_F (WeftWindowTest, UnsavedChangesDiscardClosesWithoutWriting)
+{
+  WriteFile (Path ("discard.txt"), "original\n");
+  WeftPage *page = Open (Path ("discard.txt"));
+  Type (page, "throw away ");
+  Activate ("close-page");
+
+  AdwMessageDialog *dialog = WaitForDialog ();
+  ASSERT_NE (dialog, nullptr);
+  adw_message_dialog_response (dialog, "discard");
+  ASSERT_TRUE (WaitUntil ([&] { return weft_window_get_n_pages (window_) == 0; }));
+  EXPECT_EQ (ReadFile (Path ("discard.txt")), "original\n");
+}
+
+TEST_F (WeftWindowTest, UnsavedChangesSaveWritesThenCloses)
+{
+  WriteFile (Path ("save.txt"), "original\n");
+  WeftPage *page = Open (Path ("save.txt"));
+  Type (page, "kept ");
+  Activate ("close-page");
+
+  AdwMessageDialog *dialog = WaitForDialog ();
+  ASSERT_NE (dialog, nullptr);
+  adw_message_dialog_response (dialog, "save");
+  ASSERT_TRUE (WaitUntil ([&] { return weft_window_get_n_pages (window_) == 0; }));
+  EXPECT_EQ (ReadFile (Path ("save.txt")), "kept original\n");
+}
+
+TEST_F (WeftWindowTest, ClosingTheWindowAsksAboutEachModifiedDocument)
+{
+  WriteFile (Path ("a.txt"), "a\n");
+  WriteFile (Path ("b.txt"), "b\n");
+  Type (Open (Path ("a.txt")), "A");
+  Type (Open (Path ("b.txt")), "B");
+  ASSERT_EQ (weft_window_get_n_pages (window_), 2u);
+
+  gtk_window_close (GTK_WINDOW (window_));
+  AdwMessageDialog *first = WaitForDialog ();
+  ASSERT_NE (first, nullptr);
+  adw_message_dialog_response (first, "discard");
+  ASSERT_TRUE (WaitUntil ([&] {
+    AdwMessageDialog *d = FindToplevel<AdwMessageDialog> (ADW_TYPE_MESSAGE_DIALOG);
+    return d != nullptr && d != first;
+  }));
+  // Cancelling the second keeps the window and both documents.
+  adw_message_dialog_response (FindToplevel<AdwMessageDialog> (ADW_TYPE_MESSAGE_DIALOG), "cancel");
+  Drain ();
+  EXPECT_TRUE (gtk_widget_get_visible (GTK_WIDGET (window_)));
+  EXPECT_EQ (weft_window_get_n_pages (window_), 2u);
+  EXPECT_EQ (ReadFile (Path ("a.txt")), "a\n");
+}
+
+TEST_F (WeftWindowTest, InvalidUtf8ShowsAMessageAndChangesNothing)
+{
+  const std::string latin1 = "caf\xe9 cr\xe8me\n";
+  WriteFile (Path ("latin1.txt"), latin1);
+  g_autoptr (GFile) file = g_file_new_for_path (Path ("latin1.txt").c_str ());
+  weft_window_open_file (window_, file, 0);
+
+  ASSERT_TRUE (WaitUntil ([&] { return ShowsText (GTK_WIDGET (window_), "is not valid UTF-8 text"); }));
+  EXPECT_TRUE (ShowsText (GTK_WIDGET (window_), "latin1.txt"));
+  EXPECT_EQ (weft_window_get_n_pages (window_), 0u);
+  EXPECT_EQ (ReadFile (Path ("latin1.txt")), latin1);
+}
+
+TEST_F (WeftWindowTest, MissingFileShowsAMessage)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (Path ("does-not-exist.txt").c_str ());
+  weft_window_open_file (window_, file, 0);
+
+  ASSERT_TRUE (WaitUntil ([&] { return ShowsText (GTK_WIDGET (window_), "does-not-exist.txt"); }));
+  EXPECT_TRUE (ShowsText (GTK_WIDGET (window_), "does not exist"));
+  EXPECT_EQ (weft_window_get_n_pages (window_), 0u);
+}
+
+TEST_F (WeftWindowTest, DirectoryShowsAMessage)
+{
+  g_autoptr (GFile) file = g_file_new_for_path (dir_);
+  weft_window_open_file (window_, file, 0);
+  ASSERT_TRUE (WaitUntil ([&] { return ShowsText (GTK_WIDGET (window_), "is a folder"); }));
+}
+
+TEST_F (WeftWindowTest, FailedSaveShowsWhyAndKeepsTheEdits)
+{
+  ASSERT_TRUE (g_mkdir_with_parents (Path ("gone").c_str (), 0700) == 0);
+  WriteFile (Path ("gone/x.txt"), "on disk\n");
+  WeftPage *page = Open (Path ("gone/x.txt"));
+  Type (page, "unsaved ");
+  // The folder disappears behind the editor's back.
+  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s/gone'", dir_);
+  ASSERT_EQ (system (cmd), 0);
+
+  Activate ("save");
+  ASSERT_TRUE (WaitUntil ([&] { return ShowsText (GTK_WIDGET (window_), "Could not save"); }));
+  EXPECT_TRUE (weft_document_get_modified (weft_page_get_document (page)));
+  EXPECT_EQ (BufferText (page), "unsaved on disk\n");
+}
+
+TEST_F (WeftWindowTest, SearchCountsMatchesAndReplacesAll)
+{
+  WriteFile (Path ("search.txt"), "foo bar\nFoo baz foo\nqux\n");
+  WeftPage *page = Open (Path ("search.txt"));
+  Activate ("replace");
+
+  GtkSearchEntry *entry = FindDescendant<GtkSearchEntry> (GTK_WIDGET (page), GTK_TYPE_SEARCH_ENTRY);
+  ASSERT_NE (entry, nullptr);
+  gtk_editable_set_text (GTK_EDITABLE (entry), "foo");
+  // Case-insensitive by default: foo, Foo, foo.
+  ASSERT_TRUE (WaitUntil ([&] { return weft_search_bar_get_n_matches (weft_page_get_search_bar (page)) == 3; }));
+  ASSERT_TRUE (WaitUntil ([&] { return ShowsText (GTK_WIDGET (page), "of 3"); }));
+
+  Activate ("find-next");
+  ASSERT_TRUE (WaitUntil ([&] { return ShowsText (GTK_WIDGET (page), "2 of 3"); }));
+
+  GtkEntry *replace = nullptr;
+  for (GtkWidget *w = GTK_WIDGET (entry); w != nullptr && replace == nullptr; w = gtk_widget_get_parent (w))
+    for (GtkWidget *c = gtk_widget_get_first_child (w); c != nullptr && replace == nullptr; c = gtk_widget_get_next_sibling (c))
+      replace = FindDescendant<GtkEntry> (c, GTK_TYPE_ENTRY);
+  ASSERT_NE (replace, nullptr);
+  gtk_editable_set_text (GTK_EDITABLE (replace), "zap");
+  weft_search_bar_replace_all (weft_page_get_search_bar (page));
+  EXPECT_EQ (BufferText (page), "zap bar\nzap baz zap\nqux\n");
+  ASSERT_TRUE (WaitUntil ([&] { return ShowsText (GTK_WIDGET (page), "No matches"); }));
+}
+
+TEST_F (WeftWindowTest, GoToLineMovesTheCursor)
+{
+  WriteFile (Path ("goto.txt"), "1\n2\n3\n4\n5\n6\n");
+  WeftPage *page = Open (Path ("goto.txt"));
+  weft_page_go_to_line (page, 4, 0);
+  int line = 0, column = 0;
+  weft_page_get_cursor (page, &line, &column);
+  EXPECT_EQ (line, 5);
+  EXPECT_TRUE (WaitUntil ([&] { return ShowsText (GTK_WIDGET (window_), "Ln 5, Col 1"); }));
+}
+
+TEST_F (WeftWindowTest, OpeningTheSameFileTwiceSelectsItsTab)
+{
+  WriteFile (Path ("once.txt"), "x\n");
+  Open (Path ("once.txt"));
+  weft_window_new_document (window_);
+  ASSERT_EQ (weft_window_get_n_pages (window_), 2u);
+  WeftPage *again = Open (Path ("once.txt"));
+  EXPECT_EQ (weft_window_get_n_pages (window_), 2u);
+  EXPECT_STREQ (weft_document_get_title (weft_page_get_document (again)), "once.txt");
+}
+
+TEST_F (WeftWindowTest, SavedFilesAppearInRecentFiles)
+{
+  WriteFile (Path ("recent.txt"), "r\n");
+  Open (Path ("recent.txt"));
+  g_autofree char *uri = g_filename_to_uri (Path ("recent.txt").c_str (), nullptr, nullptr);
+  ASSERT_TRUE (WaitUntil ([&] {
+    return gtk_recent_manager_has_item (gtk_recent_manager_get_default (), uri);
+  }));
+  // Reopening from the menu's action opens it again after the tab is gone.
+  Activate ("close-page");
+  ASSERT_TRUE (WaitUntil ([&] { return weft_window_get_n_pages (window_) == 0; }));
+  g_action_group_activate_action (G_ACTION_GROUP (window_), "open-recent", g_variant_new_string (uri));
+  ASSERT_TRUE (WaitUntil ([&] {
+    WeftPage *p = weft_window_get_active_page (window_);
+    return p != nullptr && !weft_document_get_busy (weft_page_get_document (p)) &&
+           weft_document_get_file (weft_page_get_document (p)) != nullptr;
+  }));
+  EXPECT_EQ (BufferText (weft_window_get_active_page (window_)), "r\n");
+}
+
+}  // namespace
+
+int
+main (int argc, char **argv)
+{
+  ::testing::InitGoogleTest (&argc, argv);
+
+  // Settings live in memory: tests must not leave preferences behind.
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  g_set_prgname ("weft");
+  g_set_application_name ("Weft");
+
+  the_app = weft_application_new (G_APPLICATION_NON_UNIQUE);
+  g_autoptr (GError) error = nullptr;
+  if (!g_application_register (G_APPLICATION (the_app), nullptr, &error))
+    {
+      fprintf (stderr, "cannot register the application: %s\n", error->message);
+      return 1;
+    }
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, nullptr);
+  g_application_hold (G_APPLICATION (the_app));
+
+  int rc = RUN_ALL_TESTS ();
+
+  g_application_release (G_APPLICATION (the_app));
+  g_object_unref (the_app);
+  return rc;
+}
