@@ -70,7 +70,10 @@ TEST (PotFiles, ListsEveryFileWithTranslatableText)
           continue;
         checked++;
         if (HasTranslatableText (entry.path ()))
-          EXPECT_TRUE (listed.count (rel.string ())) << rel.string () << " has translatable text but is missing from po/POTFILES.in";
+          {
+            EXPECT_TRUE (listed.count (rel.string ()))
+                << rel.string () << " has translatable text but is missing from po/POTFILES.in";
+          }
       }
   EXPECT_GT (checked, 5);
 }
