@@ -12,6 +12,9 @@ struct _WeftPage
   WeftSearchBar     *search_bar;
   GtkScrolledWindow *scroller;
   GtkSourceView     *view;
+
+  guint              rescroll_source;
+  guint              scroll_on_map : 1;
 };
 
 G_DEFINE_FINAL_TYPE (WeftPage, weft_page, GTK_TYPE_WIDGET)
@@ -56,6 +59,55 @@ weft_page_get_search_bar (WeftPage *self)
   return self->search_bar;
 }
 
+static gboolean
+weft_page_rescroll (gpointer user_data)
+{
+  WeftPage *self = user_data;
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (self->document));
+
+  self->rescroll_source = 0;
+  gtk_text_view_scroll_to_mark (GTK_TEXT_VIEW (self->view),
+                                gtk_text_buffer_get_insert (buffer),
+                                0.0, TRUE, 0.0, 0.3);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+weft_page_scroll_to_cursor (WeftPage *self)
+{
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (self->document));
+
+  /* A view that is not shown yet has no sizes to scroll by: a tab opened in
+   * the background scrolls when it first appears. */
+  if (!gtk_widget_get_mapped (GTK_WIDGET (self->view)))
+    {
+      self->scroll_on_map = TRUE;
+      return;
+    }
+
+  /* A mark, not an iter: scrolling to an iter forces validation of every
+   * line up to it, which is slow on long documents. */
+  gtk_text_view_scroll_to_mark (GTK_TEXT_VIEW (self->view),
+                                gtk_text_buffer_get_insert (buffer),
+                                0.0, TRUE, 0.0, 0.3);
+
+  /* Right after new text is set, the lines above the cursor only have
+   * estimated heights; once GTK has measured them (its validation runs at a
+   * higher priority than this), scroll once more so the cursor stays put. */
+  if (self->rescroll_source == 0)
+    self->rescroll_source = g_idle_add_full (G_PRIORITY_LOW, weft_page_rescroll, self, NULL);
+}
+
+static void
+on_view_map (WeftPage *self)
+{
+  if (self->scroll_on_map)
+    {
+      self->scroll_on_map = FALSE;
+      weft_page_scroll_to_cursor (self);
+    }
+}
+
 /* @line and @line_offset count from 0; out-of-range values are clamped. */
 void
 weft_page_go_to_line (WeftPage *self,
@@ -76,11 +128,7 @@ weft_page_go_to_line (WeftPage *self,
       gtk_text_iter_set_line_offset (&iter, MIN (line_offset, MAX (chars - 1, 0)));
     }
   gtk_text_buffer_select_range (buffer, &iter, &iter);
-  /* A mark, not the iter: scrolling to an iter forces validation of every
-   * line up to it, which is slow on long documents. */
-  gtk_text_view_scroll_to_mark (GTK_TEXT_VIEW (self->view),
-                                gtk_text_buffer_get_insert (buffer),
-                                0.0, TRUE, 0.0, 0.3);
+  weft_page_scroll_to_cursor (self);
 }
 
 /* Line and column as people count them: both from 1, a tab counting to its stop. */
@@ -110,6 +158,7 @@ weft_page_constructed (GObject *object)
   gtk_text_view_set_buffer (GTK_TEXT_VIEW (self->view),
                             GTK_TEXT_BUFFER (weft_document_get_buffer (self->document)));
   weft_search_bar_set_view (self->search_bar, self->view);
+  g_signal_connect_object (self->view, "map", G_CALLBACK (on_view_map), self, G_CONNECT_SWAPPED);
 }
 
 static gboolean
@@ -126,6 +175,7 @@ weft_page_dispose (GObject *object)
   WeftPage *self = WEFT_PAGE (object);
   GtkWidget *child;
 
+  g_clear_handle_id (&self->rescroll_source, g_source_remove);
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_PAGE);
   /* The template's outer box is not a bound child, so it is ours to unparent. */
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)

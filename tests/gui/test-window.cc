@@ -208,17 +208,41 @@ TEST_F (WeftWindowTest, OpenTypeUndoSaveWritesExactBytes)
   EXPECT_STREQ (gtk_window_get_title (GTK_WINDOW (window_)), "notes.txt — Weft");
 }
 
-TEST_F (WeftWindowTest, OpenAtLinePutsTheCursorThere)
+static bool
+CursorIsOnScreen (WeftPage *page)
 {
-  WriteFile (Path ("lines.txt"), "one\ntwo\nthree\nfour\n");
-  WeftPage *page = Open (Path ("lines.txt"), 3);
+  GtkTextView *view = GTK_TEXT_VIEW (weft_page_get_view (page));
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (view);
+  GtkTextIter iter;
+  GdkRectangle visible, cursor;
+
+  gtk_text_buffer_get_iter_at_mark (buffer, &iter, gtk_text_buffer_get_insert (buffer));
+  gtk_text_view_get_visible_rect (view, &visible);
+  gtk_text_view_get_iter_location (view, &iter, &cursor);
+  return visible.height > 0 && cursor.y >= visible.y && cursor.y + cursor.height <= visible.y + visible.height;
+}
+
+TEST_F (WeftWindowTest, OpenAtLinePutsTheCursorThereAndShowsIt)
+{
+  std::string text;
+  for (int i = 1; i <= 400; i++)
+    text += "line " + std::to_string (i) + "\n";
+  WriteFile (Path ("lines.txt"), text);
+  // A second tab, so the file opens in a view that was never shown before.
+  weft_window_new_document (window_);
+  Type (weft_window_get_active_page (window_), "keep this tab");
+  WeftPage *page = Open (Path ("lines.txt"), 300);
   ASSERT_NE (page, nullptr);
   int line = 0, column = 0;
   ASSERT_TRUE (WaitUntil ([&] {
     weft_page_get_cursor (page, &line, &column);
-    return line == 3;
+    return line == 300;
   }));
   EXPECT_EQ (column, 1);
+  // Once GTK has laid the lines out, line 300 is on screen.
+  EXPECT_TRUE (WaitUntil ([&] { return CursorIsOnScreen (page); }));
+  EXPECT_TRUE (WaitUntil ([&] { return !g_main_context_pending (nullptr); }));
+  EXPECT_TRUE (CursorIsOnScreen (page));
 }
 
 TEST_F (WeftWindowTest, SyntaxHighlightingFollowsTheFileName)
