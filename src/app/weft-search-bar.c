@@ -150,25 +150,41 @@ on_search_activate (WeftSearchBar *self)
   weft_search_bar_move (self, FALSE);
 }
 
+/* Applies the entry's text to the search settings. The entry reports its
+ * changes after a short delay; anything that acts on matches calls this first
+ * so that fast typing is never one step behind. Returns whether it changed. */
+static gboolean
+weft_search_bar_sync_settings (WeftSearchBar *self)
+{
+  const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
+  g_autofree char *wanted = NULL;
+
+  if (self->settings == NULL)
+    return FALSE;
+
+  if (text[0] == '\0')
+    wanted = NULL;
+  else if (gtk_source_search_settings_get_regex_enabled (self->settings))
+    wanted = g_strdup (text);
+  else
+    /* So that "\n" and "\t" typed in the entry find line breaks and tabs. */
+    wanted = gtk_source_utils_unescape_search_text (text);
+
+  if (g_strcmp0 (wanted, gtk_source_search_settings_get_search_text (self->settings)) == 0)
+    return FALSE;
+  gtk_source_search_settings_set_search_text (self->settings, wanted);
+  return TRUE;
+}
+
 static void
 on_search_changed (WeftSearchBar *self)
 {
   const char *text = gtk_editable_get_text (GTK_EDITABLE (self->search_entry));
-  g_autofree char *unescaped = NULL;
 
   if (self->settings == NULL)
     return;
 
-  if (text[0] == '\0')
-    gtk_source_search_settings_set_search_text (self->settings, NULL);
-  else if (gtk_source_search_settings_get_regex_enabled (self->settings))
-    gtk_source_search_settings_set_search_text (self->settings, text);
-  else
-    {
-      /* So that "\n" and "\t" typed in the entry find line breaks and tabs. */
-      unescaped = gtk_source_utils_unescape_search_text (text);
-      gtk_source_search_settings_set_search_text (self->settings, unescaped);
-    }
+  weft_search_bar_sync_settings (self);
 
   /* Search as you type, from where the selection starts. */
   if (text[0] != '\0')
@@ -190,25 +206,54 @@ on_replace_toggled (WeftSearchBar *self)
                           gtk_toggle_button_get_active (self->replace_toggle));
 }
 
+static const char *
+weft_search_bar_get_replacement (WeftSearchBar  *self,
+                                 char          **to_free)
+{
+  const char *replacement = gtk_editable_get_text (GTK_EDITABLE (self->replace_entry));
+
+  if (gtk_source_search_settings_get_regex_enabled (self->settings))
+    return replacement;
+  return *to_free = gtk_source_utils_unescape_search_text (replacement);
+}
+
+/* Replaces the selected match, or else the next one, then moves on. */
 static void
 on_replace_clicked (WeftSearchBar *self)
 {
-  GtkTextIter start, end;
-  const char *replacement;
+  GtkTextBuffer *buffer;
+  GtkTextIter start, end, match_start, match_end;
   g_autofree char *unescaped = NULL;
+  const char *replacement;
   g_autoptr(GError) error = NULL;
 
   if (self->context == NULL)
     return;
 
-  replacement = gtk_editable_get_text (GTK_EDITABLE (self->replace_entry));
-  if (!gtk_source_search_settings_get_regex_enabled (self->settings))
-    replacement = unescaped = gtk_source_utils_unescape_search_text (replacement);
+  weft_search_bar_sync_settings (self);
+  if (gtk_source_search_settings_get_search_text (self->settings) == NULL)
+    return;
 
-  gtk_text_buffer_get_selection_bounds (weft_search_bar_get_buffer (self), &start, &end);
-  /* Replacing only works on a selected match; otherwise find one first. */
+  buffer = weft_search_bar_get_buffer (self);
+  gtk_text_buffer_get_selection_bounds (buffer, &start, &end);
   if (gtk_source_search_context_get_occurrence_position (self->context, &start, &end) > 0)
-    gtk_source_search_context_replace (self->context, &start, &end, replacement, -1, &error);
+    {
+      match_start = start;
+      match_end = end;
+    }
+  else if (!gtk_source_search_context_forward (self->context, &start, &match_start, &match_end, NULL))
+    {
+      gtk_widget_error_bell (GTK_WIDGET (self));
+      return;
+    }
+
+  replacement = weft_search_bar_get_replacement (self, &unescaped);
+  if (!gtk_source_search_context_replace (self->context, &match_start, &match_end, replacement, -1, &error))
+    {
+      gtk_widget_error_bell (GTK_WIDGET (self));
+      return;
+    }
+  gtk_text_buffer_select_range (buffer, &match_end, &match_end);
   weft_search_bar_move (self, FALSE);
 }
 
@@ -221,14 +266,13 @@ weft_search_bar_replace_all (WeftSearchBar *self)
 
   g_return_if_fail (WEFT_IS_SEARCH_BAR (self));
 
-  if (self->context == NULL ||
-      gtk_source_search_settings_get_search_text (self->settings) == NULL)
+  if (self->context == NULL)
+    return;
+  weft_search_bar_sync_settings (self);
+  if (gtk_source_search_settings_get_search_text (self->settings) == NULL)
     return;
 
-  replacement = gtk_editable_get_text (GTK_EDITABLE (self->replace_entry));
-  if (!gtk_source_search_settings_get_regex_enabled (self->settings))
-    replacement = unescaped = gtk_source_utils_unescape_search_text (replacement);
-
+  replacement = weft_search_bar_get_replacement (self, &unescaped);
   gtk_source_search_context_replace_all (self->context, replacement, -1, &error);
 }
 
@@ -314,6 +358,40 @@ weft_search_bar_set_view (WeftSearchBar *self,
                            G_CALLBACK (on_mark_set), self, G_CONNECT_SWAPPED);
 }
 
+/* Tab from the search entry goes straight to the replacement when it is
+ * shown, rather than through every button in between. */
+static gboolean
+on_bar_key_pressed (WeftSearchBar         *self,
+                    guint                  keyval,
+                    guint                  keycode,
+                    GdkModifierType        state,
+                    GtkEventControllerKey *controller)
+{
+  if (keyval == GDK_KEY_Escape && (state & GDK_MODIFIER_MASK) == 0)
+    {
+      weft_search_bar_dismiss (self);
+      return GDK_EVENT_STOP;
+    }
+  return GDK_EVENT_PROPAGATE;
+}
+
+static gboolean
+on_search_key_pressed (WeftSearchBar         *self,
+                       guint                  keyval,
+                       guint                  keycode,
+                       GdkModifierType        state,
+                       GtkEventControllerKey *controller)
+{
+  if ((keyval == GDK_KEY_Tab || keyval == GDK_KEY_KP_Tab) &&
+      (state & GDK_MODIFIER_MASK) == 0 &&
+      gtk_widget_get_visible (GTK_WIDGET (self->replace_box)))
+    {
+      gtk_widget_grab_focus (GTK_WIDGET (self->replace_entry));
+      return GDK_EVENT_STOP;
+    }
+  return GDK_EVENT_PROPAGATE;
+}
+
 static void
 weft_search_bar_dispose (GObject *object)
 {
@@ -361,7 +439,19 @@ weft_search_bar_class_init (WeftSearchBarClass *klass)
 static void
 weft_search_bar_init (WeftSearchBar *self)
 {
+  GtkEventController *key;
+
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  key = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (key, GTK_PHASE_CAPTURE);
+  g_signal_connect_object (key, "key-pressed", G_CALLBACK (on_search_key_pressed), self, G_CONNECT_SWAPPED);
+  gtk_widget_add_controller (GTK_WIDGET (self->search_entry), key);
+
+  /* Escape closes the bar from any of its fields, not only the search entry. */
+  key = gtk_event_controller_key_new ();
+  g_signal_connect_object (key, "key-pressed", G_CALLBACK (on_bar_key_pressed), self, G_CONNECT_SWAPPED);
+  gtk_widget_add_controller (GTK_WIDGET (self), key);
 
   self->settings = gtk_source_search_settings_new ();
   gtk_source_search_settings_set_wrap_around (self->settings, TRUE);

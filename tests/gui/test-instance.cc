@@ -136,6 +136,18 @@ TEST_F (WeftInstance, SecondLaunchOpensInTheRunningWindowAndKeysEditAndSave)
   EXPECT_TRUE (PollUntil ([&] { return ReadFile (Path ("second.txt")) == "alpha\nbeta\n"; }))
       << ReadFile (Path ("second.txt"));
 
+  // Find and replace by keyboard alone: Ctrl+H, the word, Tab to the
+  // replacement, Return replaces the match; Escape leaves the search.
+  Shell ("xdotool key --window " + wid + " ctrl+h");
+  Shell ("xdotool type --delay 5 --window " + wid + " beta");
+  Shell ("xdotool key --window " + wid + " Tab");
+  Shell ("xdotool type --delay 5 --window " + wid + " gamma");
+  Shell ("xdotool key --window " + wid + " Return Escape ctrl+s");
+  EXPECT_TRUE (PollUntil ([&] { return ReadFile (Path ("second.txt")) == "alpha\ngamma\n"; }))
+      << ReadFile (Path ("second.txt"));
+  // Back in the text, at the start of line 2.
+  Shell ("xdotool key --window " + wid + " Home");
+
   // Quitting with an unsaved change asks first; Return picks Save, the
   // default answer, and the application then ends on its own.
   Shell ("xdotool type --delay 5 --window " + wid + " last");
@@ -162,7 +174,7 @@ TEST_F (WeftInstance, SecondLaunchOpensInTheRunningWindowAndKeysEditAndSave)
   ASSERT_TRUE (PollUntil ([&] { return waitpid (pid_, &exit_status, WNOHANG) == pid_; }));
   pid_ = 0;
   EXPECT_TRUE (WIFEXITED (exit_status) && WEXITSTATUS (exit_status) == 0);
-  EXPECT_EQ (ReadFile (Path ("second.txt")), "alpha\nlastbeta\n");
+  EXPECT_EQ (ReadFile (Path ("second.txt")), "alpha\nlastgamma\n");
   EXPECT_EQ (ReadFile (Path ("first.txt")), "one\ntwo\nthree\n");
 }
 

@@ -473,6 +473,90 @@ TEST_F (WeftWindowTest, SavedFilesAppearInRecentFiles)
   EXPECT_EQ (BufferText (weft_window_get_active_page (window_)), "r\n");
 }
 
+TEST_F (WeftWindowTest, DroppedFilesOpenInTabs)
+{
+  WriteFile (Path ("dropped.txt"), "dropped\n");
+  GtkDropTarget *target = nullptr;
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window_));
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && target == nullptr; i++)
+    {
+      g_autoptr (GObject) controller = G_OBJECT (g_list_model_get_item (controllers, i));
+      if (GTK_IS_DROP_TARGET (controller))
+        target = GTK_DROP_TARGET (controller);
+    }
+  ASSERT_NE (target, nullptr);
+
+  g_autoptr (GFile) file = g_file_new_for_path (Path ("dropped.txt").c_str ());
+  GSList *files = g_slist_prepend (nullptr, file);
+  GValue value = G_VALUE_INIT;
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_set_boxed (&value, files);
+  gboolean accepted = FALSE;
+  g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &accepted);
+  g_value_unset (&value);
+  g_slist_free (files);
+
+  EXPECT_TRUE (accepted);
+  ASSERT_TRUE (WaitUntil ([&] {
+    WeftPage *p = weft_window_get_active_page (window_);
+    return p != nullptr && !weft_document_get_busy (weft_page_get_document (p)) && BufferText (p) == "dropped\n";
+  }));
+}
+
+TEST_F (WeftWindowTest, ZoomAndWrapChangeTheView)
+{
+  WeftPage *page = weft_window_new_document (window_);
+  GtkTextView *view = GTK_TEXT_VIEW (weft_page_get_view (page));
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.weftedit.Weft");
+
+  g_settings_set_boolean (settings, "wrap-text", FALSE);
+  EXPECT_EQ (gtk_text_view_get_wrap_mode (view), GTK_WRAP_NONE);
+  Activate ("wrap-text");
+  EXPECT_NE (gtk_text_view_get_wrap_mode (view), GTK_WRAP_NONE);
+  Activate ("wrap-text");
+  EXPECT_EQ (gtk_text_view_get_wrap_mode (view), GTK_WRAP_NONE);
+
+  g_settings_set_double (settings, "font-scale", 1.0);
+  Drain ();
+  auto font_size = [&] {
+    return pango_font_description_get_size (
+        pango_context_get_font_description (gtk_widget_get_pango_context (GTK_WIDGET (view))));
+  };
+  const int before = font_size ();
+  Activate ("zoom-in");
+  EXPECT_GT (g_settings_get_double (settings, "font-scale"), 1.0);
+  ASSERT_TRUE (WaitUntil ([&] { return font_size () > before; }));
+  Activate ("zoom-reset");
+  EXPECT_DOUBLE_EQ (g_settings_get_double (settings, "font-scale"), 1.0);
+}
+
+TEST_F (WeftWindowTest, DarkStyleSwitchesTheColourScheme)
+{
+  WeftPage *page = weft_window_new_document (window_);
+  GtkSourceBuffer *buffer = weft_document_get_buffer (weft_page_get_document (page));
+  AdwStyleManager *style = adw_style_manager_get_default ();
+
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_DARK);
+  EXPECT_STREQ (gtk_source_style_scheme_get_id (gtk_source_buffer_get_style_scheme (buffer)), "Adwaita-dark");
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_LIGHT);
+  EXPECT_STREQ (gtk_source_style_scheme_get_id (gtk_source_buffer_get_style_scheme (buffer)), "Adwaita");
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_DEFAULT);
+}
+
+TEST_F (WeftWindowTest, AboutAndShortcutsWindowsOpen)
+{
+  g_action_group_activate_action (G_ACTION_GROUP (the_app), "about", nullptr);
+  AdwAboutWindow *about = nullptr;
+  ASSERT_TRUE (WaitUntil ([&] { return (about = FindToplevel<AdwAboutWindow> (ADW_TYPE_ABOUT_WINDOW)) != nullptr; }));
+  EXPECT_STREQ (adw_about_window_get_application_name (about), "Weft");
+  gtk_window_destroy (GTK_WINDOW (about));
+
+  Activate ("show-help-overlay");
+  GtkShortcutsWindow *shortcuts = nullptr;
+  ASSERT_TRUE (WaitUntil ([&] { return (shortcuts = FindToplevel<GtkShortcutsWindow> (GTK_TYPE_SHORTCUTS_WINDOW)) != nullptr; }));
+  gtk_window_destroy (GTK_WINDOW (shortcuts));
+}
+
 }  // namespace
 
 int
