@@ -289,12 +289,49 @@ fsync_directory_of (const char *path)
     }
 }
 
+typedef struct
+{
+  const char *data;
+  size_t      len;
+  gboolean    done;
+} OneChunk;
+
+static gboolean
+next_one_chunk (gpointer     user_data,
+                const char **out_data,
+                size_t      *out_len)
+{
+  OneChunk *chunk = user_data;
+
+  if (chunk->done)
+    return FALSE;
+  chunk->done = TRUE;
+  *out_data = chunk->data;
+  *out_len = chunk->len;
+  return TRUE;
+}
+
 gboolean
 weft_file_write_atomic (const char  *path,
                         const char  *data,
                         size_t       len,
                         GError     **error)
 {
+  OneChunk chunk = { data, len, FALSE };
+
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+
+  return weft_file_write_atomic_chunks (path, next_one_chunk, &chunk, error);
+}
+
+gboolean
+weft_file_write_atomic_chunks (const char         *path,
+                               WeftFileChunkFunc   next_chunk,
+                               gpointer            user_data,
+                               GError            **error)
+{
+  const char *data;
+  size_t len;
   g_autofree char *target = NULL;
   g_autofree char *tmp = NULL;
   struct stat st;
@@ -303,7 +340,7 @@ weft_file_write_atomic (const char  *path,
   const char *step = NULL;
 
   g_return_val_if_fail (path != NULL, FALSE);
-  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+  g_return_val_if_fail (next_chunk != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   target = weft_file_resolve_link (path);
@@ -345,11 +382,12 @@ weft_file_write_atomic (const char  *path,
       (void) fchown (fd, st.st_uid, st.st_gid);
     }
 
-  if (!write_all (fd, data, len, &errsv))
-    {
-      step = _("Could not save “%s”: writing failed: %s");
-      goto fail;
-    }
+  while (next_chunk (user_data, &data, &len))
+    if (!write_all (fd, data, len, &errsv))
+      {
+        step = _("Could not save “%s”: writing failed: %s");
+        goto fail;
+      }
   if (fsync (fd) != 0)
     {
       errsv = errno;

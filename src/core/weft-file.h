@@ -33,6 +33,19 @@ gboolean weft_file_write_atomic (const char  *path,
                                  size_t       len,
                                  GError     **error);
 
+/* Hands out the bytes to write, piece by piece: returns FALSE when there are
+ * no more. Pieces may be empty. WeftChunkIter's next function fits. */
+typedef gboolean (*WeftFileChunkFunc) (gpointer      user_data,
+                                       const char  **out_data,
+                                       size_t       *out_len);
+
+/* weft_file_write_atomic() for text that is not in one piece, such as a
+ * snapshot of the document mirror: the same guarantees, no extra copy. */
+gboolean weft_file_write_atomic_chunks (const char         *path,
+                                        WeftFileChunkFunc   next_chunk,
+                                        gpointer            user_data,
+                                        GError            **error);
+
 /* Resolves symbolic links in the last component of @path (up to 40 of them),
  * so that a save replaces the link's target rather than the link. Relative
  * link targets are taken from the link's directory. Returns a new string. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <string>
+#include <vector>
 
 extern "C" {
 #include "weft-file.h"
@@ -222,6 +223,34 @@ TEST_F (WeftFile, WriteOverDirectoryIsRefused)
   g_autoptr (GError) error = nullptr;
   EXPECT_FALSE (weft_file_write_atomic (Path ("sub").c_str (), "x", 1, &error));
   EXPECT_TRUE (g_error_matches (error, WEFT_ERROR, WEFT_ERROR_IS_DIRECTORY));
+}
+
+struct Pieces
+{
+  std::vector<std::string> parts;
+  size_t next = 0;
+};
+
+static gboolean
+NextPiece (gpointer user_data, const char **data, size_t *len)
+{
+  auto *pieces = static_cast<Pieces *> (user_data);
+  if (pieces->next == pieces->parts.size ())
+    return FALSE;
+  const std::string &part = pieces->parts[pieces->next++];
+  *data = part.data ();
+  *len = part.size ();
+  return TRUE;
+}
+
+TEST_F (WeftFile, WriteFromPiecesConcatenatesThemInOrder)
+{
+  Write (Path ("pieces.txt"), "old");
+  Pieces pieces;
+  pieces.parts = { "first ", "", "sëcond ", std::string (100000, 'x'), "\nend" };
+  g_autoptr (GError) error = nullptr;
+  ASSERT_TRUE (weft_file_write_atomic_chunks (Path ("pieces.txt").c_str (), NextPiece, &pieces, &error));
+  EXPECT_EQ (Read (Path ("pieces.txt")), "first sëcond " + std::string (100000, 'x') + "\nend");
 }
 
 }  // namespace
