@@ -7,19 +7,37 @@
 #include "weft-document.h"
 #include "weft-error.h"
 #include "weft-file.h"
+#include "weft-text.h"
+
+/* A load inserts its text in slices of at most this many bytes, and stops
+ * for the main loop once a dispatch has used this much time: the window
+ * keeps drawing and answering while a large file comes in. */
+#define LOAD_SLICE_BYTES   (16 * 1024)
+/* Below GTK's redraw, so every due frame is drawn between two dispatches,
+ * but above GtkTextView's line validation, which would otherwise run to the
+ * end of the text after every slice and leave the load waiting for it. */
+#define LOAD_PRIORITY      (GDK_PRIORITY_REDRAW + 2)
+#define LOAD_BUDGET_USEC   4000
 
 struct _WeftDocument
 {
   GObject          parent_instance;
 
   GtkSourceBuffer *buffer;
+  /* The buffer's text as a persistent rope, kept in step by the buffer's
+   * edit signals; workers only ever see snapshots of it. Main thread only. */
+  WeftText        *mirror;
+  /* Set while a load inserts its text in slices; cancelled on dispose. */
+  GCancellable    *load_cancellable;
   GFile           *file;
   char            *title;
+  double           load_progress;
   guint            untitled_number;
   /* Bumped on every change of the buffer, so that a save which finishes
    * after further typing does not mark those edits as saved. */
   guint64          change_count;
   guint            busy : 1;
+  guint            loading : 1;
   guint            ever_changed : 1;
 };
 
@@ -32,6 +50,8 @@ enum {
   PROP_TITLE,
   PROP_MODIFIED,
   PROP_BUSY,
+  PROP_LOADING,
+  PROP_LOAD_PROGRESS,
   N_PROPS
 };
 
@@ -43,29 +63,38 @@ static guint next_untitled_number = 1;
 /* What a load produces off the main thread. */
 typedef struct
 {
-  char  *path;
-  char  *text;
-  size_t len;
-  char  *content_type;
+  GFile    *file;
+  char     *path;
+  char     *text;
+  size_t    len;
+  char     *content_type;
+  /* Built on the worker thread from the same bytes; becomes the document's
+   * mirror when the last slice is in. */
+  WeftText *mirror;
+  /* Main thread: how many bytes of text are in the buffer so far. */
+  size_t    inserted;
+  guint     slice_source;
 } LoadData;
 
 static void
 load_data_free (LoadData *data)
 {
+  g_clear_handle_id (&data->slice_source, g_source_remove);
+  g_clear_object (&data->file);
   g_free (data->path);
   g_free (data->text);
   g_free (data->content_type);
+  g_clear_pointer (&data->mirror, weft_text_free);
   g_free (data);
 }
 
 /* What a save hands to its thread: the bytes are a copy the thread owns. */
 typedef struct
 {
-  GFile  *file;
-  char   *path;
-  char   *text;
-  size_t  len;
-  guint64 change_count;
+  GFile        *file;
+  char         *path;
+  WeftSnapshot *snapshot;
+  guint64       change_count;
 } SaveData;
 
 static void
@@ -73,7 +102,7 @@ save_data_free (SaveData *data)
 {
   g_clear_object (&data->file);
   g_free (data->path);
-  g_free (data->text);
+  g_clear_pointer (&data->snapshot, weft_snapshot_unref);
   g_free (data);
 }
 
@@ -139,7 +168,53 @@ static void
 on_modified_changed (WeftDocument  *self,
                      GtkTextBuffer *buffer)
 {
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODIFIED]);
+  if (!self->loading)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODIFIED]);
+}
+
+/* The mirror follows every edit. After the default handler has run, the
+ * location points just past the new text. */
+static void
+on_insert_text (WeftDocument  *self,
+                GtkTextIter   *location,
+                const char    *text,
+                int            len,
+                GtkTextBuffer *buffer)
+{
+  size_t n_chars;
+
+  if (self->loading)
+    return;
+  n_chars = (size_t) g_utf8_strlen (text, len);
+  weft_text_insert (self->mirror, (size_t) gtk_text_iter_get_offset (location) - n_chars, text, (size_t) len);
+}
+
+/* Paintables and child anchors are one U+FFFC char in the buffer's text. */
+static void
+on_insert_object (WeftDocument  *self,
+                  GtkTextIter   *location,
+                  gpointer       object,
+                  GtkTextBuffer *buffer)
+{
+  if (self->loading)
+    return;
+  weft_text_insert (self->mirror, (size_t) gtk_text_iter_get_offset (location) - 1, "\xEF\xBF\xBC", 3);
+}
+
+/* Before the default handler, while the range still exists. */
+static void
+on_delete_range (WeftDocument  *self,
+                 GtkTextIter   *start,
+                 GtkTextIter   *end,
+                 GtkTextBuffer *buffer)
+{
+  int start_off, end_off;
+
+  if (self->loading)
+    return;
+  start_off = gtk_text_iter_get_offset (start);
+  end_off = gtk_text_iter_get_offset (end);
+  weft_text_delete (self->mirror, (size_t) MIN (start_off, end_off), (size_t) ABS (end_off - start_off));
 }
 
 /* GtkSourceView does not follow libadwaita's light/dark switch by itself. */
@@ -159,6 +234,8 @@ weft_document_dispose (GObject *object)
 {
   WeftDocument *self = WEFT_DOCUMENT (object);
 
+  g_cancellable_cancel (self->load_cancellable);
+  g_clear_object (&self->load_cancellable);
   if (self->buffer != NULL)
     g_signal_handlers_disconnect_by_data (self->buffer, self);
   g_clear_object (&self->buffer);
@@ -173,6 +250,7 @@ weft_document_finalize (GObject *object)
   WeftDocument *self = WEFT_DOCUMENT (object);
 
   g_clear_pointer (&self->title, g_free);
+  g_clear_pointer (&self->mirror, weft_text_free);
 
   G_OBJECT_CLASS (weft_document_parent_class)->finalize (object);
 }
@@ -201,6 +279,12 @@ weft_document_get_property (GObject    *object,
       break;
     case PROP_BUSY:
       g_value_set_boolean (value, self->busy);
+      break;
+    case PROP_LOADING:
+      g_value_set_boolean (value, self->loading);
+      break;
+    case PROP_LOAD_PROGRESS:
+      g_value_set_double (value, self->load_progress);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -232,6 +316,13 @@ weft_document_class_init (WeftDocumentClass *klass)
     g_param_spec_boolean ("busy", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  properties[PROP_LOADING] =
+    g_param_spec_boolean ("loading", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LOAD_PROGRESS] =
+    g_param_spec_double ("load-progress", NULL, NULL, 0.0, 1.0, 0.0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -246,6 +337,16 @@ weft_document_init (WeftDocument *self)
                            G_CALLBACK (on_buffer_changed), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->buffer, "modified-changed",
                            G_CALLBACK (on_modified_changed), self, G_CONNECT_SWAPPED);
+
+  self->mirror = weft_text_new ();
+  g_signal_connect_object (self->buffer, "insert-text",
+                           G_CALLBACK (on_insert_text), self, G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+  g_signal_connect_object (self->buffer, "insert-paintable",
+                           G_CALLBACK (on_insert_object), self, G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+  g_signal_connect_object (self->buffer, "insert-child-anchor",
+                           G_CALLBACK (on_insert_object), self, G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+  g_signal_connect_object (self->buffer, "delete-range",
+                           G_CALLBACK (on_delete_range), self, G_CONNECT_SWAPPED);
 
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
                            G_CALLBACK (weft_document_update_style_scheme), self, G_CONNECT_SWAPPED);
@@ -289,7 +390,41 @@ weft_document_get_modified (WeftDocument *self)
 {
   g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
 
-  return gtk_text_buffer_get_modified (GTK_TEXT_BUFFER (self->buffer));
+  /* Text coming in from the file is not a change of the user's. */
+  return !self->loading && gtk_text_buffer_get_modified (GTK_TEXT_BUFFER (self->buffer));
+}
+
+gboolean
+weft_document_get_loading (WeftDocument *self)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+
+  return self->loading;
+}
+
+double
+weft_document_get_load_progress (WeftDocument *self)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), 0.0);
+
+  return self->load_progress;
+}
+
+/* O(1): a version of the text that any thread may read while editing goes on. */
+WeftSnapshot *
+weft_document_dup_snapshot (WeftDocument *self)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), NULL);
+
+  return weft_text_snapshot (self->mirror);
+}
+
+void
+weft_document_cancel_load (WeftDocument *self)
+{
+  g_return_if_fail (WEFT_IS_DOCUMENT (self));
+
+  g_cancellable_cancel (self->load_cancellable);
 }
 
 gboolean
@@ -326,30 +461,6 @@ dup_local_path (GFile   *file,
 }
 
 static void
-load_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
-{
-  LoadData *data = task_data;
-  GError *error = NULL;
-  g_autofree char *basename = NULL;
-
-  if (!weft_file_read_utf8 (data->path, &data->text, &data->len, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  /* Sniffing is thread-safe; the language manager is not, so the language
-   * itself is picked on the main thread. */
-  basename = g_path_get_basename (data->path);
-  data->content_type = g_content_type_guess (basename, (const guchar *) data->text,
-                                             MIN (data->len, 4096), NULL);
-  g_task_return_boolean (task, TRUE);
-}
-
-static void
 weft_document_guess_language (WeftDocument *self,
                               const char   *content_type)
 {
@@ -366,6 +477,221 @@ weft_document_guess_language (WeftDocument *self,
   gtk_source_buffer_set_language (self->buffer, language);
 }
 
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  LoadData *data = task_data;
+  GError *error = NULL;
+  g_autofree char *basename = NULL;
+
+  if (!weft_file_read_utf8 (data->path, &data->text, &data->len, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  data->mirror = weft_text_new_from_utf8 (data->text, data->len);
+
+  /* Sniffing is thread-safe; the language manager is not, so the language
+   * itself is picked on the main thread. */
+  basename = g_path_get_basename (data->path);
+  data->content_type = g_content_type_guess (basename, (const guchar *) data->text,
+                                             MIN (data->len, 4096), NULL);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+weft_document_set_loading (WeftDocument *self,
+                           gboolean      loading,
+                           double        progress)
+{
+  g_assert (WEFT_IS_DOCUMENT (self));
+
+  if (self->load_progress != progress)
+    {
+      self->load_progress = progress;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOAD_PROGRESS]);
+    }
+  if (self->loading != !!loading)
+    {
+      self->loading = !!loading;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOADING]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MODIFIED]);
+    }
+}
+
+/* Where the next slice ends: at most LOAD_SLICE_BYTES on, after a newline
+ * when there is one (so lines arrive whole), never inside a UTF-8 sequence. */
+static size_t
+next_slice_end (const LoadData *data)
+{
+  size_t end = data->inserted + LOAD_SLICE_BYTES;
+  const char *newline;
+
+  if (end >= data->len)
+    return data->len;
+  newline = g_strrstr_len (data->text + data->inserted, (gssize) (end - data->inserted), "\n");
+  if (newline != NULL)
+    return (size_t) (newline - data->text) + 1;
+  while (end > data->inserted && ((guchar) data->text[end] & 0xC0) == 0x80)
+    end--;
+  return end;
+}
+
+static void
+weft_document_finish_load (WeftDocument *self,
+                           GTask        *task,
+                           GError       *error)
+{
+  LoadData *data = g_task_get_task_data (task);
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
+
+  g_assert (WEFT_IS_DOCUMENT (self));
+
+  gtk_text_buffer_end_irreversible_action (buffer);
+
+  if (error != NULL)
+    {
+      /* Half a file must never be mistaken for the file: take it all out. */
+      GtkTextIter start, end;
+
+      gtk_text_buffer_begin_irreversible_action (buffer);
+      gtk_text_buffer_get_bounds (buffer, &start, &end);
+      gtk_text_buffer_delete (buffer, &start, &end);
+      gtk_text_buffer_end_irreversible_action (buffer);
+      weft_text_free (self->mirror);
+      self->mirror = weft_text_new ();
+    }
+  else
+    {
+      weft_text_free (self->mirror);
+      self->mirror = g_steal_pointer (&data->mirror);
+      weft_document_set_file (self, data->file);
+    }
+
+  gtk_text_buffer_set_modified (buffer, FALSE);
+  g_clear_object (&self->load_cancellable);
+  weft_document_set_loading (self, FALSE, error == NULL ? 1.0 : 0.0);
+  weft_document_set_busy (self, FALSE);
+
+  if (error != NULL)
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/* Inserts slices until the time budget is spent; returns TRUE once the
+ * load is over (and the task returned), whether complete or cancelled. */
+static gboolean
+insert_slices_step (GTask *task)
+{
+  WeftDocument *self = g_task_get_source_object (task);
+  LoadData *data = g_task_get_task_data (task);
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
+  gint64 deadline = g_get_monotonic_time () + LOAD_BUDGET_USEC;
+  GError *error = NULL;
+
+  if (g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &error))
+    {
+      weft_document_finish_load (self, task, error);
+      return TRUE;
+    }
+
+  do
+    {
+      size_t end = next_slice_end (data);
+      gboolean first = data->inserted == 0;
+      GtkTextIter iter;
+
+      char saved;
+
+      /* GTK 4.8's accessibility code reads the text of every insert-text as
+       * a NUL-terminated string, ignoring its length, and sends it over
+       * D-Bus: an unterminated slice of a large file would send (and
+       * validate) the whole rest of the file each time, which is quadratic
+       * and took a 10 MB load from 1.3 s to over 30 s. So each slice ends in
+       * a NUL for the length of the call. */
+      saved = data->text[end];
+      data->text[end] = '\0';
+      gtk_text_buffer_get_end_iter (buffer, &iter);
+      gtk_text_buffer_insert (buffer, &iter, data->text + data->inserted, (int) (end - data->inserted));
+      data->text[end] = saved;
+      data->inserted = end;
+
+      /* The cursor starts at the top; later slices go in below it. */
+      if (first)
+        {
+          gtk_text_buffer_get_start_iter (buffer, &iter);
+          gtk_text_buffer_select_range (buffer, &iter, &iter);
+        }
+    }
+  while (data->inserted < data->len && g_get_monotonic_time () < deadline);
+
+  if (data->inserted < data->len)
+    {
+      weft_document_set_loading (self, TRUE, (double) data->inserted / (double) data->len);
+      return FALSE;
+    }
+
+  weft_document_finish_load (self, task, NULL);
+  return TRUE;
+}
+
+static gboolean
+insert_slices (gpointer user_data)
+{
+  GTask *task = user_data;
+  LoadData *data = g_task_get_task_data (task);
+
+  if (!insert_slices_step (task))
+    return G_SOURCE_CONTINUE;
+  data->slice_source = 0;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_file_read (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  WeftDocument *self = WEFT_DOCUMENT (object);
+  g_autoptr(GTask) task = user_data;
+  LoadData *data = g_task_get_task_data (task);
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
+  GtkTextIter start, end;
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      g_clear_object (&self->load_cancellable);
+      weft_document_set_busy (self, FALSE);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* The file's language first, so the first screenful is already coloured. */
+  weft_document_set_file (self, data->file);
+  weft_document_guess_language (self, data->content_type);
+
+  /* Loading replaces whatever the (untouched) buffer held, as one action
+   * nobody can undo; the mirror follows once, at the end. */
+  weft_document_set_loading (self, TRUE, 0.0);
+  gtk_text_buffer_begin_irreversible_action (buffer);
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  gtk_text_buffer_delete (buffer, &start, &end);
+
+  /* The first slice now, so the first screenful shows at once; the rest
+   * when the main loop is idle. */
+  if (!insert_slices_step (task))
+    data->slice_source = g_idle_add_full (LOAD_PRIORITY, insert_slices,
+                                          g_object_ref (task), g_object_unref);
+}
+
 void
 weft_document_load_async (WeftDocument        *self,
                           GFile               *file,
@@ -374,35 +700,47 @@ weft_document_load_async (WeftDocument        *self,
                           gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) read_task = NULL;
   GError *error = NULL;
   LoadData *data;
 
   g_return_if_fail (WEFT_IS_DOCUMENT (self));
   g_return_if_fail (G_IS_FILE (file));
 
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, weft_document_load_async);
-
   if (self->busy)
     {
-      g_task_return_new_error (task, WEFT_ERROR, WEFT_ERROR_FAILED,
+      g_task_report_new_error (self, callback, user_data, weft_document_load_async,
+                               WEFT_ERROR, WEFT_ERROR_FAILED,
                                _("The document is busy; try again when it has finished"));
       return;
     }
 
   data = g_new0 (LoadData, 1);
+  data->file = g_object_ref (file);
   data->path = dup_local_path (file, &error);
   if (data->path == NULL)
     {
       load_data_free (data);
-      g_task_return_error (task, error);
+      g_task_report_error (self, callback, user_data, weft_document_load_async, error);
       return;
     }
 
+  /* The document's own cancellable, so that closing the tab or pressing
+   * Escape stops the load; the caller's cancels it too. */
+  g_clear_object (&self->load_cancellable);
+  self->load_cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    g_signal_connect_object (cancellable, "cancelled", G_CALLBACK (g_cancellable_cancel),
+                             self->load_cancellable, G_CONNECT_SWAPPED);
+
+  task = g_task_new (self, self->load_cancellable, callback, user_data);
+  g_task_set_source_tag (task, weft_document_load_async);
   g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
-  g_object_set_data_full (G_OBJECT (task), "file", g_object_ref (file), g_object_unref);
+
+  read_task = g_task_new (self, self->load_cancellable, on_file_read, g_object_ref (task));
+  g_task_set_task_data (read_task, data, NULL);
   weft_document_set_busy (self, TRUE);
-  g_task_run_in_thread (task, load_thread);
+  g_task_run_in_thread (read_task, load_thread);
 }
 
 gboolean
@@ -410,33 +748,10 @@ weft_document_load_finish (WeftDocument  *self,
                            GAsyncResult  *result,
                            GError       **error)
 {
-  GTask *task = G_TASK (result);
-  LoadData *data = g_task_get_task_data (task);
-  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
-  GtkTextIter start;
-
   g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
 
-  /* Tasks refused up front never set the document busy. */
-  if (data != NULL)
-    weft_document_set_busy (self, FALSE);
-
-  if (!g_task_propagate_boolean (task, error))
-    return FALSE;
-
-  weft_document_set_file (self, g_object_get_data (G_OBJECT (task), "file"));
-
-  /* Loading is not an edit the user could want to undo. */
-  gtk_text_buffer_begin_irreversible_action (buffer);
-  gtk_text_buffer_set_text (buffer, data->text, (int) data->len);
-  gtk_text_buffer_end_irreversible_action (buffer);
-  gtk_text_buffer_get_start_iter (buffer, &start);
-  gtk_text_buffer_select_range (buffer, &start, &start);
-  gtk_text_buffer_set_modified (buffer, FALSE);
-
-  weft_document_guess_language (self, data->content_type);
-  return TRUE;
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
@@ -447,8 +762,10 @@ save_thread (GTask        *task,
 {
   SaveData *data = task_data;
   GError *error = NULL;
+  WeftChunkIter iter;
 
-  if (weft_file_write_atomic (data->path, data->text, data->len, &error))
+  weft_chunk_iter_init (&iter, data->snapshot, 0, SIZE_MAX);
+  if (weft_file_write_atomic_chunks (data->path, (WeftFileChunkFunc) weft_chunk_iter_next, &iter, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
@@ -463,7 +780,6 @@ weft_document_save_async (WeftDocument        *self,
 {
   g_autoptr(GTask) task = NULL;
   GError *error = NULL;
-  GtkTextIter start, end;
   SaveData *data;
 
   g_return_if_fail (WEFT_IS_DOCUMENT (self));
@@ -497,9 +813,8 @@ weft_document_save_async (WeftDocument        *self,
       return;
     }
 
-  gtk_text_buffer_get_bounds (GTK_TEXT_BUFFER (self->buffer), &start, &end);
-  data->text = gtk_text_buffer_get_text (GTK_TEXT_BUFFER (self->buffer), &start, &end, TRUE);
-  data->len = strlen (data->text);
+  /* O(1) here; the writing thread walks the snapshot's pieces. */
+  data->snapshot = weft_text_snapshot (self->mirror);
   data->change_count = self->change_count;
 
   g_task_set_task_data (task, data, (GDestroyNotify) save_data_free);

@@ -3,6 +3,8 @@
 
 #include <gtksourceview/gtksource.h>
 
+#include "weft-text.h"
+
 G_BEGIN_DECLS
 
 #define WEFT_TYPE_DOCUMENT (weft_document_get_type ())
@@ -16,6 +18,10 @@ const char      *weft_document_get_title    (WeftDocument         *self);
 gboolean         weft_document_get_modified (WeftDocument         *self);
 gboolean         weft_document_get_busy     (WeftDocument         *self);
 gboolean         weft_document_is_untouched (WeftDocument         *self);
+gboolean         weft_document_get_loading  (WeftDocument         *self);
+double           weft_document_get_load_progress (WeftDocument    *self);
+WeftSnapshot    *weft_document_dup_snapshot (WeftDocument         *self);
+void             weft_document_cancel_load  (WeftDocument         *self);
 
 void             weft_document_load_async   (WeftDocument         *self,
                                              GFile                *file,

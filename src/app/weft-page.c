@@ -12,6 +12,7 @@ struct _WeftPage
   WeftSearchBar     *search_bar;
   GtkScrolledWindow *scroller;
   GtkSourceView     *view;
+  GtkProgressBar    *load_progress;
 
   guint              rescroll_source;
   guint              scroll_on_map : 1;
@@ -148,6 +149,33 @@ weft_page_get_cursor (WeftPage *self,
   *out_column = (int) gtk_source_view_get_visual_column (self->view, &iter) + 1;
 }
 
+/* While a file comes in, the view is read-only and a bar shows how far it got. */
+static void
+on_loading_changed (WeftPage *self)
+{
+  gboolean loading = weft_document_get_loading (self->document);
+
+  gtk_text_view_set_editable (GTK_TEXT_VIEW (self->view), !loading);
+  gtk_widget_set_visible (GTK_WIDGET (self->load_progress), loading);
+  gtk_progress_bar_set_fraction (self->load_progress, weft_document_get_load_progress (self->document));
+}
+
+/* Escape stops a load that is still going on. */
+static gboolean
+on_key_pressed (WeftPage              *self,
+                guint                  keyval,
+                guint                  keycode,
+                GdkModifierType        state,
+                GtkEventControllerKey *controller)
+{
+  if (keyval == GDK_KEY_Escape && weft_document_get_loading (self->document))
+    {
+      weft_document_cancel_load (self->document);
+      return GDK_EVENT_STOP;
+    }
+  return GDK_EVENT_PROPAGATE;
+}
+
 static void
 weft_page_constructed (GObject *object)
 {
@@ -159,6 +187,11 @@ weft_page_constructed (GObject *object)
                             GTK_TEXT_BUFFER (weft_document_get_buffer (self->document)));
   weft_search_bar_set_view (self->search_bar, self->view);
   g_signal_connect_object (self->view, "map", G_CALLBACK (on_view_map), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->document, "notify::loading", G_CALLBACK (on_loading_changed), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->document, "notify::load-progress", G_CALLBACK (on_loading_changed), self,
+                           G_CONNECT_SWAPPED);
+  on_loading_changed (self);
 }
 
 static gboolean
@@ -246,10 +279,18 @@ weft_page_class_init (WeftPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WeftPage, search_bar);
   gtk_widget_class_bind_template_child (widget_class, WeftPage, scroller);
   gtk_widget_class_bind_template_child (widget_class, WeftPage, view);
+  gtk_widget_class_bind_template_child (widget_class, WeftPage, load_progress);
 }
 
 static void
 weft_page_init (WeftPage *self)
 {
+  GtkEventController *key;
+
   gtk_widget_init_template (GTK_WIDGET (self));
+
+  key = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (key, GTK_PHASE_CAPTURE);
+  g_signal_connect_object (key, "key-pressed", G_CALLBACK (on_key_pressed), self, G_CONNECT_SWAPPED);
+  gtk_widget_add_controller (GTK_WIDGET (self), key);
 }

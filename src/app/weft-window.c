@@ -312,6 +312,18 @@ weft_window_add_recent (WeftWindow *self,
   gtk_recent_manager_add_full (self->recent_manager, uri, &data);
 }
 
+static gboolean
+weft_window_has_tab_page (WeftWindow *self,
+                          AdwTabPage *tab_page)
+{
+  guint n = weft_window_get_n_pages (self);
+
+  for (guint i = 0; i < n; i++)
+    if (adw_tab_view_get_nth_page (self->tab_view, (int) i) == tab_page)
+      return TRUE;
+  return FALSE;
+}
+
 typedef struct
 {
   WeftWindow *window;
@@ -342,9 +354,12 @@ on_load_finished (GObject      *object,
 
   if (!weft_document_load_finish (document, result, &error))
     {
-      weft_window_show_message (self, error->message);
-      /* The page was made for this file and holds nothing of the user's. */
-      if (data->new_page && !adw_tab_page_get_pinned (data->tab_page))
+      /* A load the user stopped needs no message. */
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        weft_window_show_message (self, error->message);
+      /* The page was made for this file and holds nothing of the user's
+       * (unless the user has closed it already). */
+      if (data->new_page && weft_window_has_tab_page (self, data->tab_page))
         adw_tab_view_close_page (self->tab_view, data->tab_page);
       open_data_free (data);
       return;
@@ -512,6 +527,9 @@ static gboolean
 on_close_page (WeftWindow *self,
                AdwTabPage *tab_page)
 {
+  /* A tab still loading holds nothing of the user's: stop and close. */
+  weft_document_cancel_load (weft_page_get_document (page_of (tab_page)));
+
   if (self->close_confirmed)
     adw_tab_view_close_page_finish (self->tab_view, tab_page, TRUE);
   else

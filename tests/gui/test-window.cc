@@ -557,6 +557,85 @@ TEST_F (WeftWindowTest, AboutAndShortcutsWindowsOpen)
   gtk_window_destroy (GTK_WINDOW (shortcuts));
 }
 
+static std::string
+LargeText (int lines)
+{
+  std::string text;
+  text.reserve ((size_t) lines * 64);
+  for (int i = 0; i < lines; i++)
+    text += "line " + std::to_string (i) + ": the quick brown fox jumps over the lazy dög\n";
+  return text;
+}
+
+TEST_F (WeftWindowTest, LargeFileLoadsInSlicesReadOnlyThenEditable)
+{
+  const std::string text = LargeText (150000);
+  WriteFile (Path ("large.txt"), text);
+  g_autoptr (GFile) file = g_file_new_for_path (Path ("large.txt").c_str ());
+  weft_window_open_file (window_, file, 0);
+
+  WeftPage *page = nullptr;
+  ASSERT_TRUE (WaitUntil ([&] {
+    page = weft_window_get_active_page (window_);
+    return page != nullptr && weft_document_get_loading (weft_page_get_document (page));
+  }));
+  WeftDocument *document = weft_page_get_document (page);
+  // Part of the file is in, the rest is still coming, and nobody may type.
+  EXPECT_FALSE (gtk_text_view_get_editable (GTK_TEXT_VIEW (weft_page_get_view (page))));
+  EXPECT_FALSE (weft_document_get_modified (document));
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (document));
+  EXPECT_LT (gtk_text_buffer_get_char_count (buffer), (int) g_utf8_strlen (text.c_str (), -1));
+
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_loading (document); }));
+  EXPECT_TRUE (gtk_text_view_get_editable (GTK_TEXT_VIEW (weft_page_get_view (page))));
+  EXPECT_FALSE (weft_document_get_modified (document));
+  EXPECT_EQ (BufferText (page), text);
+  // The mirror built off the main thread is the same text.
+  g_autoptr (WeftSnapshot) snapshot = weft_document_dup_snapshot (document);
+  size_t len = 0;
+  g_autofree char *mirrored = weft_snapshot_dup_utf8 (snapshot, &len);
+  EXPECT_EQ (std::string (mirrored, len), text);
+  // Loading is not an edit the user can undo.
+  EXPECT_FALSE (gtk_text_buffer_get_can_undo (buffer));
+}
+
+TEST_F (WeftWindowTest, CancellingALoadClosesItsTabAndSaysNothing)
+{
+  const std::string text = LargeText (150000);
+  WriteFile (Path ("cancel.txt"), text);
+  weft_window_new_document (window_);
+  Type (weft_window_get_active_page (window_), "other work");
+  g_autoptr (GFile) file = g_file_new_for_path (Path ("cancel.txt").c_str ());
+  weft_window_open_file (window_, file, 0);
+
+  WeftPage *page = nullptr;
+  ASSERT_TRUE (WaitUntil ([&] {
+    page = weft_window_get_active_page (window_);
+    return page != nullptr && weft_document_get_loading (weft_page_get_document (page));
+  }));
+  ASSERT_EQ (weft_window_get_n_pages (window_), 2u);
+  weft_document_cancel_load (weft_page_get_document (page));
+
+  ASSERT_TRUE (WaitUntil ([&] { return weft_window_get_n_pages (window_) == 1; }));
+  EXPECT_EQ (BufferText (weft_window_get_active_page (window_)), "other work");
+  EXPECT_FALSE (ShowsText (GTK_WIDGET (window_), "cancel.txt"));
+  EXPECT_EQ (ReadFile (Path ("cancel.txt")), text);
+}
+
+TEST_F (WeftWindowTest, ClosingATabWhileItLoadsDoesNotAsk)
+{
+  WriteFile (Path ("closing.txt"), LargeText (150000));
+  g_autoptr (GFile) file = g_file_new_for_path (Path ("closing.txt").c_str ());
+  weft_window_open_file (window_, file, 0);
+  ASSERT_TRUE (WaitUntil ([&] {
+    WeftPage *p = weft_window_get_active_page (window_);
+    return p != nullptr && weft_document_get_loading (weft_page_get_document (p));
+  }));
+  Activate ("close-page");
+  ASSERT_TRUE (WaitUntil ([&] { return weft_window_get_n_pages (window_) == 0; }));
+  EXPECT_EQ (FindToplevel<AdwMessageDialog> (ADW_TYPE_MESSAGE_DIALOG), nullptr);
+}
+
 }  // namespace
 
 int

@@ -1,0 +1,169 @@
+// test-document.cc: a document's mirror (WeftText) stays equal to its real
+// GtkSourceBuffer through every kind of edit, and snapshots never change.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include <adwaita.h>
+
+#include "weft-document.h"
+}
+
+namespace {
+
+std::string
+BufferText (GtkTextBuffer *buffer)
+{
+  GtkTextIter start, end;
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  // get_slice, not get_text: paintables appear as U+FFFC, as in the mirror.
+  g_autofree char *text = gtk_text_buffer_get_slice (buffer, &start, &end, TRUE);
+  return text;
+}
+
+std::string
+SnapshotText (WeftSnapshot *snapshot)
+{
+  size_t len = 0;
+  g_autofree char *text = weft_snapshot_dup_utf8 (snapshot, &len);
+  return std::string (text, len);
+}
+
+std::string
+MirrorText (WeftDocument *document)
+{
+  g_autoptr (WeftSnapshot) snapshot = weft_document_dup_snapshot (document);
+  return SnapshotText (snapshot);
+}
+
+class WeftDocumentMirror : public ::testing::Test
+{
+protected:
+  void SetUp () override
+  {
+    document_ = weft_document_new ();
+    buffer_ = GTK_TEXT_BUFFER (weft_document_get_buffer (document_));
+  }
+
+  void TearDown () override { g_clear_object (&document_); }
+
+  WeftDocument *document_ = nullptr;
+  GtkTextBuffer *buffer_ = nullptr;
+};
+
+// Pieces of text with every UTF-8 length, line breaks and a tab.
+const char *const kPieces[] = {
+  "a", "word ", "\n", "é", "ñandú", "€", "日本語", "😀", "𝄞x", "\t", "line\nbreak\n", "  ", "Ω≈ç√",
+};
+
+std::string
+RandomText (std::mt19937 &rng, size_t max_pieces)
+{
+  std::uniform_int_distribution<size_t> count (1, max_pieces);
+  std::uniform_int_distribution<size_t> pick (0, G_N_ELEMENTS (kPieces) - 1);
+  std::string text;
+  for (size_t i = count (rng); i > 0; i--)
+    text += kPieces[pick (rng)];
+  return text;
+}
+
+TEST_F (WeftDocumentMirror, FollowsThousandsOfRandomEdits)
+{
+  std::mt19937 rng (20261127);
+  g_autoptr (GdkPaintable) paintable = gdk_paintable_new_empty (8, 8);
+  std::vector<std::pair<WeftSnapshot *, std::string>> kept;
+
+  for (int step = 0; step < 4000; step++)
+    {
+      const int n_chars = gtk_text_buffer_get_char_count (buffer_);
+      std::uniform_int_distribution<int> at (0, n_chars);
+      GtkTextIter start, end;
+      int op = std::uniform_int_distribution<int> (0, 99) (rng);
+
+      gtk_text_buffer_begin_user_action (buffer_);
+      if (op < 40 || n_chars == 0)
+        {
+          // Typing: short text at a random place, as the user would.
+          std::string text = RandomText (rng, 3);
+          gtk_text_buffer_get_iter_at_offset (buffer_, &start, at (rng));
+          gtk_text_buffer_insert_interactive (buffer_, &start, text.c_str (), -1, TRUE);
+        }
+      else if (op < 50)
+        {
+          // Paste: a large block.
+          std::string text = RandomText (rng, 400);
+          gtk_text_buffer_get_iter_at_offset (buffer_, &start, at (rng));
+          gtk_text_buffer_insert (buffer_, &start, text.c_str (), -1);
+        }
+      else if (op < 75)
+        {
+          // Delete a range, often across lines.
+          int a = at (rng), b = at (rng);
+          gtk_text_buffer_get_iter_at_offset (buffer_, &start, std::min (a, b));
+          gtk_text_buffer_get_iter_at_offset (buffer_, &end, std::max (a, b));
+          gtk_text_buffer_delete (buffer_, &start, &end);
+        }
+      else if (op < 78)
+        {
+          gtk_text_buffer_get_iter_at_offset (buffer_, &start, at (rng));
+          gtk_text_buffer_insert_paintable (buffer_, &start, paintable);
+        }
+      else if (op < 80)
+        {
+          gtk_text_buffer_get_iter_at_offset (buffer_, &start, at (rng));
+          gtk_text_buffer_create_child_anchor (buffer_, &start);
+        }
+      gtk_text_buffer_end_user_action (buffer_);
+
+      if (op >= 80 && op < 92 && gtk_text_buffer_get_can_undo (buffer_))
+        gtk_text_buffer_undo (buffer_);
+      else if (op >= 92 && gtk_text_buffer_get_can_redo (buffer_))
+        gtk_text_buffer_redo (buffer_);
+
+      ASSERT_EQ (MirrorText (document_), BufferText (buffer_)) << "after step " << step << ", op " << op;
+      g_autoptr (WeftSnapshot) snapshot = weft_document_dup_snapshot (document_);
+      ASSERT_EQ (weft_snapshot_get_n_chars (snapshot), (size_t) gtk_text_buffer_get_char_count (buffer_));
+      if (step % 500 == 0)
+        kept.emplace_back (weft_snapshot_ref (snapshot), BufferText (buffer_));
+    }
+
+  // Every snapshot still reads as the text was when it was taken.
+  for (auto &[snapshot, text] : kept)
+    {
+      EXPECT_EQ (SnapshotText (snapshot), text);
+      weft_snapshot_unref (snapshot);
+    }
+}
+
+TEST_F (WeftDocumentMirror, SetTextReplacesTheMirror)
+{
+  gtk_text_buffer_set_text (buffer_, "first\nversion ✓", -1);
+  EXPECT_EQ (MirrorText (document_), "first\nversion ✓");
+  gtk_text_buffer_set_text (buffer_, "", -1);
+  EXPECT_EQ (MirrorText (document_), "");
+}
+
+TEST_F (WeftDocumentMirror, SnapshotIsUnaffectedByLaterEdits)
+{
+  gtk_text_buffer_set_text (buffer_, "before", -1);
+  g_autoptr (WeftSnapshot) snapshot = weft_document_dup_snapshot (document_);
+  GtkTextIter end;
+  gtk_text_buffer_get_end_iter (buffer_, &end);
+  gtk_text_buffer_insert (buffer_, &end, " and after", -1);
+  EXPECT_EQ (SnapshotText (snapshot), "before");
+  EXPECT_EQ (MirrorText (document_), "before and after");
+}
+
+}  // namespace
+
+int
+main (int argc, char **argv)
+{
+  ::testing::InitGoogleTest (&argc, argv);
+  gtk_init ();
+  adw_init ();
+  return RUN_ALL_TESTS ();
+}
