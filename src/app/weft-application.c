@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "weft-application.h"
+#include "weft-preferences-window.h"
 
 struct _WeftApplication
 {
@@ -154,6 +155,17 @@ action_new_window (GSimpleAction *action,
 }
 
 static void
+action_preferences (GSimpleAction *action,
+                    GVariant      *param,
+                    gpointer       user_data)
+{
+  GtkApplication *app = GTK_APPLICATION (user_data);
+  GtkWidget *preferences = weft_preferences_window_new (gtk_application_get_active_window (app));
+
+  gtk_window_present (GTK_WINDOW (preferences));
+}
+
+static void
 action_about (GSimpleAction *action,
               GVariant      *param,
               gpointer       user_data)
@@ -179,16 +191,36 @@ action_about (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (about));
 }
 
+/* The text's font: the system's monospace font or the user's, times the
+ * zoom factor, as CSS on every view. */
 static void
-weft_application_update_zoom (WeftApplication *self)
+weft_application_update_font (WeftApplication *self)
 {
   double scale = g_settings_get_double (self->settings, "font-scale");
   g_autofree char *css = NULL;
   char number[G_ASCII_DTOSTR_BUF_SIZE];
 
-  /* Locale-independent number: CSS wants a dot, whatever the language. */
-  g_ascii_formatd (number, sizeof number, "%.3f", scale);
-  css = g_strdup_printf (".weft-view { font-size: %sem; }", number);
+  if (g_settings_get_boolean (self->settings, "use-custom-font"))
+    {
+      g_autofree char *font = g_settings_get_string (self->settings, "custom-font");
+      PangoFontDescription *desc = pango_font_description_from_string (font);
+      const char *family = pango_font_description_get_family (desc);
+      double points = pango_font_description_get_size (desc) / (double) PANGO_SCALE;
+      g_autofree char *quoted = NULL;
+
+      if (points <= 0)
+        points = 11;
+      /* Locale-independent numbers: CSS wants a dot, whatever the language. */
+      g_ascii_formatd (number, sizeof number, "%.2f", points * scale);
+      quoted = g_strescape (family != NULL ? family : "Monospace", NULL);
+      css = g_strdup_printf (".weft-view { font-family: \"%s\"; font-size: %spt; }", quoted, number);
+      pango_font_description_free (desc);
+    }
+  else
+    {
+      g_ascii_formatd (number, sizeof number, "%.3f", scale);
+      css = g_strdup_printf (".weft-view { font-size: %sem; }", number);
+    }
   gtk_css_provider_load_from_data (self->zoom_css, css, -1);
 }
 
@@ -196,6 +228,7 @@ static const GActionEntry app_entries[] = {
   { "quit", action_quit },
   { "new-window", action_new_window },
   { "about", action_about },
+  { "preferences", action_preferences },
 };
 
 static const struct {
@@ -204,6 +237,7 @@ static const struct {
 } accels[] = {
   { "app.quit", { "<Control>q", NULL } },
   { "app.new-window", { "<Control><Shift>n", NULL } },
+  { "app.preferences", { "<Control>comma", NULL } },
   { "win.new-document", { "<Control>n", "<Control>t", NULL } },
   { "win.open", { "<Control>o", NULL } },
   { "win.save", { "<Control>s", NULL } },
@@ -225,6 +259,7 @@ static void
 weft_application_startup (GApplication *app)
 {
   WeftApplication *self = WEFT_APPLICATION (app);
+  static const char * const font_keys[] = { "font-scale", "use-custom-font", "custom-font" };
 
   G_APPLICATION_CLASS (weft_application_parent_class)->startup (app);
 
@@ -237,9 +272,14 @@ weft_application_startup (GApplication *app)
   gtk_style_context_add_provider_for_display (gdk_display_get_default (),
                                               GTK_STYLE_PROVIDER (self->zoom_css),
                                               GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
-  g_signal_connect_object (self->settings, "changed::font-scale",
-                           G_CALLBACK (weft_application_update_zoom), self, G_CONNECT_SWAPPED);
-  weft_application_update_zoom (self);
+  for (guint i = 0; i < G_N_ELEMENTS (font_keys); i++)
+    {
+      g_autofree char *signal = g_strconcat ("changed::", font_keys[i], NULL);
+
+      g_signal_connect_object (self->settings, signal,
+                               G_CALLBACK (weft_application_update_font), self, G_CONNECT_SWAPPED);
+    }
+  weft_application_update_font (self);
 }
 
 static void

@@ -24,6 +24,7 @@ struct _WeftDocument
   GObject          parent_instance;
 
   GtkSourceBuffer *buffer;
+  GSettings       *settings;
   /* The buffer's text as a persistent rope, kept in step by the buffer's
    * edit signals; workers only ever see snapshots of it. Main thread only. */
   WeftText        *mirror;
@@ -217,16 +218,43 @@ on_delete_range (WeftDocument  *self,
   weft_text_delete (self->mirror, (size_t) MIN (start_off, end_off), (size_t) ABS (end_off - start_off));
 }
 
+/* The light or dark variant of a scheme, where it has one: "Adwaita" and
+ * "Adwaita-dark", "solarized-light" and "solarized-dark", … */
+static GtkSourceStyleScheme *
+find_scheme_variant (const char *id,
+                     gboolean    dark)
+{
+  GtkSourceStyleSchemeManager *schemes = gtk_source_style_scheme_manager_get_default ();
+  g_autofree char *base = NULL;
+  g_autofree char *wanted = NULL;
+  GtkSourceStyleScheme *scheme;
+
+  if (g_str_has_suffix (id, "-dark"))
+    base = g_strndup (id, strlen (id) - strlen ("-dark"));
+  else if (g_str_has_suffix (id, "-light"))
+    base = g_strndup (id, strlen (id) - strlen ("-light"));
+  else
+    base = g_strdup (id);
+
+  wanted = g_strconcat (base, dark ? "-dark" : "-light", NULL);
+  if ((scheme = gtk_source_style_scheme_manager_get_scheme (schemes, wanted)) != NULL)
+    return scheme;
+  if (!dark && (scheme = gtk_source_style_scheme_manager_get_scheme (schemes, base)) != NULL)
+    return scheme;
+  if ((scheme = gtk_source_style_scheme_manager_get_scheme (schemes, id)) != NULL)
+    return scheme;
+  return gtk_source_style_scheme_manager_get_scheme (schemes, dark ? "Adwaita-dark" : "Adwaita");
+}
+
 /* GtkSourceView does not follow libadwaita's light/dark switch by itself. */
 static void
 weft_document_update_style_scheme (WeftDocument *self)
 {
   AdwStyleManager *style_manager = adw_style_manager_get_default ();
-  GtkSourceStyleSchemeManager *schemes = gtk_source_style_scheme_manager_get_default ();
-  const char *id = adw_style_manager_get_dark (style_manager) ? "Adwaita-dark" : "Adwaita";
+  g_autofree char *id = g_settings_get_string (self->settings, "style-scheme");
 
   gtk_source_buffer_set_style_scheme (self->buffer,
-                                      gtk_source_style_scheme_manager_get_scheme (schemes, id));
+                                      find_scheme_variant (id, adw_style_manager_get_dark (style_manager)));
 }
 
 static void
@@ -239,6 +267,7 @@ weft_document_dispose (GObject *object)
   if (self->buffer != NULL)
     g_signal_handlers_disconnect_by_data (self->buffer, self);
   g_clear_object (&self->buffer);
+  g_clear_object (&self->settings);
   g_clear_object (&self->file);
 
   G_OBJECT_CLASS (weft_document_parent_class)->dispose (object);
@@ -348,6 +377,9 @@ weft_document_init (WeftDocument *self)
   g_signal_connect_object (self->buffer, "delete-range",
                            G_CALLBACK (on_delete_range), self, G_CONNECT_SWAPPED);
 
+  self->settings = g_settings_new (APP_ID);
+  g_signal_connect_object (self->settings, "changed::style-scheme",
+                           G_CALLBACK (weft_document_update_style_scheme), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (adw_style_manager_get_default (), "notify::dark",
                            G_CALLBACK (weft_document_update_style_scheme), self, G_CONNECT_SWAPPED);
   weft_document_update_style_scheme (self);

@@ -237,6 +237,8 @@ weft_window_bind_view_settings (WeftWindow *self,
                    G_SETTINGS_BIND_GET);
   g_settings_bind_with_mapping (self->settings, "wrap-text", view, "wrap-mode", G_SETTINGS_BIND_GET,
                                 wrap_mode_from_setting, NULL, NULL, NULL);
+  g_settings_bind (self->settings, "tab-width", view, "tab-width", G_SETTINGS_BIND_GET);
+  g_settings_bind (self->settings, "insert-spaces", view, "insert-spaces-instead-of-tabs", G_SETTINGS_BIND_GET);
 }
 
 static AdwTabPage *

@@ -557,6 +557,65 @@ TEST_F (WeftWindowTest, AboutAndShortcutsWindowsOpen)
   gtk_window_destroy (GTK_WINDOW (shortcuts));
 }
 
+TEST_F (WeftWindowTest, PreferencesChangeEveryOpenView)
+{
+  WeftPage *page = weft_window_new_document (window_);
+  GtkSourceView *view = weft_page_get_view (page);
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.weftedit.Weft");
+
+  g_action_group_activate_action (G_ACTION_GROUP (the_app), "preferences", nullptr);
+  AdwPreferencesWindow *prefs = nullptr;
+  ASSERT_TRUE (WaitUntil ([&] {
+    return (prefs = FindToplevel<AdwPreferencesWindow> (ADW_TYPE_PREFERENCES_WINDOW)) != nullptr &&
+           gtk_widget_get_mapped (GTK_WIDGET (prefs));
+  }));
+
+  // The rows act on the settings, and the settings on the view, at once.
+  GtkSpinButton *tab_width = FindDescendant<GtkSpinButton> (GTK_WIDGET (prefs), GTK_TYPE_SPIN_BUTTON);
+  ASSERT_NE (tab_width, nullptr);
+  gtk_spin_button_set_value (tab_width, 4);
+  EXPECT_EQ (g_settings_get_uint (settings, "tab-width"), 4u);
+  EXPECT_EQ (gtk_source_view_get_tab_width (view), 4u);
+
+  g_settings_set_boolean (settings, "insert-spaces", TRUE);
+  EXPECT_TRUE (gtk_source_view_get_insert_spaces_instead_of_tabs (view));
+  g_settings_set_boolean (settings, "show-line-numbers", FALSE);
+  EXPECT_FALSE (gtk_source_view_get_show_line_numbers (view));
+
+  g_settings_set_string (settings, "custom-font", "Serif 15");
+  g_settings_set_boolean (settings, "use-custom-font", TRUE);
+  ASSERT_TRUE (WaitUntil ([&] {
+    const PangoFontDescription *desc = pango_context_get_font_description (gtk_widget_get_pango_context (GTK_WIDGET (view)));
+    // CSS sizes fonts in pixels: 15 pt is 20 px at 96 dpi.
+    return g_strcmp0 (pango_font_description_get_family (desc), "Serif") == 0 &&
+           pango_font_description_get_size (desc) == 20 * PANGO_SCALE;
+  }));
+
+  for (const char *key : { "tab-width", "insert-spaces", "show-line-numbers", "custom-font", "use-custom-font" })
+    g_settings_reset (settings, key);
+  gtk_window_destroy (GTK_WINDOW (prefs));
+}
+
+TEST_F (WeftWindowTest, ColourSchemeKeepsItsVariantInTheDark)
+{
+  WeftPage *page = weft_window_new_document (window_);
+  GtkSourceBuffer *buffer = weft_document_get_buffer (weft_page_get_document (page));
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.weftedit.Weft");
+  AdwStyleManager *style = adw_style_manager_get_default ();
+
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_LIGHT);
+  g_settings_set_string (settings, "style-scheme", "solarized-light");
+  EXPECT_STREQ (gtk_source_style_scheme_get_id (gtk_source_buffer_get_style_scheme (buffer)), "solarized-light");
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_FORCE_DARK);
+  EXPECT_STREQ (gtk_source_style_scheme_get_id (gtk_source_buffer_get_style_scheme (buffer)), "solarized-dark");
+  // A scheme with no variant stays itself.
+  g_settings_set_string (settings, "style-scheme", "cobalt");
+  EXPECT_STREQ (gtk_source_style_scheme_get_id (gtk_source_buffer_get_style_scheme (buffer)), "cobalt");
+
+  g_settings_reset (settings, "style-scheme");
+  adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_DEFAULT);
+}
+
 static std::string
 LargeText (int lines)
 {
