@@ -12,6 +12,8 @@ struct _WeftApplication
 
   GSettings      *settings;
   GtkCssProvider *zoom_css;
+  WeftSession    *session;
+  guint           restored : 1;
 };
 
 G_DEFINE_FINAL_TYPE (WeftApplication, weft_application, ADW_TYPE_APPLICATION)
@@ -38,6 +40,35 @@ weft_application_new_window (WeftApplication *self)
   return window;
 }
 
+WeftSession *
+weft_application_get_session (WeftApplication *self)
+{
+  g_return_val_if_fail (WEFT_IS_APPLICATION (self), NULL);
+
+  return self->session;
+}
+
+/* Brings back what the last run left open: after a crash every document
+ * with its unsaved changes, after a clean exit the files (if the user wants
+ * that). Once per run, into the first window. */
+static void
+weft_application_restore (WeftApplication *self,
+                          WeftWindow      *window)
+{
+  g_autoptr(GPtrArray) entries = NULL;
+  gboolean clean_exit = TRUE;
+
+  if (self->restored)
+    return;
+  self->restored = TRUE;
+
+  entries = weft_session_read_previous (self->session, &clean_exit);
+  if (clean_exit && !g_settings_get_boolean (self->settings, "restore-session"))
+    return;
+  for (guint i = 0; i < entries->len; i++)
+    weft_window_restore (window, g_ptr_array_index (entries, i));
+}
+
 static WeftWindow *
 weft_application_dup_window (WeftApplication *self)
 {
@@ -54,6 +85,7 @@ weft_application_activate (GApplication *app)
   WeftApplication *self = WEFT_APPLICATION (app);
   g_autoptr(WeftWindow) window = weft_application_dup_window (self);
 
+  weft_application_restore (self, window);
   if (weft_window_get_n_pages (window) == 0)
     weft_window_new_document (window);
   gtk_window_present (GTK_WINDOW (window));
@@ -68,6 +100,7 @@ weft_application_open (GApplication  *app,
   WeftApplication *self = WEFT_APPLICATION (app);
   g_autoptr(WeftWindow) window = weft_application_dup_window (self);
 
+  weft_application_restore (self, window);
   for (int i = 0; i < n_files; i++)
     weft_window_open_file (window, files[i], 0);
   gtk_window_present (GTK_WINDOW (window));
@@ -101,7 +134,10 @@ weft_application_command_line (GApplication            *app,
         continue;
 
       if (window == NULL)
-        window = weft_application_dup_window (self);
+        {
+          window = weft_application_dup_window (self);
+          weft_application_restore (self, window);
+        }
       {
         g_autoptr(GFile) file = g_application_command_line_create_file_for_arg (command_line, arg);
 
@@ -280,6 +316,25 @@ weft_application_startup (GApplication *app)
                                G_CALLBACK (weft_application_update_font), self, G_CONNECT_SWAPPED);
     }
   weft_application_update_font (self);
+
+  if (self->session == NULL)
+    {
+      g_autofree char *dir = g_build_filename (g_get_user_data_dir (), "weft", "drafts", NULL);
+
+      self->session = weft_session_new (dir);
+    }
+}
+
+static void
+weft_application_shutdown (GApplication *app)
+{
+  WeftApplication *self = WEFT_APPLICATION (app);
+
+  /* Reaching here is a clean exit: every window asked about its changes. */
+  if (self->session != NULL)
+    weft_session_end (self->session);
+
+  G_APPLICATION_CLASS (weft_application_parent_class)->shutdown (app);
 }
 
 static void
@@ -289,6 +344,7 @@ weft_application_dispose (GObject *object)
 
   g_clear_object (&self->settings);
   g_clear_object (&self->zoom_css);
+  g_clear_object (&self->session);
 
   G_OBJECT_CLASS (weft_application_parent_class)->dispose (object);
 }
@@ -305,6 +361,7 @@ weft_application_class_init (WeftApplicationClass *klass)
   app_class->command_line = weft_application_command_line;
   app_class->handle_local_options = weft_application_handle_local_options;
   app_class->startup = weft_application_startup;
+  app_class->shutdown = weft_application_shutdown;
 }
 
 static void

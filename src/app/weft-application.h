@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 
+#include "weft-session.h"
 #include "weft-window.h"
 
 G_BEGIN_DECLS
@@ -14,5 +15,6 @@ G_DECLARE_FINAL_TYPE (WeftApplication, weft_application, WEFT, APPLICATION, AdwA
 /* @extra_flags is added to the defaults; tests pass G_APPLICATION_NON_UNIQUE. */
 WeftApplication *weft_application_new        (GApplicationFlags  extra_flags);
 WeftWindow      *weft_application_new_window (WeftApplication   *self);
+WeftSession     *weft_application_get_session (WeftApplication  *self);
 
 G_END_DECLS

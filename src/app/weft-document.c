@@ -64,7 +64,11 @@ static guint next_untitled_number = 1;
 /* What a load produces off the main thread. */
 typedef struct
 {
-  GFile    *file;
+  GFile    *file;         /* what is read */
+  GFile    *as_file;      /* the document's file afterwards: @file, or for a
+                           * draft the file it belongs to (NULL: untitled) */
+  GFile    *previous_file;
+  gboolean  as_modified;  /* a draft holds changes not saved to as_file */
   char     *path;
   char     *text;
   size_t    len;
@@ -82,6 +86,8 @@ load_data_free (LoadData *data)
 {
   g_clear_handle_id (&data->slice_source, g_source_remove);
   g_clear_object (&data->file);
+  g_clear_object (&data->as_file);
+  g_clear_object (&data->previous_file);
   g_free (data->path);
   g_free (data->text);
   g_free (data->content_type);
@@ -598,15 +604,17 @@ weft_document_finish_load (WeftDocument *self,
       gtk_text_buffer_end_irreversible_action (buffer);
       weft_text_free (self->mirror);
       self->mirror = weft_text_new ();
+      /* Nor may a save write that empty buffer over the file. */
+      weft_document_set_file (self, data->previous_file);
     }
   else
     {
       weft_text_free (self->mirror);
       self->mirror = g_steal_pointer (&data->mirror);
-      weft_document_set_file (self, data->file);
+      weft_document_set_file (self, data->as_file);
     }
 
-  gtk_text_buffer_set_modified (buffer, FALSE);
+  gtk_text_buffer_set_modified (buffer, error == NULL && data->as_modified);
   g_clear_object (&self->load_cancellable);
   weft_document_set_loading (self, FALSE, error == NULL ? 1.0 : 0.0);
   weft_document_set_busy (self, FALSE);
@@ -707,7 +715,7 @@ on_file_read (GObject      *object,
     }
 
   /* The file's language first, so the first screenful is already coloured. */
-  weft_document_set_file (self, data->file);
+  weft_document_set_file (self, data->as_file);
   weft_document_guess_language (self, data->content_type);
 
   /* Loading replaces whatever the (untouched) buffer held, as one action
@@ -724,9 +732,11 @@ on_file_read (GObject      *object,
                                           g_object_ref (task), g_object_unref);
 }
 
-void
-weft_document_load_async (WeftDocument        *self,
+static void
+weft_document_start_load (WeftDocument        *self,
                           GFile               *file,
+                          GFile               *as_file,
+                          gboolean             as_modified,
                           GCancellable        *cancellable,
                           GAsyncReadyCallback  callback,
                           gpointer             user_data)
@@ -735,9 +745,6 @@ weft_document_load_async (WeftDocument        *self,
   g_autoptr(GTask) read_task = NULL;
   GError *error = NULL;
   LoadData *data;
-
-  g_return_if_fail (WEFT_IS_DOCUMENT (self));
-  g_return_if_fail (G_IS_FILE (file));
 
   if (self->busy)
     {
@@ -749,6 +756,9 @@ weft_document_load_async (WeftDocument        *self,
 
   data = g_new0 (LoadData, 1);
   data->file = g_object_ref (file);
+  data->as_file = as_file != NULL ? g_object_ref (as_file) : NULL;
+  data->previous_file = self->file != NULL ? g_object_ref (self->file) : NULL;
+  data->as_modified = as_modified;
   data->path = dup_local_path (file, &error);
   if (data->path == NULL)
     {
@@ -773,6 +783,37 @@ weft_document_load_async (WeftDocument        *self,
   g_task_set_task_data (read_task, data, NULL);
   weft_document_set_busy (self, TRUE);
   g_task_run_in_thread (read_task, load_thread);
+}
+
+void
+weft_document_load_async (WeftDocument        *self,
+                          GFile               *file,
+                          GCancellable        *cancellable,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  g_return_if_fail (WEFT_IS_DOCUMENT (self));
+  g_return_if_fail (G_IS_FILE (file));
+
+  weft_document_start_load (self, file, file, FALSE, cancellable, callback, user_data);
+}
+
+/* Loads the text of @draft, an autosaved copy of unsaved changes, into a
+ * document whose file is @file (NULL: untitled): the changes come back as
+ * unsaved changes. Finish with weft_document_load_finish(). */
+void
+weft_document_load_draft_async (WeftDocument        *self,
+                                GFile               *draft,
+                                GFile               *file,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_return_if_fail (WEFT_IS_DOCUMENT (self));
+  g_return_if_fail (G_IS_FILE (draft));
+  g_return_if_fail (file == NULL || G_IS_FILE (file));
+
+  weft_document_start_load (self, draft, file, TRUE, cancellable, callback, user_data);
 }
 
 gboolean

@@ -28,6 +28,12 @@ void             weft_document_load_async   (WeftDocument         *self,
                                              GCancellable         *cancellable,
                                              GAsyncReadyCallback   callback,
                                              gpointer              user_data);
+void             weft_document_load_draft_async (WeftDocument     *self,
+                                                 GFile            *draft,
+                                                 GFile            *file,
+                                                 GCancellable     *cancellable,
+                                                 GAsyncReadyCallback callback,
+                                                 gpointer          user_data);
 gboolean         weft_document_load_finish  (WeftDocument         *self,
                                              GAsyncResult         *result,
                                              GError              **error);

@@ -25,6 +25,8 @@ struct _WeftWindow
   GtkPopover           *goto_popover;
   GtkEntry             *goto_entry;
   GMenu                *recent_section;
+  GtkRevealer          *autosave_banner;
+  GtkLabel             *autosave_label;
 
   /* Set once the user has agreed to close with unsaved changes handled. */
   guint                 close_confirmed : 1;

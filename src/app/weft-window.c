@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 
+#include "weft-application.h"
 #include "weft-window-private.h"
 
 G_DEFINE_FINAL_TYPE (WeftWindow, weft_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -241,9 +242,33 @@ weft_window_bind_view_settings (WeftWindow *self,
   g_settings_bind (self->settings, "insert-spaces", view, "insert-spaces-instead-of-tabs", G_SETTINGS_BIND_GET);
 }
 
+static AdwTabPage *weft_window_find_file (WeftWindow *self,
+                                          GFile      *file);
+
+static WeftSession *
+weft_window_get_session (WeftWindow *self)
+{
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+
+  return WEFT_IS_APPLICATION (app) ? weft_application_get_session (WEFT_APPLICATION (app)) : NULL;
+}
+
+static AdwTabPage *
+weft_window_add_page_with_id (WeftWindow   *self,
+                              WeftDocument *document,
+                              const char   *session_id);
+
 static AdwTabPage *
 weft_window_add_page (WeftWindow   *self,
                       WeftDocument *document)
+{
+  return weft_window_add_page_with_id (self, document, NULL);
+}
+
+static AdwTabPage *
+weft_window_add_page_with_id (WeftWindow   *self,
+                              WeftDocument *document,
+                              const char   *session_id)
 {
   WeftPage *page = weft_page_new (document);
   AdwTabPage *tab_page;
@@ -262,7 +287,114 @@ weft_window_add_page (WeftWindow   *self,
   g_signal_connect_object (weft_document_get_buffer (document), "notify::language",
                            G_CALLBACK (weft_window_update_language), self, G_CONNECT_SWAPPED);
   on_document_changed (self, NULL, document);
+
+  if (weft_window_get_session (self) != NULL)
+    weft_session_track (weft_window_get_session (self), document, session_id);
   return tab_page;
+}
+
+/* A closed tab's document is done with: its draft goes too. */
+static void
+on_page_detached (WeftWindow *self,
+                  AdwTabPage *tab_page,
+                  int         position)
+{
+  /* Tabs going with their window stay in the session (see close_request). */
+  if (!self->close_confirmed && weft_window_get_session (self) != NULL)
+    weft_session_untrack (weft_window_get_session (self), weft_page_get_document (page_of (tab_page)));
+}
+
+static void
+on_autosave_banner_dismiss (WeftWindow *self)
+{
+  gtk_revealer_set_reveal_child (self->autosave_banner, FALSE);
+}
+
+static void
+on_autosave_failed (WeftWindow *self,
+                    const char *message)
+{
+  g_autofree char *text =
+    g_strdup_printf (_("Unsaved changes could not be written to a draft: %s. Weft keeps trying; "
+                       "your files are untouched."), message);
+
+  gtk_label_set_text (self->autosave_label, text);
+  gtk_revealer_set_reveal_child (self->autosave_banner, TRUE);
+}
+
+/* The application, and so the session, is set after construction. */
+static void
+on_application_set (WeftWindow *self)
+{
+  WeftSession *session = weft_window_get_session (self);
+
+  if (session == NULL || g_object_get_data (G_OBJECT (self), "weft-session-watched") == session)
+    return;
+  g_object_set_data (G_OBJECT (self), "weft-session-watched", session);
+  g_signal_connect_object (session, "autosave-failed", G_CALLBACK (on_autosave_failed), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (session, "autosave-recovered", G_CALLBACK (on_autosave_banner_dismiss), self,
+                           G_CONNECT_SWAPPED);
+}
+
+typedef struct
+{
+  WeftWindow *window;
+  int         line;
+  int         column;
+} RestoreData;
+
+static void
+on_restore_loaded (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  RestoreData *data = user_data;
+  WeftDocument *document = WEFT_DOCUMENT (object);
+  g_autoptr(GError) error = NULL;
+
+  if (!weft_document_load_finish (document, result, &error))
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        weft_window_show_message (data->window, error->message);
+    }
+  else
+    {
+      guint n = weft_window_get_n_pages (data->window);
+
+      for (guint i = 0; i < n; i++)
+        if (weft_page_get_document (weft_window_get_page (data->window, i)) == document)
+          weft_page_go_to_line (weft_window_get_page (data->window, i), data->line, data->column);
+    }
+  g_object_unref (data->window);
+  g_free (data);
+}
+
+/* Brings back one document of an earlier session: its unsaved changes
+ * from the draft, or else its file. */
+void
+weft_window_restore (WeftWindow             *self,
+                     const WeftSessionEntry *entry)
+{
+  g_autoptr(WeftDocument) document = NULL;
+  RestoreData *data;
+
+  g_return_if_fail (WEFT_IS_WINDOW (self));
+  g_return_if_fail (entry != NULL);
+
+  if (entry->draft == NULL && entry->file != NULL && weft_window_find_file (self, entry->file) != NULL)
+    return;
+
+  document = weft_document_new ();
+  weft_window_add_page_with_id (self, document, entry->id);
+
+  data = g_new0 (RestoreData, 1);
+  data->window = g_object_ref (self);
+  data->line = entry->line;
+  data->column = entry->column;
+  if (entry->draft != NULL)
+    weft_document_load_draft_async (document, entry->draft, entry->file, NULL, on_restore_loaded, data);
+  else
+    weft_document_load_async (document, entry->file, NULL, on_restore_loaded, data);
 }
 
 WeftPage *
@@ -557,6 +689,9 @@ on_window_page_confirmed (WeftWindow *self,
       return;
     }
   g_object_set_data (G_OBJECT (page), "weft-close-confirmed", GINT_TO_POINTER (TRUE));
+  /* Discarded changes must not come back from their draft next time. */
+  if (weft_document_get_modified (weft_page_get_document (page)) && weft_window_get_session (self) != NULL)
+    weft_session_untrack (weft_window_get_session (self), weft_page_get_document (page));
   confirm_next_page (self);
 }
 
@@ -617,6 +752,13 @@ weft_window_close_request (GtkWindow *window)
       if (!self->close_confirmed)
         return GDK_EVENT_STOP;
     }
+
+  /* Closing the last window ends the application, and its documents are
+   * the session to restore; closing one of several forgets its documents. */
+  if (weft_window_get_session (self) != NULL &&
+      g_list_length (gtk_application_get_windows (gtk_window_get_application (window))) > 1)
+    for (guint i = 0; i < n; i++)
+      weft_session_untrack (weft_window_get_session (self), weft_page_get_document (weft_window_get_page (self, i)));
 
   weft_window_save_size (self);
   return GTK_WINDOW_CLASS (weft_window_parent_class)->close_request (window);
@@ -809,6 +951,10 @@ weft_window_class_init (WeftWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, goto_popover);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, goto_entry);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, recent_section);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, autosave_banner);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, autosave_label);
+  gtk_widget_class_bind_template_callback (widget_class, on_page_detached);
+  gtk_widget_class_bind_template_callback (widget_class, on_autosave_banner_dismiss);
   gtk_widget_class_bind_template_callback (widget_class, on_close_page);
   gtk_widget_class_bind_template_callback (widget_class, on_selected_page_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_n_pages_changed);
@@ -854,6 +1000,8 @@ weft_window_init (WeftWindow *self)
   gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (drop), GTK_PHASE_CAPTURE);
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
+
+  g_signal_connect (self, "notify::application", G_CALLBACK (on_application_set), NULL);
 
   weft_window_init_actions (self);
   on_n_pages_changed (self);

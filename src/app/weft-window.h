@@ -4,6 +4,7 @@
 #include <adwaita.h>
 
 #include "weft-page.h"
+#include "weft-session.h"
 
 G_BEGIN_DECLS
 
@@ -19,6 +20,8 @@ void        weft_window_open_file        (WeftWindow     *self,
                                           int             line);
 void        weft_window_show_message     (WeftWindow     *self,
                                           const char     *message);
+void        weft_window_restore          (WeftWindow     *self,
+                                          const WeftSessionEntry *entry);
 guint       weft_window_get_n_pages      (WeftWindow     *self);
 WeftPage   *weft_window_get_page         (WeftWindow     *self,
                                           guint           position);

@@ -249,6 +249,7 @@ write_all (int         fd,
 
 static int
 create_temp_beside (const char  *target,
+                    mode_t       mode,
                     char       **out_tmp_path)
 {
   g_autofree char *dir = g_path_get_dirname (target);
@@ -258,9 +259,9 @@ create_temp_beside (const char  *target,
     {
       g_autofree char *name = g_strdup_printf (".%s.weft-%08x", base, g_random_int ());
       g_autofree char *tmp = g_build_filename (dir, name, NULL);
-      /* 0666 and the umask, like any new file; an existing target's mode is
+      /* The umask applies, as to any new file; an existing target's mode is
        * copied onto it below. */
-      int fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0666);
+      int fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, mode);
 
       if (fd >= 0)
         {
@@ -330,6 +331,16 @@ weft_file_write_atomic_chunks (const char         *path,
                                gpointer            user_data,
                                GError            **error)
 {
+  return weft_file_write_atomic_full (path, 0666, next_chunk, user_data, error);
+}
+
+gboolean
+weft_file_write_atomic_full (const char         *path,
+                             unsigned int        new_file_mode,
+                             WeftFileChunkFunc   next_chunk,
+                             gpointer            user_data,
+                             GError            **error)
+{
   const char *data;
   size_t len;
   g_autofree char *target = NULL;
@@ -361,7 +372,7 @@ weft_file_write_atomic_chunks (const char         *path,
       return FALSE;
     }
 
-  fd = create_temp_beside (target, &tmp);
+  fd = create_temp_beside (target, (mode_t) (new_file_mode & 07777), &tmp);
   if (fd < 0)
     {
       set_errno_error (error, errno, path,

@@ -46,6 +46,15 @@ gboolean weft_file_write_atomic_chunks (const char         *path,
                                         gpointer            user_data,
                                         GError            **error);
 
+/* As weft_file_write_atomic_chunks(), creating a file that does not exist
+ * yet with @new_file_mode (before the umask), e.g. 0600 for private drafts;
+ * an existing file keeps its own mode. */
+gboolean weft_file_write_atomic_full   (const char         *path,
+                                        unsigned int        new_file_mode,
+                                        WeftFileChunkFunc   next_chunk,
+                                        gpointer            user_data,
+                                        GError            **error);
+
 /* Resolves symbolic links in the last component of @path (up to 40 of them),
  * so that a save replaces the link's target rather than the link. Relative
  * link targets are taken from the link's directory. Returns a new string. */

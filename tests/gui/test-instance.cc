@@ -2,7 +2,7 @@
 // the command line, a second time while it runs, and driven by real key events.
 #include <gtest/gtest.h>
 
-#include <glib.h>
+#include <gio/gio.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -50,6 +50,25 @@ ReadFile (const std::string &path)
   return std::string (buf, len);
 }
 
+// Whether a Weft instance still holds its name on the session bus. The bus
+// lets go of a dead process's name a moment after it exits; a Weft started
+// before that would hand its work to the dead one.
+static bool
+NameIsOwned ()
+{
+  g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, nullptr, nullptr);
+  if (bus == nullptr)
+    return false;
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+      bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
+      g_variant_new ("(s)", "io.github.weftedit.Weft"), G_VARIANT_TYPE ("(b)"), G_DBUS_CALL_FLAGS_NONE, -1,
+      nullptr, nullptr);
+  gboolean owned = FALSE;
+  if (reply != nullptr)
+    g_variant_get (reply, "(b)", &owned);
+  return owned;
+}
+
 class WeftInstance : public ::testing::Test
 {
 protected:
@@ -83,6 +102,8 @@ protected:
 
   void Start (const std::vector<std::string> &args)
   {
+    // A new instance must not find the last one's name still on the bus.
+    ASSERT_TRUE (PollUntil ([] { return !NameIsOwned (); }));
     std::vector<char *> argv;
     argv.push_back (const_cast<char *> (binary_));
     for (const auto &a : args)
@@ -176,6 +197,74 @@ TEST_F (WeftInstance, SecondLaunchOpensInTheRunningWindowAndKeysEditAndSave)
   EXPECT_TRUE (WIFEXITED (exit_status) && WEXITSTATUS (exit_status) == 0);
   EXPECT_EQ (ReadFile (Path ("second.txt")), "alpha\nlastgamma\n");
   EXPECT_EQ (ReadFile (Path ("first.txt")), "one\ntwo\nthree\n");
+}
+
+// Finds a draft in the session folder whose text contains @needle.
+static bool
+DraftContains (const std::string &needle)
+{
+  g_autofree char *dir = g_build_filename (g_get_user_data_dir (), "weft", "drafts", nullptr);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, nullptr);
+  if (d == nullptr)
+    return false;
+  for (const char *name; (name = g_dir_read_name (d)) != nullptr;)
+    if (g_str_has_suffix (name, ".draft"))
+      {
+        g_autofree char *path = g_build_filename (dir, name, nullptr);
+        if (ReadFile (path).find (needle) != std::string::npos)
+          return true;
+      }
+  return false;
+}
+
+TEST_F (WeftInstance, KillDashNineLosesNothingAndACleanQuitRestoresTheSession)
+{
+  // Start from no session at all.
+  g_autofree char *weft_data = g_build_filename (g_get_user_data_dir (), "weft", nullptr);
+  ASSERT_EQ (system (("rm -rf '" + std::string (weft_data) + "'").c_str ()), 0);
+  ASSERT_TRUE (g_file_set_contents (Path ("third.txt").c_str (), "saved\n", -1, nullptr));
+
+  Start ({ Path ("third.txt") });
+  std::string wid;
+  ASSERT_TRUE (PollUntil ([&] { return !(wid = WindowTitled ("third.txt — Weft")).empty (); }));
+  Shell ("xdotool windowfocus --sync " + wid);
+  Shell ("xdotool type --delay 5 --window " + wid + " unsaved");
+  // Autosave writes a draft a moment after typing stops.
+  ASSERT_TRUE (PollUntil ([&] { return DraftContains ("unsavedsaved"); }));
+
+  kill (pid_, SIGKILL);
+  waitpid (pid_, nullptr, 0);
+  pid_ = 0;
+  EXPECT_EQ (ReadFile (Path ("third.txt")), "saved\n");
+
+  // The next start brings the change back, unsaved, into the file's tab.
+  Start ({});
+  ASSERT_TRUE (PollUntil ([&] { return !(wid = WindowTitled ("• third.txt — Weft")).empty (); }));
+  Shell ("xdotool windowfocus --sync " + wid);
+  Shell ("xdotool key --window " + wid + " ctrl+s");
+  EXPECT_TRUE (PollUntil ([&] { return ReadFile (Path ("third.txt")) == "unsavedsaved\n"; }))
+      << ReadFile (Path ("third.txt"));
+
+  // A clean quit, then a start with no arguments: the same document again.
+  ASSERT_TRUE (PollUntil ([&] { return !WindowTitled ("third.txt — Weft").empty (); }));
+  // Quit as the desktop would (the keyboard path is the test above).
+  {
+    g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, nullptr, nullptr);
+    ASSERT_NE (bus, nullptr);
+    g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+        bus, "io.github.weftedit.Weft", "/io/github/weftedit/Weft", "org.gtk.Actions", "Activate",
+        g_variant_new ("(sava{sv})", "quit", nullptr, nullptr), nullptr, G_DBUS_CALL_FLAGS_NONE, -1, nullptr,
+        nullptr);
+    ASSERT_NE (reply, nullptr);
+  }
+  int status = -1;
+  ASSERT_TRUE (PollUntil ([&] { return waitpid (pid_, &status, WNOHANG) == pid_; }));
+  pid_ = 0;
+  EXPECT_TRUE (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+  Start ({});
+  g_autofree char *session_file = g_build_filename (weft_data, "drafts", "session.ini", nullptr);
+  EXPECT_TRUE (PollUntil ([&] { return !WindowTitled ("third.txt — Weft").empty (); }))
+      << ReadFile (session_file) << Shell ("xdotool search --onlyvisible --name Weft getwindowname %@");
 }
 
 }  // namespace

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <string>
 
 extern "C" {
@@ -614,6 +617,149 @@ TEST_F (WeftWindowTest, ColourSchemeKeepsItsVariantInTheDark)
 
   g_settings_reset (settings, "style-scheme");
   adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_DEFAULT);
+}
+
+class WeftAutosaveTest : public WeftWindowTest
+{
+protected:
+  void SetUp () override
+  {
+    WeftWindowTest::SetUp ();
+    settings_ = g_settings_new ("io.github.weftedit.Weft");
+    g_settings_set_uint (settings_, "autosave-delay", 1);
+    session_ = weft_application_get_session (the_app);
+    ASSERT_NE (session_, nullptr);
+  }
+
+  void TearDown () override
+  {
+    g_settings_reset (settings_, "autosave-delay");
+    g_clear_object (&settings_);
+    WeftWindowTest::TearDown ();
+  }
+
+  std::string DraftOf (WeftPage *page)
+  {
+    g_autoptr (GFile) draft = weft_session_dup_draft_file (session_, weft_page_get_document (page));
+    if (draft == nullptr)
+      return "<untracked>";
+    g_autofree char *path = g_file_get_path (draft);
+    return ReadFile (path);
+  }
+
+  std::string DraftPath (WeftPage *page)
+  {
+    g_autoptr (GFile) draft = weft_session_dup_draft_file (session_, weft_page_get_document (page));
+    g_autofree char *path = g_file_get_path (draft);
+    return path;
+  }
+
+  GSettings *settings_ = nullptr;
+  WeftSession *session_ = nullptr;
+};
+
+TEST_F (WeftAutosaveTest, WritesAPrivateDraftSoonAfterTyping)
+{
+  WeftPage *page = weft_window_new_document (window_);
+  Type (page, "draft text ✓");
+  ASSERT_TRUE (WaitUntil ([&] { return DraftOf (page) == "draft text ✓"; })) << DraftOf (page) << " at " << DraftPath (page);
+
+  struct stat st;
+  ASSERT_EQ (stat (DraftPath (page).c_str (), &st), 0);
+  EXPECT_EQ (st.st_mode & 0777, 0600u);
+  ASSERT_EQ (stat (weft_session_get_dir (session_), &st), 0);
+  EXPECT_EQ (st.st_mode & 0777, 0700u);
+  // Still unsaved: the draft is a copy, not a save.
+  EXPECT_TRUE (weft_document_get_modified (weft_page_get_document (page)));
+
+  // The session file lists the document and its draft.
+  g_autofree char *session_path = g_build_filename (weft_session_get_dir (session_), "session.ini", nullptr);
+  ASSERT_TRUE (WaitUntil ([&] { return ReadFile (session_path).find ("draft=true") != std::string::npos; }));
+
+  // Later edits reach the draft too.
+  Type (page, " more");
+  ASSERT_TRUE (WaitUntil ([&] { return DraftOf (page) == "draft text ✓ more"; }));
+}
+
+TEST_F (WeftAutosaveTest, SavingAndClosingRemoveTheDraft)
+{
+  WriteFile (Path ("kept.txt"), "on disk\n");
+  WeftPage *page = Open (Path ("kept.txt"));
+  Type (page, "typed ");
+  ASSERT_TRUE (WaitUntil ([&] { return DraftOf (page) == "typed on disk\n"; }));
+  const std::string draft = DraftPath (page);
+
+  Activate ("save");
+  ASSERT_TRUE (WaitUntil ([&] { return !g_file_test (draft.c_str (), G_FILE_TEST_EXISTS); }));
+  EXPECT_EQ (ReadFile (Path ("kept.txt")), "typed on disk\n");
+
+  Type (page, "again ");
+  ASSERT_TRUE (WaitUntil ([&] { return g_file_test (draft.c_str (), G_FILE_TEST_EXISTS); }));
+  Activate ("close-page");
+  AdwMessageDialog *dialog = WaitForDialog ();
+  ASSERT_NE (dialog, nullptr);
+  adw_message_dialog_response (dialog, "discard");
+  ASSERT_TRUE (WaitUntil ([&] { return !g_file_test (draft.c_str (), G_FILE_TEST_EXISTS); }));
+}
+
+TEST_F (WeftAutosaveTest, RestoringADraftBringsBackTheUnsavedChanges)
+{
+  WriteFile (Path ("restore.txt"), "saved text\n");
+  WriteFile (Path ("restore.draft"), "saved text\nunsaved line\n");
+  WeftSessionEntry entry = {};
+  entry.id = (char *) "restore-test";
+  g_autoptr (GFile) file = g_file_new_for_path (Path ("restore.txt").c_str ());
+  g_autoptr (GFile) draft = g_file_new_for_path (Path ("restore.draft").c_str ());
+  entry.file = file;
+  entry.draft = draft;
+  entry.line = 1;
+  entry.column = 3;
+
+  weft_window_restore (window_, &entry);
+  WeftPage *page = nullptr;
+  ASSERT_TRUE (WaitUntil ([&] {
+    page = weft_window_get_active_page (window_);
+    return page != nullptr && !weft_document_get_busy (weft_page_get_document (page)) &&
+           weft_document_get_file (weft_page_get_document (page)) != nullptr;
+  }));
+  WeftDocument *document = weft_page_get_document (page);
+  EXPECT_EQ (BufferText (page), "saved text\nunsaved line\n");
+  EXPECT_TRUE (weft_document_get_modified (document)) << "restored changes are unsaved changes";
+  EXPECT_TRUE (g_file_equal (weft_document_get_file (document), file));
+  EXPECT_EQ (ReadFile (Path ("restore.txt")), "saved text\n");
+  int line = 0, column = 0;
+  weft_page_get_cursor (page, &line, &column);
+  EXPECT_EQ (line, 2);
+  EXPECT_EQ (column, 4);
+}
+
+TEST_F (WeftAutosaveTest, AFailingDraftIsSaidOnceAndRecovers)
+{
+  WeftPage *page = weft_window_new_document (window_);
+  Type (page, "first");
+  ASSERT_TRUE (WaitUntil ([&] { return DraftOf (page) == "first"; }));
+
+  // Writes past 4 bytes now fail (EFBIG), in every thread of this process.
+  struct rlimit old_limit;
+  ASSERT_EQ (getrlimit (RLIMIT_FSIZE, &old_limit), 0);
+  struct rlimit tiny = { 4, old_limit.rlim_max };
+  void (*old_handler) (int) = signal (SIGXFSZ, SIG_IGN);
+  ASSERT_EQ (setrlimit (RLIMIT_FSIZE, &tiny), 0);
+
+  Type (page, " second");
+  bool shown = WaitUntil ([&] { return ShowsText (GTK_WIDGET (window_), "could not be written to a draft"); });
+  // The previous draft is intact.
+  std::string during = DraftOf (page);
+
+  ASSERT_EQ (setrlimit (RLIMIT_FSIZE, &old_limit), 0);
+  signal (SIGXFSZ, old_handler);
+
+  EXPECT_TRUE (shown);
+  EXPECT_EQ (during, "first");
+
+  Type (page, " third");
+  ASSERT_TRUE (WaitUntil ([&] { return DraftOf (page) == "first second third"; }));
+  EXPECT_TRUE (WaitUntil ([&] { return !ShowsText (GTK_WIDGET (window_), "could not be written to a draft"); }));
 }
 
 static std::string

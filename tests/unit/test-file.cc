@@ -253,4 +253,15 @@ TEST_F (WeftFile, WriteFromPiecesConcatenatesThemInOrder)
   EXPECT_EQ (Read (Path ("pieces.txt")), "first sëcond " + std::string (100000, 'x') + "\nend");
 }
 
+TEST_F (WeftFile, NewPrivateFileGetsTheModeAskedFor)
+{
+  Pieces pieces;
+  pieces.parts = { "draft" };
+  ASSERT_TRUE (weft_file_write_atomic_full (Path ("draft").c_str (), 0600, NextPiece, &pieces, nullptr));
+  struct stat st;
+  ASSERT_EQ (stat (Path ("draft").c_str (), &st), 0);
+  EXPECT_EQ (st.st_mode & 07777, 0600u);
+  EXPECT_EQ (Read (Path ("draft")), "draft");
+}
+
 }  // namespace

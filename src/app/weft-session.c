@@ -1,0 +1,709 @@
+/* weft-session.c: autosaved drafts and the session file that brings documents back. */
+#include "config.h"
+
+#include <errno.h>
+#include <glib/gi18n.h>
+#include <glib/gstdio.h>
+
+#include "weft-file.h"
+#include "weft-session.h"
+
+#define SESSION_FILE "session.ini"
+
+/* One tracked document. Main thread only, like everything here but the
+ * writing threads, which only see snapshots, paths and copied bytes. */
+typedef struct
+{
+  WeftSession  *session;          /* owns this */
+  WeftDocument *document;
+  char         *id;
+  char         *draft_path;
+  guint         debounce_source;
+  guint         max_source;
+  guint64       written_version;  /* mirror version of the draft on disk */
+  guint         has_draft : 1;    /* a complete draft of unsaved changes is on disk */
+  guint         writing : 1;
+  guint         write_again : 1;
+} Tracked;
+
+struct _WeftSession
+{
+  GObject       parent_instance;
+
+  GSettings    *settings;
+  char         *dir;
+  char         *session_path;
+  GPtrArray    *tracked;          /* Tracked*, in the order documents were opened */
+  guint         session_source;
+  guint         session_writing : 1;
+  guint         session_again : 1;
+  guint         failing : 1;      /* the last write failed; said once until one succeeds */
+};
+
+G_DEFINE_FINAL_TYPE (WeftSession, weft_session, G_TYPE_OBJECT)
+
+enum {
+  AUTOSAVE_FAILED,
+  AUTOSAVE_RECOVERED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void weft_session_queue_session_write (WeftSession *self);
+static void tracked_write_draft               (Tracked     *tracked);
+
+void
+weft_session_entry_free (WeftSessionEntry *entry)
+{
+  if (entry == NULL)
+    return;
+  g_free (entry->id);
+  g_clear_object (&entry->file);
+  g_clear_object (&entry->draft);
+  g_free (entry->title);
+  g_free (entry);
+}
+
+static void
+tracked_free (Tracked *tracked)
+{
+  g_clear_handle_id (&tracked->debounce_source, g_source_remove);
+  g_clear_handle_id (&tracked->max_source, g_source_remove);
+  if (tracked->document != NULL)
+    g_signal_handlers_disconnect_by_data (tracked->document, tracked);
+  if (tracked->document != NULL)
+    g_signal_handlers_disconnect_by_data (weft_document_get_buffer (tracked->document), tracked);
+  g_clear_object (&tracked->document);
+  g_free (tracked->id);
+  g_free (tracked->draft_path);
+  g_free (tracked);
+}
+
+static Tracked *
+weft_session_find (WeftSession  *self,
+                   WeftDocument *document)
+{
+  for (guint i = 0; i < self->tracked->len; i++)
+    {
+      Tracked *tracked = g_ptr_array_index (self->tracked, i);
+
+      if (tracked->document == document)
+        return tracked;
+    }
+  return NULL;
+}
+
+/* Failures are reported once, and their end once: a disk that stays full
+ * must not raise a message per attempt. */
+static void
+weft_session_report (WeftSession  *self,
+                     const GError *error)
+{
+  if (error != NULL && !self->failing)
+    {
+      self->failing = TRUE;
+      g_signal_emit (self, signals[AUTOSAVE_FAILED], 0, error->message);
+    }
+  else if (error == NULL && self->failing)
+    {
+      self->failing = FALSE;
+      g_signal_emit (self, signals[AUTOSAVE_RECOVERED], 0);
+    }
+}
+
+/* Writing files, off the main thread. */
+
+typedef struct
+{
+  char         *path;
+  WeftSnapshot *snapshot;  /* the text, or NULL with @bytes */
+  GBytes       *bytes;
+} WriteData;
+
+static void
+write_data_free (WriteData *data)
+{
+  g_free (data->path);
+  g_clear_pointer (&data->snapshot, weft_snapshot_unref);
+  g_clear_pointer (&data->bytes, g_bytes_unref);
+  g_free (data);
+}
+
+typedef struct
+{
+  GBytes   *bytes;
+  gboolean  done;
+} BytesChunk;
+
+static gboolean
+next_bytes_chunk (gpointer     user_data,
+                  const char **out_data,
+                  size_t      *out_len)
+{
+  BytesChunk *chunk = user_data;
+  gsize len;
+
+  if (chunk->done)
+    return FALSE;
+  chunk->done = TRUE;
+  *out_data = g_bytes_get_data (chunk->bytes, &len);
+  *out_len = len;
+  return TRUE;
+}
+
+static void
+write_thread (GTask        *task,
+              gpointer      source_object,
+              gpointer      task_data,
+              GCancellable *cancellable)
+{
+  WriteData *data = task_data;
+  GError *error = NULL;
+  gboolean ok;
+
+  /* Drafts and the session file are private: 0600, whatever the umask. */
+  if (data->snapshot != NULL)
+    {
+      WeftChunkIter iter;
+
+      weft_chunk_iter_init (&iter, data->snapshot, 0, SIZE_MAX);
+      ok = weft_file_write_atomic_full (data->path, 0600, (WeftFileChunkFunc) weft_chunk_iter_next, &iter, &error);
+    }
+  else
+    {
+      BytesChunk chunk = { data->bytes, FALSE };
+
+      ok = weft_file_write_atomic_full (data->path, 0600, next_bytes_chunk, &chunk, &error);
+    }
+
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+unlink_thread (GTask        *task,
+               gpointer      source_object,
+               gpointer      task_data,
+               GCancellable *cancellable)
+{
+  if (g_unlink (task_data) != 0 && errno != ENOENT)
+    {
+      int errsv = errno;
+
+      g_task_return_new_error (task, G_IO_ERROR, g_io_error_from_errno (errsv),
+                               _("Could not remove the draft: %s"), g_strerror (errsv));
+      return;
+    }
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+remove_file_async (WeftSession *self,
+                   const char  *path)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, NULL, NULL);
+
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  g_task_run_in_thread (task, unlink_thread);
+}
+
+/* Drafts */
+
+static void
+on_draft_written (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  WeftSession *self = WEFT_SESSION (object);
+  g_autofree char *id = user_data;
+  g_autoptr(GError) error = NULL;
+  Tracked *tracked = NULL;
+  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
+
+  weft_session_report (self, error);
+
+  /* The document may have been closed meanwhile; its draft is then removed
+   * by the close, or now. */
+  for (guint i = 0; i < self->tracked->len; i++)
+    if (g_str_equal (((Tracked *) g_ptr_array_index (self->tracked, i))->id, id))
+      tracked = g_ptr_array_index (self->tracked, i);
+  if (tracked == NULL)
+    {
+      g_autofree char *name = g_strconcat (id, ".draft", NULL);
+      g_autofree char *path = g_build_filename (self->dir, name, NULL);
+
+      remove_file_async (self, path);
+      return;
+    }
+
+  tracked->writing = FALSE;
+  if (ok)
+    {
+      tracked->has_draft = TRUE;
+      weft_session_queue_session_write (self);
+    }
+
+  if (tracked->write_again)
+    {
+      tracked->write_again = FALSE;
+      tracked_write_draft (tracked);
+    }
+  /* Saved (or undone back to saved) while the draft was being written. */
+  else if (!weft_document_get_modified (tracked->document) && tracked->has_draft)
+    {
+      tracked->has_draft = FALSE;
+      remove_file_async (self, tracked->draft_path);
+      weft_session_queue_session_write (self);
+    }
+}
+
+static void
+tracked_write_draft (Tracked *tracked)
+{
+  WeftSession *self = tracked->session;
+  g_autoptr(GTask) task = NULL;
+  WriteData *data;
+
+  g_clear_handle_id (&tracked->debounce_source, g_source_remove);
+  g_clear_handle_id (&tracked->max_source, g_source_remove);
+
+  if (!weft_document_get_modified (tracked->document) || weft_document_get_loading (tracked->document))
+    return;
+  if (tracked->writing)
+    {
+      tracked->write_again = TRUE;
+      return;
+    }
+
+  /* Autosave to the file itself, where the user asked for it and there is one. */
+  if (g_settings_get_boolean (self->settings, "autosave-to-file") &&
+      weft_document_get_file (tracked->document) != NULL &&
+      !weft_document_get_busy (tracked->document))
+    {
+      weft_document_save_async (tracked->document, NULL, NULL, NULL, NULL);
+      return;
+    }
+
+  data = g_new0 (WriteData, 1);
+  data->path = g_strdup (tracked->draft_path);
+  /* O(1) on the main thread: the writing thread walks the snapshot. */
+  data->snapshot = weft_document_dup_snapshot (tracked->document);
+  tracked->written_version = weft_snapshot_get_version (data->snapshot);
+  tracked->writing = TRUE;
+
+  task = g_task_new (self, NULL, on_draft_written, g_strdup (tracked->id));
+  g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
+  g_task_run_in_thread (task, write_thread);
+}
+
+static gboolean
+on_autosave_due (gpointer user_data)
+{
+  Tracked *tracked = user_data;
+
+  tracked->debounce_source = 0;
+  tracked->max_source = 0;
+  tracked_write_draft (tracked);
+  return G_SOURCE_REMOVE;
+}
+
+/* Every edit restarts the short timer; the long one, started by the first
+ * edit after a draft, bounds how long steady typing can go unsaved. */
+static void
+on_buffer_changed (Tracked *tracked)
+{
+  WeftSession *self = tracked->session;
+
+  if (weft_document_get_loading (tracked->document) || !weft_document_get_modified (tracked->document))
+    return;
+
+  g_clear_handle_id (&tracked->debounce_source, g_source_remove);
+  tracked->debounce_source = g_timeout_add_seconds (g_settings_get_uint (self->settings, "autosave-delay"),
+                                                    on_autosave_due, tracked);
+  if (tracked->max_source == 0)
+    tracked->max_source = g_timeout_add_seconds (g_settings_get_uint (self->settings, "autosave-max-interval"),
+                                                 on_autosave_due, tracked);
+}
+
+static void
+on_modified_changed (Tracked *tracked)
+{
+  /* Saved, or undone back to what is saved: the draft has no reason to be. */
+  if (!weft_document_get_modified (tracked->document) && !weft_document_get_loading (tracked->document))
+    {
+      g_clear_handle_id (&tracked->debounce_source, g_source_remove);
+      g_clear_handle_id (&tracked->max_source, g_source_remove);
+      if (tracked->has_draft && !tracked->writing)
+        {
+          tracked->has_draft = FALSE;
+          remove_file_async (tracked->session, tracked->draft_path);
+        }
+    }
+  weft_session_queue_session_write (tracked->session);
+}
+
+void
+weft_session_track (WeftSession  *self,
+                    WeftDocument *document,
+                    const char   *id)
+{
+  Tracked *tracked;
+  g_autofree char *name = NULL;
+
+  g_return_if_fail (WEFT_IS_SESSION (self));
+  g_return_if_fail (WEFT_IS_DOCUMENT (document));
+
+  if (weft_session_find (self, document) != NULL)
+    return;
+
+  tracked = g_new0 (Tracked, 1);
+  tracked->session = self;
+  tracked->document = g_object_ref (document);
+  tracked->id = id != NULL ? g_strdup (id) : g_uuid_string_random ();
+  name = g_strconcat (tracked->id, ".draft", NULL);
+  tracked->draft_path = g_build_filename (self->dir, name, NULL);
+  /* A restored draft stays on disk until the changes are saved or dropped. */
+  tracked->has_draft = id != NULL && g_file_test (tracked->draft_path, G_FILE_TEST_IS_REGULAR);
+  g_ptr_array_add (self->tracked, tracked);
+
+  /* After the buffer's own handler, which is what marks it modified. */
+  g_signal_connect_data (weft_document_get_buffer (document), "changed",
+                         G_CALLBACK (on_buffer_changed), tracked, NULL, G_CONNECT_SWAPPED | G_CONNECT_AFTER);
+  g_signal_connect_swapped (document, "notify::modified", G_CALLBACK (on_modified_changed), tracked);
+  g_signal_connect_swapped (document, "notify::file", G_CALLBACK (weft_session_queue_session_write), self);
+  weft_session_queue_session_write (self);
+}
+
+void
+weft_session_untrack (WeftSession  *self,
+                      WeftDocument *document)
+{
+  Tracked *tracked;
+
+  g_return_if_fail (WEFT_IS_SESSION (self));
+
+  tracked = weft_session_find (self, document);
+  if (tracked == NULL)
+    return;
+
+  /* Closing means the user saved or discarded the changes. */
+  remove_file_async (self, tracked->draft_path);
+  g_ptr_array_remove (self->tracked, tracked);
+  weft_session_queue_session_write (self);
+}
+
+guint
+weft_session_get_n_pending (WeftSession *self)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (WEFT_IS_SESSION (self), 0);
+
+  for (guint i = 0; i < self->tracked->len; i++)
+    {
+      Tracked *tracked = g_ptr_array_index (self->tracked, i);
+
+      n += tracked->writing || tracked->debounce_source != 0;
+    }
+  return n + (self->session_writing || self->session_source != 0);
+}
+
+GFile *
+weft_session_dup_draft_file (WeftSession  *self,
+                             WeftDocument *document)
+{
+  Tracked *tracked;
+
+  g_return_val_if_fail (WEFT_IS_SESSION (self), NULL);
+
+  tracked = weft_session_find (self, document);
+  return tracked != NULL ? g_file_new_for_path (tracked->draft_path) : NULL;
+}
+
+/* The session file */
+
+static GBytes *
+weft_session_serialize (WeftSession *self,
+                        gboolean     clean_exit)
+{
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  gsize len = 0;
+  char *text;
+
+  for (guint i = 0; i < self->tracked->len; i++)
+    {
+      Tracked *tracked = g_ptr_array_index (self->tracked, i);
+      GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (tracked->document));
+      GFile *file = weft_document_get_file (tracked->document);
+      g_autofree char *group = g_strconcat ("document ", tracked->id, NULL);
+      GtkTextIter iter;
+
+      /* A document with neither a file nor a draft has nothing to restore. */
+      if (file == NULL && !tracked->has_draft)
+        continue;
+
+      gtk_text_buffer_get_iter_at_mark (buffer, &iter, gtk_text_buffer_get_insert (buffer));
+      g_ptr_array_add (ids, tracked->id);
+      if (file != NULL)
+        {
+          g_autofree char *uri = g_file_get_uri (file);
+
+          g_key_file_set_string (keyfile, group, "uri", uri);
+        }
+      g_key_file_set_string (keyfile, group, "title", weft_document_get_title (tracked->document));
+      g_key_file_set_boolean (keyfile, group, "draft", tracked->has_draft);
+      g_key_file_set_integer (keyfile, group, "line", gtk_text_iter_get_line (&iter));
+      g_key_file_set_integer (keyfile, group, "column", gtk_text_iter_get_line_offset (&iter));
+    }
+
+  g_key_file_set_boolean (keyfile, "session", "clean-exit", clean_exit);
+  g_key_file_set_string_list (keyfile, "session", "documents",
+                              (const char * const *) ids->pdata, ids->len);
+  text = g_key_file_to_data (keyfile, &len, NULL);
+  return g_bytes_new_take (text, len);
+}
+
+static void
+on_session_written (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  WeftSession *self = WEFT_SESSION (object);
+  g_autoptr(GError) error = NULL;
+
+  self->session_writing = FALSE;
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    weft_session_report (self, error);
+  if (self->session_again)
+    {
+      self->session_again = FALSE;
+      weft_session_queue_session_write (self);
+    }
+}
+
+static gboolean
+write_session_now (gpointer user_data)
+{
+  WeftSession *self = user_data;
+  g_autoptr(GTask) task = NULL;
+  WriteData *data;
+
+  self->session_source = 0;
+  if (self->session_writing)
+    {
+      self->session_again = TRUE;
+      return G_SOURCE_REMOVE;
+    }
+
+  data = g_new0 (WriteData, 1);
+  data->path = g_strdup (self->session_path);
+  data->bytes = weft_session_serialize (self, FALSE);
+  self->session_writing = TRUE;
+
+  task = g_task_new (self, NULL, on_session_written, NULL);
+  g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
+  g_task_run_in_thread (task, write_thread);
+  return G_SOURCE_REMOVE;
+}
+
+/* Many changes in a row (opening ten files) make one write. */
+static void
+weft_session_queue_session_write (WeftSession *self)
+{
+  if (self->session_source == 0)
+    self->session_source = g_idle_add_full (G_PRIORITY_LOW, write_session_now, self, NULL);
+}
+
+void
+weft_session_flush (WeftSession *self)
+{
+  g_return_if_fail (WEFT_IS_SESSION (self));
+
+  for (guint i = 0; i < self->tracked->len; i++)
+    {
+      Tracked *tracked = g_ptr_array_index (self->tracked, i);
+
+      if (tracked->debounce_source != 0 || tracked->max_source != 0)
+        tracked_write_draft (tracked);
+    }
+  weft_session_queue_session_write (self);
+}
+
+void
+weft_session_end (WeftSession *self)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  BytesChunk chunk;
+
+  g_return_if_fail (WEFT_IS_SESSION (self));
+
+  g_clear_handle_id (&self->session_source, g_source_remove);
+  bytes = weft_session_serialize (self, TRUE);
+  chunk.bytes = bytes;
+  chunk.done = FALSE;
+  if (!weft_file_write_atomic_full (self->session_path, 0600, next_bytes_chunk, &chunk, &error))
+    g_warning ("Could not record the session: %s", error->message);
+}
+
+/* Drafts that no entry names (a document created and lost before the
+ * session file caught up) come back as untitled documents. */
+static void
+weft_session_add_orphans (WeftSession *self,
+                          GPtrArray   *entries)
+{
+  g_autoptr(GDir) dir = g_dir_open (self->dir, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *id = NULL;
+      gboolean known = FALSE;
+      WeftSessionEntry *entry;
+
+      if (!g_str_has_suffix (name, ".draft") || name[0] == '.')
+        continue;
+      id = g_strndup (name, strlen (name) - strlen (".draft"));
+      for (guint i = 0; i < entries->len && !known; i++)
+        known = g_str_equal (((WeftSessionEntry *) g_ptr_array_index (entries, i))->id, id);
+      if (known)
+        continue;
+
+      entry = g_new0 (WeftSessionEntry, 1);
+      entry->id = g_steal_pointer (&id);
+      entry->draft = g_file_new_build_filename (self->dir, name, NULL);
+      g_ptr_array_add (entries, entry);
+    }
+}
+
+GPtrArray *
+weft_session_read_previous (WeftSession *self,
+                            gboolean    *out_clean_exit)
+{
+  g_autoptr(GKeyFile) keyfile = g_key_file_new ();
+  g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func ((GDestroyNotify) weft_session_entry_free);
+  g_auto(GStrv) ids = NULL;
+
+  g_return_val_if_fail (WEFT_IS_SESSION (self), NULL);
+
+  *out_clean_exit = TRUE;
+  if (!g_key_file_load_from_file (keyfile, self->session_path, G_KEY_FILE_NONE, NULL))
+    {
+      weft_session_add_orphans (self, entries);
+      *out_clean_exit = entries->len == 0;
+      return g_steal_pointer (&entries);
+    }
+
+  *out_clean_exit = g_key_file_get_boolean (keyfile, "session", "clean-exit", NULL);
+  ids = g_key_file_get_string_list (keyfile, "session", "documents", NULL, NULL);
+
+  for (guint i = 0; ids != NULL && ids[i] != NULL; i++)
+    {
+      g_autofree char *group = g_strconcat ("document ", ids[i], NULL);
+      g_autofree char *uri = g_key_file_get_string (keyfile, group, "uri", NULL);
+      WeftSessionEntry *entry;
+
+      /* Ids name files in the drafts folder: nothing but a plain name. */
+      if (!g_key_file_has_group (keyfile, group) || strchr (ids[i], '/') != NULL || ids[i][0] == '.')
+        continue;
+
+      entry = g_new0 (WeftSessionEntry, 1);
+      entry->id = g_strdup (ids[i]);
+      entry->file = uri != NULL ? g_file_new_for_uri (uri) : NULL;
+      entry->title = g_key_file_get_string (keyfile, group, "title", NULL);
+      entry->line = MAX (0, g_key_file_get_integer (keyfile, group, "line", NULL));
+      entry->column = MAX (0, g_key_file_get_integer (keyfile, group, "column", NULL));
+      /* The draft itself is the truth: a crash between writing it and
+       * recording it in this file must not lose it. */
+      {
+        g_autofree char *name = g_strconcat (ids[i], ".draft", NULL);
+        g_autofree char *path = g_build_filename (self->dir, name, NULL);
+
+        if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+          entry->draft = g_file_new_for_path (path);
+      }
+      if (entry->file == NULL && entry->draft == NULL)
+        weft_session_entry_free (entry);
+      else
+        g_ptr_array_add (entries, entry);
+    }
+
+  weft_session_add_orphans (self, entries);
+  return g_steal_pointer (&entries);
+}
+
+const char *
+weft_session_get_dir (WeftSession *self)
+{
+  g_return_val_if_fail (WEFT_IS_SESSION (self), NULL);
+
+  return self->dir;
+}
+
+WeftSession *
+weft_session_new (const char *dir)
+{
+  WeftSession *self;
+
+  g_return_val_if_fail (dir != NULL, NULL);
+
+  self = g_object_new (WEFT_TYPE_SESSION, NULL);
+  self->dir = g_strdup (dir);
+  self->session_path = g_build_filename (dir, SESSION_FILE, NULL);
+  /* Drafts hold what the user typed: nobody else may read them. */
+  if (g_mkdir_with_parents (dir, 0700) == 0)
+    g_chmod (dir, 0700);
+  return self;
+}
+
+static void
+weft_session_dispose (GObject *object)
+{
+  WeftSession *self = WEFT_SESSION (object);
+
+  g_clear_handle_id (&self->session_source, g_source_remove);
+  g_clear_pointer (&self->tracked, g_ptr_array_unref);
+  g_clear_object (&self->settings);
+
+  G_OBJECT_CLASS (weft_session_parent_class)->dispose (object);
+}
+
+static void
+weft_session_finalize (GObject *object)
+{
+  WeftSession *self = WEFT_SESSION (object);
+
+  g_free (self->dir);
+  g_free (self->session_path);
+
+  G_OBJECT_CLASS (weft_session_parent_class)->finalize (object);
+}
+
+static void
+weft_session_class_init (WeftSessionClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = weft_session_dispose;
+  object_class->finalize = weft_session_finalize;
+
+  /* A draft or the session file could not be written; the message says why.
+   * Emitted once until a later write succeeds. */
+  signals[AUTOSAVE_FAILED] =
+    g_signal_new ("autosave-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[AUTOSAVE_RECOVERED] =
+    g_signal_new ("autosave-recovered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+weft_session_init (WeftSession *self)
+{
+  self->settings = g_settings_new (APP_ID);
+  self->tracked = g_ptr_array_new_with_free_func ((GDestroyNotify) tracked_free);
+}
