@@ -20,6 +20,8 @@ typedef enum
   WEFT_ERROR_READ_ONLY_FS,       /* EROFS */
   WEFT_ERROR_IO,                 /* EIO and other device failures */
   WEFT_ERROR_TOO_LARGE,          /* does not fit in memory / size_t */
+  WEFT_ERROR_CANCELLED,          /* a background job was cancelled before it finished */
+  WEFT_ERROR_WORKER_CRASHED,     /* a job's worker process died, twice */
 } WeftErrorCode;
 
 GQuark        weft_error_quark      (void);

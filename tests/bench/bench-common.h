@@ -85,5 +85,7 @@ char    *weft_bench_make_lines    (size_t  n_lines,
  * subcommand's name) and returns the process exit status. */
 int      weft_bench_snapshot      (int    argc,
                                    char **argv);
+int      weft_bench_roundtrip     (int    argc,
+                                   char **argv);
 
 G_END_DECLS

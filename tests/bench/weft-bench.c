@@ -17,6 +17,7 @@ typedef struct
  * and one line here. */
 static const WeftBenchCommand commands[] = {
   { "snapshot", "main-thread cost of a document snapshot at 1 MB and 63 MB", weft_bench_snapshot },
+  { "roundtrip", "latency and throughput of an empty job, 1 MB and 63 MB payloads", weft_bench_roundtrip },
 };
 
 static void

@@ -1,0 +1,112 @@
+/* weft-ipc.h: the messages between the parent and a weft-worker, and their validating codec. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* Every message is one SOCK_SEQPACKET datagram: a 12-byte header (magic,
+ * type, zero flags, payload length, all little-endian) and the payload. The
+ * length is checked against the datagram, then every field is read with bounds
+ * checks; nothing past the declared end is trusted. Job input never travels in
+ * a message: it is in a sealed memfd sent alongside with SCM_RIGHTS. */
+#define WEFT_IPC_MAGIC             0x54464557u  /* "WEFT" */
+#define WEFT_IPC_VERSION           1u
+#define WEFT_IPC_HEADER_SIZE       12u
+#define WEFT_IPC_MAX_OPTIONS       (16u * 1024u)
+#define WEFT_IPC_MAX_ERROR_MESSAGE 1024u
+/* Results travel inline; larger ones (a sorted document) will need a memfd
+ * of their own. */
+#define WEFT_IPC_MAX_OUTPUT        (64u * 1024u)
+#define WEFT_IPC_MAX_MESSAGE       (WEFT_IPC_HEADER_SIZE + 128u + WEFT_IPC_MAX_ERROR_MESSAGE + WEFT_IPC_MAX_OUTPUT)
+
+typedef enum
+{
+  WEFT_IPC_INIT = 1,    /* parent -> worker, with the control page's memfd */
+  WEFT_IPC_READY = 2,   /* worker -> parent, once it is sandboxed */
+  WEFT_IPC_JOB = 3,     /* parent -> worker, with the input memfd unless empty */
+  WEFT_IPC_RESULT = 4,  /* worker -> parent */
+} WeftIpcType;
+
+typedef struct
+{
+  guint32 version;
+} WeftIpcHello;
+
+typedef struct
+{
+  guint64       job_id;
+  guint32       kind;
+  guint64       input_len;     /* bytes of the memfd that belong to the input */
+  const guint8 *options;       /* points into the decoded buffer */
+  guint32       options_len;
+} WeftIpcJob;
+
+typedef enum
+{
+  WEFT_IPC_STATUS_OK = 0,
+  WEFT_IPC_STATUS_ERROR = 1,
+  WEFT_IPC_STATUS_CANCELLED = 2,
+} WeftIpcStatus;
+
+typedef struct
+{
+  guint64 run_us;
+  guint64 cpu_user_us;
+  guint64 cpu_sys_us;
+  guint64 voluntary_switches;
+  guint64 involuntary_switches;
+  guint64 maxrss_kb;
+} WeftIpcStats;
+
+typedef struct
+{
+  guint64       job_id;
+  WeftIpcStatus status;
+  guint32       error_code;    /* a WeftErrorCode when status is ERROR, else 0 */
+  const char   *message;       /* UTF-8, not NUL-terminated; points into the buffer */
+  guint32       message_len;
+  const guint8 *output;        /* points into the buffer */
+  guint32       output_len;
+  WeftIpcStats  stats;
+} WeftIpcResult;
+
+/* Encoders append one whole message to @out. */
+void     weft_ipc_encode_hello  (GByteArray          *out,
+                                 WeftIpcType          type,
+                                 const WeftIpcHello  *hello);
+void     weft_ipc_encode_job    (GByteArray          *out,
+                                 const WeftIpcJob    *job);
+void     weft_ipc_encode_result (GByteArray          *out,
+                                 const WeftIpcResult *result);
+
+/* Checks the header of the datagram @buf[@len] and returns its type and
+ * payload. Fails (WEFT_ERROR_FAILED, with what was wrong) on a short buffer,
+ * bad magic, non-zero flags, an unknown type or a length that does not match. */
+gboolean weft_ipc_decode_header (const guint8        *buf,
+                                 size_t               len,
+                                 WeftIpcType         *out_type,
+                                 const guint8       **out_payload,
+                                 size_t              *out_payload_len,
+                                 GError             **error);
+
+/* Each decoder takes a whole datagram, checks its header and type, and fills
+ * @out with pointers into @buf. Any short field, over-long length, unknown
+ * kind, status or error code, invalid UTF-8 or trailing byte fails. */
+gboolean weft_ipc_decode_hello  (const guint8        *buf,
+                                 size_t               len,
+                                 WeftIpcType          expected,
+                                 WeftIpcHello        *out,
+                                 GError             **error);
+gboolean weft_ipc_decode_job    (const guint8        *buf,
+                                 size_t               len,
+                                 WeftIpcJob          *out,
+                                 GError             **error);
+gboolean weft_ipc_decode_result (const guint8        *buf,
+                                 size_t               len,
+                                 WeftIpcResult       *out,
+                                 GError             **error);
+
+G_END_DECLS

@@ -1,0 +1,99 @@
+/* weft-job.h: what a job is and the code that computes it, shared by every backend. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "weft-error.h"
+
+G_BEGIN_DECLS
+
+/* The values cross the IPC boundary, so they are fixed. Real work gets the
+ * numbers below 64 (SAVE, SPELL and SORT will take 3, 4 and 5); test-only kinds
+ * start at 64, out of their way. A new kind is added here, in
+ * weft_job_kind_is_valid() (which the IPC decoder consults) and in
+ * weft_job_run(). */
+typedef enum
+{
+  WEFT_JOB_BENCH = 1,            /* FNV-1a hash of the input, repeated; see weft_job_bench_options() */
+  WEFT_JOB_ECHO = 2,             /* returns the input unchanged */
+  WEFT_JOB_TEST_CRASH = 64,      /* abort()s: only ever run in a worker process */
+  WEFT_JOB_TEST_OPEN_PATH = 65,  /* tries to open the path given as options; returns the errno */
+  WEFT_JOB_TEST_HANG = 66,       /* never returns and ignores cancellation: worker processes only */
+} WeftJobKind;
+
+gboolean    weft_job_kind_is_valid      (guint32     kind);
+const char *weft_job_kind_name          (WeftJobKind kind);
+/* TRUE for the test kinds that only a disposable worker process may run. */
+gboolean    weft_job_kind_needs_process (WeftJobKind kind);
+
+/* A job's input: immutable bytes that any thread may read, reached chunk by
+ * chunk so that a rope snapshot can provide them without flattening. GBytes is
+ * the first implementation; a text snapshot will be the second. Reference
+ * counted with atomics; implementations embed the struct defined in
+ * weft-job-private.h. */
+typedef struct _WeftJobInput WeftJobInput;
+
+typedef struct
+{
+  size_t      (*get_size)  (WeftJobInput *input);
+  /* Returns the longest contiguous run of bytes starting at @byte_off
+   * (< size) and its length in *out_len (> 0). */
+  const void *(*get_chunk) (WeftJobInput *input,
+                            size_t        byte_off,
+                            size_t       *out_len);
+  void        (*finalize)  (WeftJobInput *input);
+} WeftJobInputClass;
+
+WeftJobInput *weft_job_input_new_bytes  (GBytes                  *bytes);
+/* Wraps memory that the caller keeps alive and unchanged for the input's life
+ * (the worker's mapping of a sealed memfd). */
+WeftJobInput *weft_job_input_new_static (const void              *data,
+                                         size_t                   len);
+WeftJobInput *weft_job_input_ref        (WeftJobInput            *input);
+void          weft_job_input_unref      (WeftJobInput            *input);
+size_t        weft_job_input_get_size   (WeftJobInput            *input);
+const void   *weft_job_input_get_chunk  (WeftJobInput            *input,
+                                         size_t                   byte_off,
+                                         size_t                  *out_len);
+/* Copies @len bytes starting at @byte_off into @dest; the range must lie
+ * within the input. */
+void          weft_job_input_copy       (WeftJobInput            *input,
+                                         size_t                   byte_off,
+                                         void                    *dest,
+                                         size_t                   len);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WeftJobInput, weft_job_input_unref)
+
+/* Options of WEFT_JOB_BENCH: the input is hashed (FNV-1a 64) @rounds times,
+ * each round seeded with the previous hash, so that the CPU cost per byte can
+ * be dialled up; no options means one round. @rounds 0 hashes only the first
+ * byte of every 4 KiB page: a round trip then measures moving the input to the
+ * worker rather than computing on it. The result is the hash, little-endian. */
+#define WEFT_JOB_BENCH_PAGE 4096
+GBytes  *weft_job_bench_options (guint32     rounds);
+guint64  weft_job_fnv1a         (guint64     seed,
+                                 const void *data,
+                                 size_t      len);
+
+/* Polled by long jobs between chunks; returns TRUE once the job should stop. */
+typedef gboolean (*WeftJobCancelFunc) (gpointer cancel_data);
+
+/* Runs one job in the calling thread. The same function serves the threads
+ * backend and the worker process, so both compute identical results. On
+ * success *out_result holds the result (never NULL; possibly empty). Fails with
+ * WEFT_ERROR_CANCELLED when @is_cancelled said so, or with the job's own error
+ * (bad options: WEFT_ERROR_FAILED). @is_cancelled may be NULL.
+ * WEFT_JOB_TEST_CRASH aborts the calling process and WEFT_JOB_TEST_HANG never
+ * returns: callers that share their process with the application must refuse
+ * both (weft_job_kind_needs_process()). */
+gboolean weft_job_run (WeftJobKind        kind,
+                       WeftJobInput      *input,
+                       GBytes            *options,
+                       WeftJobCancelFunc  is_cancelled,
+                       gpointer           cancel_data,
+                       GBytes           **out_result,
+                       GError           **error);
+
+G_END_DECLS

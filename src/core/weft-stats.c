@@ -1,0 +1,112 @@
+/* weft-stats.c: accumulating job costs and reading percentiles off a histogram. */
+#include "config.h"
+
+#include "weft-stats.h"
+
+guint
+weft_stats_bucket_for_us (gint64 us)
+{
+  guint64 v;
+  guint log2;
+  guint sub;
+
+  if (us < 4)
+    return us < 0 ? 0 : (guint) us;
+
+  v = (guint64) us;
+  log2 = 63 - __builtin_clzll (v);
+  /* The two bits after the leading one pick the quarter within the octave. */
+  sub = (guint) ((v >> (log2 - 2)) & 3);
+  return MIN (log2 * 4 + sub - 4, (guint) WEFT_STATS_N_BUCKETS - 1);
+}
+
+gint64
+weft_stats_bucket_upper_us (guint bucket)
+{
+  guint log2;
+  guint sub;
+
+  if (bucket < 4)
+    return bucket;
+
+  log2 = (bucket + 4) / 4;
+  sub = (bucket + 4) % 4;
+  if (log2 >= 62)
+    return G_MAXINT64;
+  return (gint64) (((guint64) (4 + sub + 1) << (log2 - 2)) - 1);
+}
+
+void
+weft_backend_stats_add_job (WeftBackendStats   *totals,
+                            const WeftJobStats *job,
+                            WeftJobOutcome      outcome)
+{
+  gint64 latency;
+
+  switch (outcome)
+    {
+    case WEFT_JOB_OUTCOME_COMPLETED:
+      totals->completed++;
+      break;
+    case WEFT_JOB_OUTCOME_FAILED:
+      totals->failed++;
+      break;
+    case WEFT_JOB_OUTCOME_CANCELLED:
+      totals->cancelled++;
+      break;
+    }
+
+  totals->queue_wait_us += job->queue_wait_us;
+  totals->run_us += job->run_us;
+  totals->cpu_user_us += job->cpu_user_us;
+  totals->cpu_sys_us += job->cpu_sys_us;
+  totals->voluntary_switches += job->voluntary_switches;
+  totals->involuntary_switches += job->involuntary_switches;
+  totals->ipc_bytes += job->ipc_bytes;
+  totals->worker_maxrss_kb = MAX (totals->worker_maxrss_kb, job->worker_maxrss_kb);
+
+  /* A cancelled job's latency says how fast cancelling is, not what work
+   * costs; keep it out of the percentiles. */
+  if (outcome == WEFT_JOB_OUTCOME_CANCELLED)
+    return;
+
+  latency = job->queue_wait_us + job->run_us;
+  totals->latency_buckets[weft_stats_bucket_for_us (latency)]++;
+  totals->latency_max_us = MAX (totals->latency_max_us, latency);
+}
+
+static gint64
+percentile (const WeftBackendStats *totals,
+            guint64                 n,
+            double                  fraction)
+{
+  guint64 rank = (guint64) (fraction * (double) n + 0.5);
+  guint64 seen = 0;
+
+  rank = CLAMP (rank, 1, n);
+  for (guint b = 0; b < WEFT_STATS_N_BUCKETS; b++)
+    {
+      seen += totals->latency_buckets[b];
+      if (seen >= rank)
+        return MIN (weft_stats_bucket_upper_us (b), totals->latency_max_us);
+    }
+  return totals->latency_max_us;
+}
+
+void
+weft_backend_stats_finish (WeftBackendStats *totals)
+{
+  guint64 n = 0;
+
+  for (guint b = 0; b < WEFT_STATS_N_BUCKETS; b++)
+    n += totals->latency_buckets[b];
+
+  if (n == 0)
+    {
+      totals->latency_p50_us = 0;
+      totals->latency_p95_us = 0;
+      return;
+    }
+  totals->latency_p50_us = percentile (totals, n, 0.50);
+  totals->latency_p95_us = percentile (totals, n, 0.95);
+}

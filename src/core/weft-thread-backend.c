@@ -1,0 +1,74 @@
+/* weft-thread-backend.c: the threads backend, jobs run on the pool's own threads. */
+#include "config.h"
+
+#include <sys/resource.h>
+#include <sys/time.h>
+
+#include "weft-backend-private.h"
+
+static gint64
+timeval_us (const struct timeval *tv)
+{
+  return (gint64) tv->tv_sec * G_USEC_PER_SEC + tv->tv_usec;
+}
+
+static gpointer
+thread_worker_new (gpointer backend_data)
+{
+  /* Per-worker state (a spell dictionary, say) will live here; for now the
+   * pool only needs a non-NULL handle. */
+  return g_new0 (guint8, 1);
+}
+
+static WeftRunStatus
+thread_worker_run (gpointer   worker,
+                   WeftJob   *job,
+                   GBytes   **out,
+                   GError   **error)
+{
+  struct rusage before, after;
+
+  getrusage (RUSAGE_THREAD, &before);
+
+  /* Aborting or hanging here would take the whole application down. */
+  if (weft_job_kind_needs_process (job->kind))
+    g_set_error (error, WEFT_ERROR, WEFT_ERROR_FAILED,
+                 "A %s job runs only in a worker process",
+                 weft_job_kind_name (job->kind));
+  else
+    weft_job_run (job->kind, job->input, job->options,
+                  weft_job_is_cancelled, job, out, error);
+
+  getrusage (RUSAGE_THREAD, &after);
+  job->stats.cpu_user_us = timeval_us (&after.ru_utime) - timeval_us (&before.ru_utime);
+  job->stats.cpu_sys_us = timeval_us (&after.ru_stime) - timeval_us (&before.ru_stime);
+  job->stats.voluntary_switches = after.ru_nvcsw - before.ru_nvcsw;
+  job->stats.involuntary_switches = after.ru_nivcsw - before.ru_nivcsw;
+  job->stats.ipc_bytes = 0;
+  job->stats.worker_maxrss_kb = 0;
+
+  return WEFT_RUN_DONE;
+}
+
+static void
+thread_worker_free (gpointer worker)
+{
+  g_free (worker);
+}
+
+static const WeftWorkerOps thread_ops = {
+  .name = "threads",
+  .worker_new = thread_worker_new,
+  .worker_run = thread_worker_run,
+  /* Running jobs poll job->cancelled themselves. */
+  .worker_interrupt = NULL,
+  .worker_free = thread_worker_free,
+  .backend_data_free = NULL,
+};
+
+WeftBackend *
+weft_thread_backend_new (guint         n_workers,
+                         GMainContext *ctx)
+{
+  return weft_backend_new_with_ops (&thread_ops, NULL, n_workers, ctx);
+}

@@ -1,0 +1,898 @@
+// test-backend.cc: the conformance suite every WeftBackend passes, plus what only worker processes promise.
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "weft-backend.h"
+#include "weft-ipc.h"
+}
+
+namespace {
+
+// The bench job's hash, written out independently of weft-job.c.
+guint64
+Fnv1a (guint64 h, const guint8 *p, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    {
+      h ^= p[i];
+      h *= 0x100000001b3ULL;
+    }
+  return h;
+}
+
+guint64
+ExpectedBench (const std::string &input, guint32 rounds)
+{
+  guint64 h = 0xcbf29ce484222325ULL;
+
+  for (guint32 r = 0; r < std::max<guint32> (rounds, 1); r++)
+    h = Fnv1a (h, reinterpret_cast<const guint8 *> (input.data ()), input.size ());
+  return h;
+}
+
+std::string
+Pattern (size_t n, guint32 seed)
+{
+  std::string s (n, '\0');
+  guint32 x = seed * 2654435761u + 1;
+
+  for (size_t i = 0; i < n; i++)
+    {
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      s[i] = static_cast<char> (x);
+    }
+  return s;
+}
+
+const char *
+WorkerPath ()
+{
+  const char *path = g_getenv ("WEFT_WORKER_PATH");
+  return path != nullptr ? path : "weft-worker";
+}
+
+struct Delivery
+{
+  guint64 job_id = 0;
+  guint64 owner = 0;
+  bool on_main_thread = false;
+  bool ok = false;
+  int error_code = -1;
+  std::string error_message;
+  std::string output;
+  WeftJobStats stats{};
+};
+
+class BackendTest : public ::testing::Test
+{
+public:
+  size_t NDelivered () const { return calls_.size (); }
+
+protected:
+  void SetUp () override
+  {
+    ctx_ = g_main_context_new ();
+    main_thread_ = pthread_self ();
+  }
+
+  void TearDown () override
+  {
+    // Shutdown() edits open_, so walk a copy.
+    std::vector<WeftBackend *> still_open = open_;
+    for (auto *backend : still_open)
+      Shutdown (backend, WEFT_SHUTDOWN_CANCEL);
+    while (g_main_context_iteration (ctx_, FALSE))
+      ;
+    g_main_context_unref (ctx_);
+  }
+
+  WeftBackend *Make (const std::string &kind, guint n_workers)
+  {
+    WeftBackend *backend;
+
+    if (kind == "threads")
+      backend = weft_thread_backend_new (n_workers, ctx_);
+    else
+      {
+        GError *error = nullptr;
+
+        backend = weft_process_backend_new (n_workers, WorkerPath (), ctx_, &error);
+        EXPECT_EQ (error, nullptr) << (error ? error->message : "");
+        g_clear_error (&error);
+      }
+    if (backend != nullptr)
+      open_.push_back (backend);
+    return backend;
+  }
+
+  // Iterates the context until @cond holds; a generous deadline only guards
+  // against hanging the whole run.
+  bool WaitFor (const std::function<bool ()> &cond, int timeout_s = 120)
+  {
+    gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
+    GSource *tick = g_timeout_source_new (20);
+
+    g_source_set_callback (tick, [] (gpointer) -> gboolean { return G_SOURCE_CONTINUE; }, nullptr, nullptr);
+    g_source_attach (tick, ctx_);
+    while (!cond () && g_get_monotonic_time () < deadline)
+      g_main_context_iteration (ctx_, TRUE);
+    g_source_destroy (tick);
+    g_source_unref (tick);
+    return cond ();
+  }
+
+  void Shutdown (WeftBackend *backend, WeftShutdownMode mode)
+  {
+    bool closed = false;
+
+    open_.erase (std::remove (open_.begin (), open_.end (), backend), open_.end ());
+    weft_backend_shutdown (backend, mode, [] (gpointer data) { *static_cast<bool *> (data) = true; }, &closed);
+    ASSERT_TRUE (WaitFor ([&] { return closed; }));
+  }
+
+  static void OnDone (const WeftJobResult *result, gpointer user_data)
+  {
+    auto *self = static_cast<BackendTest *> (user_data);
+    Delivery d;
+
+    d.job_id = result->job_id;
+    d.owner = result->owner;
+    d.on_main_thread = pthread_equal (pthread_self (), self->main_thread_);
+    d.ok = result->error == nullptr;
+    if (result->error != nullptr)
+      {
+        d.error_code = result->error->domain == WEFT_ERROR ? result->error->code : -2;
+        d.error_message = result->error->message;
+      }
+    if (result->output != nullptr)
+      {
+        gsize n;
+        const char *p = static_cast<const char *> (g_bytes_get_data (result->output, &n));
+        d.output.assign (p != nullptr ? p : "", n);
+      }
+    d.stats = *result->stats;
+    self->calls_[result->job_id]++;
+    self->order_.push_back (result->job_id);
+    self->deliveries_[result->job_id] = d;
+  }
+
+  guint64 Submit (WeftBackend *backend, WeftJobKind kind, const std::string &input,
+                  GBytes *options = nullptr, guint64 owner = 0)
+  {
+    GBytes *bytes = g_bytes_new (input.data (), input.size ());
+    WeftJobInput *in = weft_job_input_new_bytes (bytes);
+    WeftJobSpec spec = { kind, in, options, owner };
+    guint64 id = weft_backend_submit (backend, &spec, OnDone, this);
+
+    weft_job_input_unref (in);
+    g_bytes_unref (bytes);
+    return id;
+  }
+
+  guint64 SubmitBench (WeftBackend *backend, const std::string &input, guint32 rounds = 1,
+                       guint64 owner = 0)
+  {
+    GBytes *options = weft_job_bench_options (rounds);
+    guint64 id = Submit (backend, WEFT_JOB_BENCH, input, options, owner);
+
+    g_bytes_unref (options);
+    return id;
+  }
+
+  // A job that runs for a minute or more unless cancelled (cancellation is
+  // checked every 64 KiB).
+  guint64 SubmitLong (WeftBackend *backend, guint64 owner = 0)
+  {
+    return SubmitBench (backend, std::string (64 * 1024, 'x'), 1000000, owner);
+  }
+
+  static guint64 Hash (const Delivery &d)
+  {
+    guint64 h = 0;
+
+    EXPECT_EQ (d.output.size (), sizeof h);
+    if (d.output.size () == sizeof h)
+      memcpy (&h, d.output.data (), sizeof h);
+    return GUINT64_FROM_LE (h);
+  }
+
+  bool Delivered (guint64 id) const { return calls_.count (id) > 0; }
+
+  void ExpectEachOnce (const std::vector<guint64> &ids)
+  {
+    for (guint64 id : ids)
+      EXPECT_EQ (calls_.count (id) ? calls_.at (id) : 0, 1) << "job " << id;
+    EXPECT_EQ (calls_.size (), ids.size ());
+  }
+
+  void WaitRunning (WeftBackend *backend, guint n)
+  {
+    ASSERT_TRUE (WaitFor ([&] {
+      WeftBackendStats stats;
+      weft_backend_get_stats (backend, &stats);
+      return stats.n_running >= n;
+    }));
+  }
+
+  GMainContext *ctx_ = nullptr;
+  pthread_t main_thread_;
+  std::vector<WeftBackend *> open_;
+  std::map<guint64, int> calls_;
+  std::vector<guint64> order_;
+  std::map<guint64, Delivery> deliveries_;
+};
+
+class Conformance : public BackendTest, public ::testing::WithParamInterface<const char *>
+{
+protected:
+  WeftBackend *Make (guint n_workers) { return BackendTest::Make (GetParam (), n_workers); }
+  std::string Other () const { return std::string (GetParam ()) == "threads" ? "processes" : "threads"; }
+};
+
+TEST_P (Conformance, ReportsItsName)
+{
+  WeftBackend *backend = Make (1);
+
+  ASSERT_NE (backend, nullptr);
+  EXPECT_STREQ (weft_backend_get_name (backend), GetParam ());
+}
+
+TEST_P (Conformance, DeliversResultsOnTheMainContextThread)
+{
+  WeftBackend *backend = Make (2);
+  std::string input = Pattern (1000, 1);
+  guint64 id = SubmitBench (backend, input, 3);
+
+  EXPECT_NE (id, 0u);
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (id); }));
+  const Delivery &d = deliveries_[id];
+  EXPECT_TRUE (d.on_main_thread);
+  ASSERT_TRUE (d.ok) << d.error_message;
+  EXPECT_EQ (Hash (d), ExpectedBench (input, 3));
+  EXPECT_EQ (d.stats.attempts, 1u);
+  EXPECT_EQ (d.stats.crashes, 0u);
+}
+
+TEST_P (Conformance, EchoReturnsTheInputAndEmptyInputsWork)
+{
+  WeftBackend *backend = Make (2);
+  std::string input = Pattern (5000, 2);
+  guint64 echo = Submit (backend, WEFT_JOB_ECHO, input);
+  guint64 empty = Submit (backend, WEFT_JOB_ECHO, "");
+  guint64 empty_bench = SubmitBench (backend, "");
+
+  ASSERT_TRUE (WaitFor ([&] { return NDelivered () == 3; }));
+  EXPECT_EQ (deliveries_[echo].output, input);
+  EXPECT_TRUE (deliveries_[empty].ok);
+  EXPECT_EQ (deliveries_[empty].output, "");
+  EXPECT_EQ (Hash (deliveries_[empty_bench]), ExpectedBench ("", 1));
+}
+
+TEST_P (Conformance, ResultsUpToTheInlineLimitComeBackWhole)
+{
+  WeftBackend *backend = Make (1);
+  std::string input = Pattern (WEFT_IPC_MAX_OUTPUT, 3);
+  guint64 id = Submit (backend, WEFT_JOB_ECHO, input);
+
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (id); }));
+  ASSERT_TRUE (deliveries_[id].ok) << deliveries_[id].error_message;
+  EXPECT_EQ (deliveries_[id].output, input);
+}
+
+TEST_P (Conformance, BenchWithZeroRoundsTouchesOneBytePerPage)
+{
+  WeftBackend *backend = Make (1);
+  std::string input = Pattern (3 * WEFT_JOB_BENCH_PAGE + 5, 9);
+  std::string touched;
+  guint64 id = SubmitBench (backend, input, 0);
+
+  for (size_t off = 0; off < input.size (); off += WEFT_JOB_BENCH_PAGE)
+    touched += input[off];
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (id); }));
+  ASSERT_TRUE (deliveries_[id].ok) << deliveries_[id].error_message;
+  EXPECT_EQ (Hash (deliveries_[id]), ExpectedBench (touched, 1));
+}
+
+TEST_P (Conformance, OneWorkerRunsJobsInSubmissionOrder)
+{
+  WeftBackend *backend = Make (1);
+  std::vector<guint64> ids;
+
+  for (int i = 0; i < 300; i++)
+    ids.push_back (SubmitBench (backend, Pattern (i, i)));
+  ASSERT_TRUE (WaitFor ([&] { return NDelivered () == ids.size (); }));
+  EXPECT_EQ (order_, ids);
+}
+
+TEST_P (Conformance, TenThousandSmallJobsEachReportOnceAndCorrectly)
+{
+  WeftBackend *backend = Make (0);
+  std::vector<guint64> ids;
+  std::map<guint64, std::string> inputs;
+
+  for (int i = 0; i < 10000; i++)
+    {
+      std::string input = Pattern (16 + i % 64, i);
+      guint64 id = SubmitBench (backend, input);
+      ids.push_back (id);
+      inputs[id] = input;
+    }
+  ASSERT_TRUE (WaitFor ([&] { return NDelivered () == ids.size (); }));
+  ExpectEachOnce (ids);
+  for (guint64 id : ids)
+    {
+      const Delivery &d = deliveries_[id];
+      ASSERT_TRUE (d.ok) << d.error_message;
+      ASSERT_TRUE (d.on_main_thread);
+      ASSERT_EQ (Hash (d), ExpectedBench (inputs[id], 1));
+    }
+
+  WeftBackendStats stats;
+  weft_backend_get_stats (backend, &stats);
+  EXPECT_EQ (stats.submitted, 10000u);
+  EXPECT_EQ (stats.completed, 10000u);
+  EXPECT_EQ (stats.failed, 0u);
+  EXPECT_EQ (stats.n_workers, weft_backend_default_workers ());
+}
+
+TEST_P (Conformance, HundredMegabytePayloadHashesCorrectly)
+{
+  WeftBackend *backend = Make (2);
+  std::string input = Pattern (100 * 1024 * 1024, 7);
+  guint64 id = SubmitBench (backend, input);
+
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (id); }));
+  ASSERT_TRUE (deliveries_[id].ok) << deliveries_[id].error_message;
+  EXPECT_EQ (Hash (deliveries_[id]), ExpectedBench (input, 1));
+}
+
+TEST_P (Conformance, BadOptionsFailWithAnError)
+{
+  WeftBackend *backend = Make (1);
+  GBytes *options = g_bytes_new ("xy", 2);
+  guint64 id = Submit (backend, WEFT_JOB_BENCH, "abc", options);
+
+  g_bytes_unref (options);
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (id); }));
+  EXPECT_FALSE (deliveries_[id].ok);
+  EXPECT_EQ (deliveries_[id].error_code, WEFT_ERROR_FAILED);
+
+  WeftBackendStats stats;
+  weft_backend_get_stats (backend, &stats);
+  EXPECT_EQ (stats.failed, 1u);
+}
+
+TEST_P (Conformance, CancelledQueuedJobNeverRunsAndRunningJobStopsPromptly)
+{
+  WeftBackend *backend = Make (1);
+  guint64 running = SubmitLong (backend);
+  guint64 queued = SubmitBench (backend, "never");
+
+  WaitRunning (backend, 1);
+  EXPECT_TRUE (weft_backend_cancel (backend, queued));
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (queued); }));
+  EXPECT_EQ (deliveries_[queued].error_code, WEFT_ERROR_CANCELLED);
+  EXPECT_EQ (deliveries_[queued].stats.attempts, 0u);
+  EXPECT_FALSE (Delivered (running));
+
+  gint64 start = g_get_monotonic_time ();
+  EXPECT_TRUE (weft_backend_cancel (backend, running));
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (running); }));
+  EXPECT_LT (g_get_monotonic_time () - start, 5 * G_USEC_PER_SEC);
+  EXPECT_EQ (deliveries_[running].error_code, WEFT_ERROR_CANCELLED);
+  EXPECT_EQ (deliveries_[running].stats.attempts, 1u);
+
+  // Finished or unknown jobs cannot be cancelled.
+  EXPECT_FALSE (weft_backend_cancel (backend, running));
+  EXPECT_FALSE (weft_backend_cancel (backend, 999999));
+
+  // The worker is free again.
+  guint64 after = SubmitBench (backend, "after");
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (after); }));
+  EXPECT_EQ (Hash (deliveries_[after]), ExpectedBench ("after", 1));
+  ExpectEachOnce ({ running, queued, after });
+}
+
+TEST_P (Conformance, CancelOwnerCancelsOnlyThatOwnersJobs)
+{
+  WeftBackend *backend = Make (1);
+  std::vector<guint64> ids, doc2, doc3;
+  guint64 long_job = SubmitLong (backend, 1);
+
+  ids.push_back (long_job);
+  for (int i = 0; i < 20; i++)
+    {
+      doc2.push_back (SubmitBench (backend, Pattern (100, i), 1, 2));
+      doc3.push_back (SubmitBench (backend, Pattern (100, i), 1, 3));
+    }
+  ids.insert (ids.end (), doc2.begin (), doc2.end ());
+  ids.insert (ids.end (), doc3.begin (), doc3.end ());
+
+  WaitRunning (backend, 1);
+  EXPECT_EQ (weft_backend_cancel_owner (backend, 2), 20u);
+  EXPECT_EQ (weft_backend_cancel_owner (backend, 1), 1u);
+  EXPECT_EQ (weft_backend_cancel_owner (backend, 42), 0u);
+
+  ASSERT_TRUE (WaitFor ([&] { return NDelivered () == ids.size (); }));
+  ExpectEachOnce (ids);
+  EXPECT_EQ (deliveries_[long_job].error_code, WEFT_ERROR_CANCELLED);
+  for (guint64 id : doc2)
+    EXPECT_EQ (deliveries_[id].error_code, WEFT_ERROR_CANCELLED);
+  for (size_t i = 0; i < doc3.size (); i++)
+    {
+      EXPECT_TRUE (deliveries_[doc3[i]].ok);
+      EXPECT_EQ (deliveries_[doc3[i]].owner, 3u);
+      EXPECT_EQ (Hash (deliveries_[doc3[i]]), ExpectedBench (Pattern (100, i), 1));
+    }
+}
+
+TEST_P (Conformance, ShutdownCancelReportsEveryJobInFlightAsCancelled)
+{
+  WeftBackend *backend = Make (2);
+  std::vector<guint64> ids;
+
+  ids.push_back (SubmitLong (backend));
+  ids.push_back (SubmitLong (backend));
+  for (int i = 0; i < 50; i++)
+    ids.push_back (SubmitBench (backend, Pattern (1000, i)));
+  WaitRunning (backend, 2);
+
+  gint64 start = g_get_monotonic_time ();
+  Shutdown (backend, WEFT_SHUTDOWN_CANCEL);
+  EXPECT_LT (g_get_monotonic_time () - start, 10 * G_USEC_PER_SEC);
+  ExpectEachOnce (ids);
+  EXPECT_EQ (deliveries_[ids[0]].error_code, WEFT_ERROR_CANCELLED);
+  EXPECT_EQ (deliveries_[ids[1]].error_code, WEFT_ERROR_CANCELLED);
+  for (guint64 id : ids)
+    EXPECT_TRUE (deliveries_[id].ok || deliveries_[id].error_code == WEFT_ERROR_CANCELLED);
+}
+
+TEST_P (Conformance, ShutdownDrainFinishesEveryJobBeforeClosing)
+{
+  WeftBackend *backend = Make (2);
+  std::vector<guint64> ids;
+  size_t delivered_when_closed = 0;
+  bool closed = false;
+
+  for (int i = 0; i < 200; i++)
+    ids.push_back (SubmitBench (backend, Pattern (10000, i), 2));
+
+  open_.clear ();
+  struct Closing { bool *closed; size_t *n; BackendTest *test; } closing = { &closed, &delivered_when_closed, this };
+  weft_backend_shutdown (backend, WEFT_SHUTDOWN_DRAIN, [] (gpointer data) {
+      auto *c = static_cast<Closing *> (data);
+      *c->closed = true;
+      *c->n = c->test->NDelivered ();
+    }, &closing);
+  ASSERT_TRUE (WaitFor ([&] { return closed; }));
+  EXPECT_EQ (delivered_when_closed, ids.size ());
+  ExpectEachOnce (ids);
+  for (size_t i = 0; i < ids.size (); i++)
+    {
+      ASSERT_TRUE (deliveries_[ids[i]].ok) << deliveries_[ids[i]].error_message;
+      EXPECT_EQ (Hash (deliveries_[ids[i]]), ExpectedBench (Pattern (10000, i), 2));
+    }
+}
+
+TEST_P (Conformance, SwitchingBackendsMidFlightLosesAndRepeatsNothing)
+{
+  WeftBackend *old_backend = Make (2);
+  std::map<guint64, std::string> inputs;
+  std::vector<guint64> ids;
+
+  for (int i = 0; i < 200; i++)
+    {
+      std::string input = Pattern (20000, i);
+      guint64 id = SubmitBench (old_backend, input, 2);
+      ids.push_back (id);
+      inputs[id] = input;
+    }
+  ASSERT_TRUE (WaitFor ([&] { return NDelivered () >= 20; }));
+
+  // Job ids are per backend, so results are told apart by the backend's
+  // callback data here: a second map keyed by the new backend's ids.
+  WeftBackend *new_backend = BackendTest::Make (Other (), 2);
+  ASSERT_NE (new_backend, nullptr);
+  bool closed = false;
+  open_.erase (std::remove (open_.begin (), open_.end (), old_backend), open_.end ());
+  weft_backend_shutdown (old_backend, WEFT_SHUTDOWN_DRAIN,
+                         [] (gpointer data) { *static_cast<bool *> (data) = true; }, &closed);
+
+  struct NewSide { std::map<guint64, int> calls; std::map<guint64, guint64> hashes; } side;
+  std::map<guint64, std::string> new_inputs;
+  for (int i = 0; i < 200; i++)
+    {
+      std::string input = Pattern (20000, 1000 + i);
+      GBytes *bytes = g_bytes_new (input.data (), input.size ());
+      WeftJobInput *in = weft_job_input_new_bytes (bytes);
+      GBytes *options = weft_job_bench_options (2);
+      WeftJobSpec spec = { WEFT_JOB_BENCH, in, options, 0 };
+      guint64 id = weft_backend_submit (new_backend, &spec, [] (const WeftJobResult *r, gpointer data) {
+          auto *s = static_cast<NewSide *> (data);
+          guint64 h = 0;
+          s->calls[r->job_id]++;
+          if (r->output != nullptr && g_bytes_get_size (r->output) == sizeof h)
+            memcpy (&h, g_bytes_get_data (r->output, nullptr), sizeof h);
+          s->hashes[r->job_id] = GUINT64_FROM_LE (h);
+        }, &side);
+      new_inputs[id] = input;
+      g_bytes_unref (options);
+      weft_job_input_unref (in);
+      g_bytes_unref (bytes);
+    }
+
+  ASSERT_TRUE (WaitFor ([&] { return closed && side.calls.size () == 200; }));
+  ExpectEachOnce (ids);
+  for (guint64 id : ids)
+    EXPECT_EQ (Hash (deliveries_[id]), ExpectedBench (inputs[id], 2));
+  for (auto &[id, input] : new_inputs)
+    {
+      EXPECT_EQ (side.calls[id], 1);
+      EXPECT_EQ (side.hashes[id], ExpectedBench (input, 2));
+    }
+}
+
+TEST_P (Conformance, SetWorkersResizesWhileJobsRun)
+{
+  WeftBackend *backend = Make (1);
+  std::vector<guint64> ids;
+
+  for (int i = 0; i < 300; i++)
+    ids.push_back (SubmitBench (backend, Pattern (20000, i), 2));
+  ASSERT_TRUE (WaitFor ([&] { return NDelivered () >= 10; }));
+  weft_backend_set_workers (backend, 4);
+  EXPECT_EQ (weft_backend_get_workers (backend), 4u);
+  ASSERT_TRUE (WaitFor ([&] { return NDelivered () >= 100; }));
+  weft_backend_set_workers (backend, 1);
+  EXPECT_EQ (weft_backend_get_workers (backend), 1u);
+  ASSERT_TRUE (WaitFor ([&] { return NDelivered () == ids.size (); }));
+  ExpectEachOnce (ids);
+  for (size_t i = 0; i < ids.size (); i++)
+    EXPECT_EQ (Hash (deliveries_[ids[i]]), ExpectedBench (Pattern (20000, i), 2));
+
+  weft_backend_set_workers (backend, 0);
+  EXPECT_EQ (weft_backend_get_workers (backend), weft_backend_default_workers ());
+}
+
+TEST_P (Conformance, StatsAddUpOverFinishedJobs)
+{
+  WeftBackend *backend = Make (2);
+  std::vector<guint64> ids;
+
+  for (int i = 0; i < 50; i++)
+    ids.push_back (SubmitBench (backend, Pattern (100000, i), 3));
+  ASSERT_TRUE (WaitFor ([&] { return NDelivered () == ids.size (); }));
+
+  WeftBackendStats stats;
+  weft_backend_get_stats (backend, &stats);
+  EXPECT_EQ (stats.completed, 50u);
+  EXPECT_EQ (stats.n_workers, 2u);
+  EXPECT_EQ (stats.n_running, 0u);
+  EXPECT_GT (stats.run_us, 0);
+  EXPECT_GT (stats.cpu_user_us + stats.cpu_sys_us, 0);
+  EXPECT_LE (stats.latency_p50_us, stats.latency_p95_us);
+  EXPECT_LE (stats.latency_p95_us, stats.latency_max_us);
+  EXPECT_GT (stats.latency_max_us, 0);
+  EXPECT_EQ (stats.crashes_survived, 0u);
+
+  gint64 run_sum = 0;
+  for (guint64 id : ids)
+    run_sum += deliveries_[id].stats.run_us;
+  EXPECT_EQ (run_sum, stats.run_us);
+
+  if (std::string (GetParam ()) == "threads")
+    {
+      EXPECT_EQ (stats.ipc_bytes, 0u);
+      EXPECT_EQ (stats.worker_maxrss_kb, 0);
+    }
+  else
+    {
+      // Each job's 100 kB input travels in a memfd.
+      EXPECT_GE (stats.ipc_bytes, 50u * 100000u);
+      EXPECT_GT (stats.worker_maxrss_kb, 0);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P (Backends, Conformance,
+                          ::testing::Values ("threads", "processes"),
+                          [] (const ::testing::TestParamInfo<const char *> &info) {
+                            return std::string (info.param);
+                          });
+
+
+// Pids of this process's weft-worker children, read from /proc.
+std::vector<pid_t>
+WorkerPids ()
+{
+  std::vector<pid_t> pids;
+  DIR *dir = opendir ("/proc");
+  struct dirent *e;
+
+  while (dir != nullptr && (e = readdir (dir)) != nullptr)
+    {
+      char path[64], buf[512];
+      pid_t pid = atoi (e->d_name);
+      FILE *f;
+
+      if (pid <= 0)
+        continue;
+      snprintf (path, sizeof path, "/proc/%d/stat", pid);
+      f = fopen (path, "r");
+      if (f == nullptr)
+        continue;
+      size_t n = fread (buf, 1, sizeof buf - 1, f);
+      fclose (f);
+      buf[n] = '\0';
+      // "pid (comm) state ppid ...": comm may hold spaces, so parse from the last ')'.
+      char *open_paren = strchr (buf, '(');
+      char *close_paren = strrchr (buf, ')');
+      if (open_paren == nullptr || close_paren == nullptr)
+        continue;
+      std::string comm (open_paren + 1, close_paren);
+      int ppid = 0;
+      char state;
+      if (sscanf (close_paren + 1, " %c %d", &state, &ppid) != 2)
+        continue;
+      if (ppid == getpid () && comm == "weft-worker" && state != 'Z')
+        pids.push_back (pid);
+    }
+  if (dir != nullptr)
+    closedir (dir);
+  return pids;
+}
+
+class ProcessBackend : public BackendTest
+{
+protected:
+  WeftBackend *Make (guint n_workers) { return BackendTest::Make ("processes", n_workers); }
+
+  WeftBackendStats Stats (WeftBackend *backend)
+  {
+    WeftBackendStats stats;
+    weft_backend_get_stats (backend, &stats);
+    return stats;
+  }
+};
+
+TEST_F (ProcessBackend, ResultsOverTheInlineLimitFailAsTooLarge)
+{
+  WeftBackend *backend = Make (1);
+  guint64 id = Submit (backend, WEFT_JOB_ECHO, Pattern (WEFT_IPC_MAX_OUTPUT + 1, 4));
+
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (id); }));
+  EXPECT_EQ (deliveries_[id].error_code, WEFT_ERROR_TOO_LARGE) << deliveries_[id].error_message;
+  EXPECT_EQ (Stats (backend).crashes_survived, 0u);
+}
+
+TEST_F (ProcessBackend, RefusesAWorkerPathThatCannotRun)
+{
+  GError *error = nullptr;
+  WeftBackend *backend = weft_process_backend_new (1, "/nonexistent/weft-worker", ctx_, &error);
+
+  EXPECT_EQ (backend, nullptr);
+  ASSERT_NE (error, nullptr);
+  EXPECT_TRUE (g_error_matches (error, WEFT_ERROR, WEFT_ERROR_NOT_FOUND));
+  g_error_free (error);
+}
+
+TEST_F (ProcessBackend, KillingWorkersDuringAHundredJobsLosesNone)
+{
+  WeftBackend *backend = Make (2);
+  std::map<guint64, std::string> inputs;
+  std::vector<guint64> ids;
+  int kills = 0;
+
+  // Inputs are made before any job starts, so that the kills below land while
+  // most jobs are still queued. Each job hashes its 256 KiB input 10 times:
+  // ~15 ms here, longer under sanitizers, which only makes kills likelier to
+  // hit a busy worker.
+  std::vector<std::string> made;
+  for (int i = 0; i < 100; i++)
+    made.push_back (Pattern (256 * 1024, i));
+  for (int i = 0; i < 100; i++)
+    {
+      guint64 id = SubmitBench (backend, made[i], 10);
+      ids.push_back (id);
+      inputs[id] = made[i];
+    }
+
+  // Kill a busy worker, then wait until the job it was running has been
+  // retried and delivered before the next kill: a job that loses two workers
+  // fails by design, and this test is about the ones that lose one.
+  auto charged = [&] {
+    guint n = 0;
+    for (auto &[id, d] : deliveries_)
+      n += d.stats.crashes;
+    return n;
+  };
+  while (kills < 5 && NDelivered () < 80)
+    {
+      size_t target = NDelivered () + 6;
+      ASSERT_TRUE (WaitFor ([&] { return NDelivered () >= target; }));
+      WaitRunning (backend, 1);
+      std::vector<pid_t> pids = WorkerPids ();
+      if (pids.empty ())
+        continue;
+      ASSERT_EQ (kill (pids[kills % pids.size ()], SIGKILL), 0);
+      kills++;
+      ASSERT_TRUE (WaitFor ([&] { return charged () >= (guint) kills || NDelivered () == ids.size (); }));
+    }
+  ASSERT_TRUE (WaitFor ([&] { return NDelivered () == ids.size (); }));
+
+  EXPECT_GE (kills, 3);
+  ExpectEachOnce (ids);
+  for (guint64 id : ids)
+    {
+      ASSERT_TRUE (deliveries_[id].ok) << deliveries_[id].error_message;
+      EXPECT_EQ (Hash (deliveries_[id]), ExpectedBench (inputs[id], 10));
+      EXPECT_LE (deliveries_[id].stats.crashes, 1u);
+    }
+  EXPECT_EQ (charged (), (guint) kills);
+  EXPECT_EQ (Stats (backend).crashes_survived, (guint64) kills);
+  EXPECT_EQ (Stats (backend).completed, 100u);
+}
+
+TEST_F (ProcessBackend, AJobThatKillsTwoWorkersFailsAndThePoolRecovers)
+{
+  WeftBackend *backend = Make (1);
+  guint64 crash = Submit (backend, WEFT_JOB_TEST_CRASH, "boom");
+  guint64 after = SubmitBench (backend, "after");
+
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (crash) && Delivered (after); }));
+  const Delivery &d = deliveries_[crash];
+  EXPECT_FALSE (d.ok);
+  EXPECT_EQ (d.error_code, WEFT_ERROR_WORKER_CRASHED);
+  EXPECT_NE (d.error_message.find ("stopped unexpectedly"), std::string::npos) << d.error_message;
+  EXPECT_EQ (d.stats.crashes, 2u);
+  EXPECT_EQ (d.stats.attempts, 2u);
+
+  ASSERT_TRUE (deliveries_[after].ok) << deliveries_[after].error_message;
+  EXPECT_EQ (Hash (deliveries_[after]), ExpectedBench ("after", 1));
+  EXPECT_EQ (order_, (std::vector<guint64> { crash, after }));
+
+  WeftBackendStats stats = Stats (backend);
+  EXPECT_EQ (stats.crashes_survived, 2u);
+  EXPECT_EQ (stats.failed, 1u);
+  EXPECT_EQ (stats.completed, 1u);
+}
+
+TEST_F (ProcessBackend, ThreadsBackendRefusesTheCrashAndHangJobs)
+{
+  WeftBackend *backend = BackendTest::Make ("threads", 1);
+  guint64 crash = Submit (backend, WEFT_JOB_TEST_CRASH, "");
+  guint64 hang = Submit (backend, WEFT_JOB_TEST_HANG, "");
+
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (crash) && Delivered (hang); }));
+  EXPECT_EQ (deliveries_[crash].error_code, WEFT_ERROR_FAILED);
+  EXPECT_EQ (deliveries_[hang].error_code, WEFT_ERROR_FAILED);
+}
+
+TEST_F (ProcessBackend, CancellingAJobItsWorkerIgnoresReplacesTheWorker)
+{
+  WeftBackend *backend = Make (1);
+  guint64 hang = Submit (backend, WEFT_JOB_TEST_HANG, "");
+
+  WaitRunning (backend, 1);
+  gint64 start = g_get_monotonic_time ();
+  EXPECT_TRUE (weft_backend_cancel (backend, hang));
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (hang); }));
+  EXPECT_LT (g_get_monotonic_time () - start, 2 * G_USEC_PER_SEC);
+  EXPECT_EQ (deliveries_[hang].error_code, WEFT_ERROR_CANCELLED);
+
+  guint64 after = SubmitBench (backend, "after");
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (after); }));
+  EXPECT_EQ (Hash (deliveries_[after]), ExpectedBench ("after", 1));
+  EXPECT_EQ (Stats (backend).crashes_survived, 0u);
+}
+
+TEST_F (ProcessBackend, ShutdownCancelEndsAHungWorker)
+{
+  WeftBackend *backend = Make (2);
+  guint64 hang = Submit (backend, WEFT_JOB_TEST_HANG, "");
+
+  WaitRunning (backend, 1);
+  Shutdown (backend, WEFT_SHUTDOWN_CANCEL);
+  EXPECT_EQ (deliveries_[hang].error_code, WEFT_ERROR_CANCELLED);
+  EXPECT_TRUE (WorkerPids ().empty ());
+}
+
+TEST_F (ProcessBackend, SandboxedWorkerCannotOpenFiles)
+{
+  // A file any process may read: only the sandbox can stop the open.
+  g_autofree char *path = nullptr;
+  int fd = g_file_open_tmp ("weft-sandbox-XXXXXX", &path, nullptr);
+  ASSERT_GE (fd, 0);
+  ASSERT_EQ (write (fd, "hello", 5), 5);
+  close (fd);
+
+  auto open_errno = [&] (WeftBackend *backend) {
+    GBytes *options = g_bytes_new (path, strlen (path));
+    guint64 id = Submit (backend, WEFT_JOB_TEST_OPEN_PATH, "", options);
+    guint32 e = 0xffffffff;
+
+    g_bytes_unref (options);
+    EXPECT_TRUE (WaitFor ([&] { return Delivered (id); }));
+    EXPECT_TRUE (deliveries_[id].ok) << deliveries_[id].error_message;
+    EXPECT_EQ (deliveries_[id].output.size (), sizeof e);
+    if (deliveries_[id].output.size () == sizeof e)
+      memcpy (&e, deliveries_[id].output.data (), sizeof e);
+    // Job ids are per backend: forget this one before asking the next.
+    calls_.clear ();
+    deliveries_.clear ();
+    return static_cast<int> (GUINT32_FROM_LE (e));
+  };
+  int in_thread = open_errno (BackendTest::Make ("threads", 1));
+  int in_worker = open_errno (Make (1));
+  unlink (path);
+
+  EXPECT_EQ (in_thread, 0);
+  EXPECT_EQ (in_worker, EPERM);
+}
+
+TEST_F (ProcessBackend, WorkersAreReapedAfterShutdown)
+{
+  WeftBackend *backend = Make (3);
+  guint64 id = SubmitBench (backend, "x");
+
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (id); }));
+  EXPECT_GE (WorkerPids ().size (), 1u);
+  Shutdown (backend, WEFT_SHUTDOWN_DRAIN);
+  EXPECT_TRUE (WorkerPids ().empty ());
+}
+
+// A worker's replies are untrusted: each way of breaking the protocol must
+// cost that worker its life, count as a crash, and never hang or crash us.
+class HostileWorker : public BackendTest, public ::testing::WithParamInterface<const char *>
+{
+};
+
+TEST_P (HostileWorker, IsKilledAndItsJobFailsAfterOneRetry)
+{
+  const char *path = g_getenv ("WEFT_HOSTILE_WORKER_PATH");
+  GError *error = nullptr;
+
+  if (path == nullptr)
+    GTEST_SKIP () << "WEFT_HOSTILE_WORKER_PATH not set";
+  g_setenv ("WEFT_HOSTILE_MODE", GetParam (), TRUE);
+  WeftBackend *backend = weft_process_backend_new (1, path, ctx_, &error);
+  ASSERT_NE (backend, nullptr) << error->message;
+  open_.push_back (backend);
+
+  guint64 id = SubmitBench (backend, "payload");
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (id); }));
+  g_unsetenv ("WEFT_HOSTILE_MODE");
+
+  EXPECT_EQ (deliveries_[id].error_code, WEFT_ERROR_WORKER_CRASHED) << deliveries_[id].error_message;
+  EXPECT_EQ (deliveries_[id].stats.crashes, 2u);
+  WeftBackendStats stats;
+  weft_backend_get_stats (backend, &stats);
+  EXPECT_EQ (stats.crashes_survived, 2u);
+}
+
+INSTANTIATE_TEST_SUITE_P (Modes, HostileWorker,
+                          ::testing::Values ("garbage", "wrong-id", "bad-length", "with-fd",
+                                             "too-long", "exit", "bad-ready"),
+                          [] (const ::testing::TestParamInfo<const char *> &info) {
+                            std::string name = info.param;
+                            std::replace (name.begin (), name.end (), '-', '_');
+                            return name;
+                          });
+
+}  // namespace
