@@ -75,22 +75,25 @@ weft_backend_stats_add_job (WeftBackendStats   *totals,
   totals->latency_max_us = MAX (totals->latency_max_us, latency);
 }
 
-static gint64
-percentile (const WeftBackendStats *totals,
-            guint64                 n,
-            double                  fraction)
+gint64
+weft_stats_percentile_us (const guint64 *buckets,
+                          guint64        n,
+                          gint64         max_us,
+                          double         fraction)
 {
   guint64 rank = (guint64) (fraction * (double) n + 0.5);
   guint64 seen = 0;
 
+  if (n == 0)
+    return 0;
   rank = CLAMP (rank, 1, n);
   for (guint b = 0; b < WEFT_STATS_N_BUCKETS; b++)
     {
-      seen += totals->latency_buckets[b];
+      seen += buckets[b];
       if (seen >= rank)
-        return MIN (weft_stats_bucket_upper_us (b), totals->latency_max_us);
+        return MIN (weft_stats_bucket_upper_us (b), max_us);
     }
-  return totals->latency_max_us;
+  return max_us;
 }
 
 void
@@ -107,6 +110,6 @@ weft_backend_stats_finish (WeftBackendStats *totals)
       totals->latency_p95_us = 0;
       return;
     }
-  totals->latency_p50_us = percentile (totals, n, 0.50);
-  totals->latency_p95_us = percentile (totals, n, 0.95);
+  totals->latency_p50_us = weft_stats_percentile_us (totals->latency_buckets, n, totals->latency_max_us, 0.50);
+  totals->latency_p95_us = weft_stats_percentile_us (totals->latency_buckets, n, totals->latency_max_us, 0.95);
 }

@@ -69,5 +69,11 @@ void   weft_backend_stats_finish        (WeftBackendStats   *totals);
 guint  weft_stats_bucket_for_us         (gint64              us);
 /* The largest latency a bucket holds. */
 gint64 weft_stats_bucket_upper_us       (guint               bucket);
+/* The @fraction percentile (0.5 for the median) of @n values counted in
+ * @buckets, within a bucket's width and never above @max_us; 0 when empty. */
+gint64 weft_stats_percentile_us         (const guint64      *buckets,
+                                         guint64             n,
+                                         gint64              max_us,
+                                         double              fraction);
 
 G_END_DECLS

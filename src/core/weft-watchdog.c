@@ -1,0 +1,146 @@
+/* weft-watchdog.c: measures how long a main loop goes without being able to respond. */
+#include "config.h"
+
+#include <string.h>
+
+#include "weft-watchdog.h"
+
+/* Stalls shorter than this are the loop's own bookkeeping, not work. */
+#define MIN_STALL_US 50
+
+typedef struct
+{
+  GSource       source;
+  WeftWatchdog *owner;
+} WatchSource;
+
+/* Owned by the thread running the watched context; never shared. */
+struct _WeftWatchdog
+{
+  GSource           *source;
+  gint64             woke_at;     /* when the last poll returned; 0 before the first */
+  gint64             started_at;  /* origin of the timeline */
+  WeftWatchdogStats  stats;
+  gint64             second_max[WEFT_WATCHDOG_TIMELINE];
+  gint64             last_second;
+};
+
+static void
+record (WeftWatchdog *self,
+        gint64        now,
+        gint64        stall_us)
+{
+  gint64 second = (now - self->started_at) / G_USEC_PER_SEC;
+
+  /* Seconds with nothing recorded are cleared as time moves past them. */
+  for (gint64 s = self->last_second + 1; s <= second && s <= self->last_second + WEFT_WATCHDOG_TIMELINE; s++)
+    self->second_max[s % WEFT_WATCHDOG_TIMELINE] = 0;
+  self->last_second = MAX (self->last_second, second);
+
+  if (stall_us < MIN_STALL_US)
+    return;
+
+  self->stats.n_iterations++;
+  self->stats.busy_us += stall_us;
+  self->stats.max_us = MAX (self->stats.max_us, stall_us);
+  if (stall_us > 16000)
+    self->stats.over_16ms++;
+  self->stats.buckets[weft_stats_bucket_for_us (stall_us)]++;
+  self->second_max[second % WEFT_WATCHDOG_TIMELINE] =
+    MAX (self->second_max[second % WEFT_WATCHDOG_TIMELINE], stall_us);
+}
+
+/* Prepare runs as the loop gets ready to wait: everything dispatched since
+ * it last woke up was one stretch it could not respond. */
+static gboolean
+watch_prepare (GSource *source,
+               int     *timeout)
+{
+  WeftWatchdog *self = ((WatchSource *) source)->owner;
+  gint64 now = g_get_monotonic_time ();
+
+  if (self->woke_at != 0)
+    record (self, now, now - self->woke_at);
+  self->woke_at = 0;
+  *timeout = -1;
+  return FALSE;
+}
+
+static gboolean
+watch_check (GSource *source)
+{
+  WeftWatchdog *self = ((WatchSource *) source)->owner;
+
+  self->woke_at = g_get_monotonic_time ();
+  return FALSE;
+}
+
+static gboolean
+watch_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs watch_funcs = {
+  .prepare = watch_prepare,
+  .check = watch_check,
+  .dispatch = watch_dispatch,
+};
+
+WeftWatchdog *
+weft_watchdog_new (GMainContext *ctx)
+{
+  WeftWatchdog *self = g_new0 (WeftWatchdog, 1);
+
+  self->started_at = g_get_monotonic_time ();
+  self->source = g_source_new (&watch_funcs, sizeof (WatchSource));
+  ((WatchSource *) self->source)->owner = self;
+  /* Highest priority, so that its prepare runs first and its check as soon
+   * as the poll returns. */
+  g_source_set_priority (self->source, G_PRIORITY_HIGH - 100);
+  g_source_set_static_name (self->source, "WeftWatchdog");
+  g_source_attach (self->source, ctx);
+  return self;
+}
+
+void
+weft_watchdog_free (WeftWatchdog *self)
+{
+  if (self == NULL)
+    return;
+  g_source_destroy (self->source);
+  g_source_unref (self->source);
+  g_free (self);
+}
+
+void
+weft_watchdog_reset (WeftWatchdog *self)
+{
+  g_return_if_fail (self != NULL);
+
+  memset (&self->stats, 0, sizeof self->stats);
+  memset (self->second_max, 0, sizeof self->second_max);
+  self->started_at = g_get_monotonic_time ();
+  self->last_second = 0;
+}
+
+void
+weft_watchdog_get_stats (WeftWatchdog      *self,
+                         WeftWatchdogStats *out_stats)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (out_stats != NULL);
+
+  record (self, g_get_monotonic_time (), 0);
+  *out_stats = self->stats;
+  out_stats->p50_us = weft_stats_percentile_us (self->stats.buckets, self->stats.n_iterations, self->stats.max_us, 0.50);
+  out_stats->p99_us = weft_stats_percentile_us (self->stats.buckets, self->stats.n_iterations, self->stats.max_us, 0.99);
+  for (guint i = 0; i < WEFT_WATCHDOG_TIMELINE; i++)
+    {
+      gint64 second = self->last_second - (WEFT_WATCHDOG_TIMELINE - 1) + i;
+
+      out_stats->timeline_max_us[i] = second < 0 ? 0 : self->second_max[second % WEFT_WATCHDOG_TIMELINE];
+    }
+}
