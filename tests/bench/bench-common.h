@@ -87,5 +87,7 @@ int      weft_bench_snapshot      (int    argc,
                                    char **argv);
 int      weft_bench_roundtrip     (int    argc,
                                    char **argv);
+int      weft_bench_sort          (int    argc,
+                                   char **argv);
 
 G_END_DECLS

@@ -1,0 +1,358 @@
+/* bench-sort.c: `weft-bench sort`, the parallel sort engine against GNU sort --parallel=1/2 on the same file, in one run. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+#include "bench-common.h"
+#include "weft-sort.h"
+
+#define DEFAULT_RUNS     5
+#define GENERATED_LINES  1000000
+
+/* The design's bars (DESIGN.md §4), against GNU sort --parallel=2 in the
+ * same locale, measured in the same run. */
+#define BAR_BYTES_VS_GNU   0.5
+#define BAR_LOCALE_VS_GNU  0.7
+#define BAR_SPEEDUP_2      1.7
+
+typedef struct
+{
+  const char *backend;   /* "threads" or "gnu-sort" */
+  int         workers;
+  double     *samples;
+} Config;
+
+static const char *
+mode_locale (gboolean locale)
+{
+  return locale ? "en_US.UTF-8" : "C";
+}
+
+static gboolean
+run_gnu_sort (const char  *path,
+              int          parallel,
+              gboolean     locale,
+              const char  *output,
+              GError     **error)
+{
+  g_autofree char *parallel_arg = g_strdup_printf ("--parallel=%d", parallel);
+  const char *argv[] = { "sort", parallel_arg, "-o", output ? output : "/dev/null", path, NULL };
+  g_auto (GStrv) envp = g_environ_setenv (g_get_environ (), "LC_ALL", mode_locale (locale), TRUE);
+  int status = 0;
+
+  if (!g_spawn_sync (NULL, (char **) argv, envp, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                     NULL, NULL, &status, error))
+    return FALSE;
+  return g_spawn_check_wait_status (status, error);
+}
+
+static gboolean
+run_weft_sort (const char             *text,
+               size_t                  len,
+               const WeftSortOptions  *sort_opts,
+               int                     workers,
+               char                   *out,
+               GError                **error)
+{
+  g_autoptr (WeftSortResult) result =
+      weft_sort_parallel (text, len, sort_opts, (guint) workers, NULL, error);
+
+  if (result == NULL)
+    return FALSE;
+  weft_sort_result_write_text (result, out, (guint) workers);
+  return TRUE;
+}
+
+/* The common parser rejects positional arguments: take FILE out first. */
+static char *
+take_positional_file (int   *argc,
+                      char **argv)
+{
+  static const char *const with_value[] = {
+    "--runs", "--backend", "--workers", "--input", "--mode", "--output",
+  };
+  char *file = NULL;
+  int out = 1;
+
+  for (int i = 1; i < *argc; i++)
+    {
+      gboolean takes_value = FALSE;
+
+      for (size_t k = 0; k < G_N_ELEMENTS (with_value); k++)
+        if (strcmp (argv[i], with_value[k]) == 0)
+          takes_value = TRUE;
+      if (takes_value && i + 1 < *argc)
+        {
+          argv[out++] = argv[i++];
+          argv[out++] = argv[i];
+          continue;
+        }
+      if (file == NULL && argv[i][0] != '-')
+        {
+          file = argv[i];
+          continue;
+        }
+      argv[out++] = argv[i];
+    }
+  *argc = out;
+  argv[out] = NULL;
+  return file;
+}
+
+int
+weft_bench_sort (int    argc,
+                 char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *mode = NULL;
+  g_autofree char *output = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *tmp_path = NULL;
+  g_autoptr (GArray) configs = g_array_new (FALSE, TRUE, sizeof (Config));
+  const GOptionEntry extra[] = {
+    { "mode", 0, 0, G_OPTION_ARG_STRING, &mode, "Collation (default bytes)", "bytes|locale" },
+    { "output", 0, 0, G_OPTION_ARG_FILENAME, &output, "Write the sorted text to OUT", "OUT" },
+    G_OPTION_ENTRY_NULL
+  };
+  WeftBenchOptions opts;
+  WeftSortOptions sort_opts = { 0 };
+  const char *path;
+  char *file;
+  size_t len = 0, out_len;
+  gboolean locale, bar_ok = TRUE;
+  double gnu2_ms = 0, threads1_ms = 0, threads2_ms = 0;
+  int runs, max_workers, status = 0;
+
+  file = take_positional_file (&argc, argv);
+  if (!weft_bench_parse_options ("sort",
+                                 "parallel sort of 1M lines against GNU sort --parallel=1/2",
+                                 argc, argv, extra, &opts, &error))
+    {
+      g_printerr ("weft-bench sort: %s\n", error->message);
+      return 2;
+    }
+  if (file != NULL && opts.input == NULL)
+    opts.input = g_strdup (file);
+
+  locale = mode != NULL && strcmp (mode, "locale") == 0;
+  if (mode != NULL && !locale && strcmp (mode, "bytes") != 0)
+    {
+      g_printerr ("weft-bench sort: --mode must be bytes or locale\n");
+      weft_bench_options_clear (&opts);
+      return 2;
+    }
+  if (opts.backend != NULL && strcmp (opts.backend, "threads") != 0)
+    {
+      g_printerr ("weft-bench sort: only the threads backend runs the sort so far\n");
+      weft_bench_options_clear (&opts);
+      return 2;
+    }
+
+  if (opts.input != NULL)
+    {
+      if (!g_file_get_contents (opts.input, &text, &len, &error))
+        {
+          g_printerr ("weft-bench sort: %s\n", error->message);
+          weft_bench_options_clear (&opts);
+          return 2;
+        }
+      path = opts.input;
+    }
+  else
+    {
+      int fd;
+
+      text = weft_bench_make_lines (GENERATED_LINES, &len);
+      fd = g_file_open_tmp ("weft-bench-sort-XXXXXX", &tmp_path, &error);
+      if (fd < 0 || !g_file_set_contents (tmp_path, text, (gssize) len, &error))
+        {
+          g_printerr ("weft-bench sort: %s\n", error->message);
+          if (fd >= 0)
+            close (fd);
+          weft_bench_options_clear (&opts);
+          return 2;
+        }
+      close (fd);
+      path = tmp_path;
+    }
+
+  sort_opts.collation = locale ? WEFT_SORT_COLLATION_LOCALE : WEFT_SORT_COLLATION_BYTES;
+  sort_opts.locale = locale ? mode_locale (TRUE) : NULL;
+
+  runs = opts.runs > 0 ? opts.runs : DEFAULT_RUNS;
+  max_workers = opts.workers > 0 ? opts.workers : 2 * (int) MAX (1, sysconf (_SC_NPROCESSORS_ONLN));
+
+  /* Threads rows for 1 ... N workers (--workers N; default 2 x cores), so
+   * that the speedup over one worker is always measured. */
+  for (int w = 1; w <= max_workers; w++)
+    {
+      Config c = { "threads", w, g_new0 (double, runs) };
+
+      g_array_append_val (configs, c);
+    }
+  for (int w = 1; w <= 2; w++)
+    {
+      Config c = { "gnu-sort", w, g_new0 (double, runs) };
+
+      g_array_append_val (configs, c);
+    }
+
+  out = g_malloc (MAX (len, 1));
+  /* Touch the output buffer once so page faults are not timed. */
+  memset (out, 0, MAX (len, 1));
+
+  /* Warm-up, and a check that the text is sortable in this mode. */
+  if (!run_weft_sort (text, len, &sort_opts, 1, out, &error) ||
+      !run_gnu_sort (path, 2, locale, NULL, &error))
+    {
+      g_printerr ("weft-bench sort: %s\n", error->message);
+      status = 2;
+      goto out;
+    }
+
+  /* Every configuration once per round, so that whatever else the machine
+   * does weighs on all of them alike. */
+  for (int i = 0; i < runs; i++)
+    for (guint k = 0; k < configs->len; k++)
+      {
+        Config *c = &g_array_index (configs, Config, k);
+        gint64 t0 = weft_bench_now_ns ();
+        gboolean ok;
+
+        if (strcmp (c->backend, "threads") == 0)
+          ok = run_weft_sort (text, len, &sort_opts, c->workers, out, &error);
+        else
+          ok = run_gnu_sort (path, c->workers, locale, NULL, &error);
+        c->samples[i] = weft_bench_elapsed_ms (t0, weft_bench_now_ns ());
+        if (!ok)
+          {
+            g_printerr ("weft-bench sort: %s\n", error->message);
+            status = 2;
+            goto out;
+          }
+      }
+
+  weft_bench_print_header (&opts);
+  {
+    WeftBenchRow rows[128];
+    guint n_rows = MIN (configs->len, G_N_ELEMENTS (rows));
+
+    for (guint k = 0; k < n_rows; k++)
+      {
+        Config *c = &g_array_index (configs, Config, k);
+
+        rows[k] = (WeftBenchRow) { .bench = locale ? "sort-locale" : "sort-bytes",
+                                   .backend = c->backend, .workers = c->workers,
+                                   .input_bytes = len };
+        weft_bench_row_set_samples (&rows[k], c->samples, (size_t) runs);
+        if (strcmp (c->backend, "gnu-sort") == 0 && c->workers == 2)
+          gnu2_ms = rows[k].median_ms;
+        if (strcmp (c->backend, "threads") == 0 && c->workers == 1)
+          threads1_ms = rows[k].median_ms;
+        if (strcmp (c->backend, "threads") == 0 && c->workers == 2)
+          threads2_ms = rows[k].median_ms;
+      }
+
+    for (guint k = 0; k < n_rows; k++)
+      {
+        Config *c = &g_array_index (configs, Config, k);
+        g_autofree char *extra_json = NULL;
+
+        if (strcmp (c->backend, "threads") == 0)
+          extra_json = g_strdup_printf ("\"mode\": \"%s\", \"ratio_vs_gnu_parallel2\": %.4f"
+                                        ", \"speedup_vs_1\": %.4f",
+                                        locale ? "locale" : "bytes",
+                                        rows[k].median_ms / gnu2_ms,
+                                        threads1_ms / rows[k].median_ms);
+        else
+          extra_json = g_strdup_printf ("\"mode\": \"%s\"", locale ? "locale" : "bytes");
+        rows[k].extra_json = extra_json;
+        weft_bench_print_row (&opts, &rows[k]);
+      }
+  }
+
+  if (threads2_ms > 0 && gnu2_ms > 0)
+    {
+      double bar = locale ? BAR_LOCALE_VS_GNU : BAR_BYTES_VS_GNU;
+      gboolean ratio_ok = threads2_ms <= bar * gnu2_ms;
+
+      weft_bench_print_note (&opts, "2 workers vs GNU sort --parallel=2: %.3f (bar <= %.1f): %s",
+                             threads2_ms / gnu2_ms, bar, ratio_ok ? "met" : "MISSED");
+      bar_ok = bar_ok && ratio_ok;
+    }
+  if (!locale && threads1_ms > 0 && threads2_ms > 0)
+    {
+      gboolean speedup_ok = threads1_ms / threads2_ms >= BAR_SPEEDUP_2;
+
+      weft_bench_print_note (&opts, "2 workers vs 1 worker: %.3fx (bar >= %.1fx): %s",
+                             threads1_ms / threads2_ms, BAR_SPEEDUP_2, speedup_ok ? "met" : "MISSED");
+      bar_ok = bar_ok && speedup_ok;
+    }
+  weft_bench_print_note (&opts,
+                         "threads rows: weft_sort_parallel() (index, keys, runs, merges) + writing the sorted text to a buffer, "
+                         "text already in memory; "
+                         "gnu-sort rows: the whole sort(1) process, output to /dev/null");
+
+  /* --output: the sorted text; with --check it is also compared with GNU
+   * sort's (which adds a final newline the input may lack). */
+  out_len = 0;
+  if (output != NULL || opts.check)
+    {
+      g_autoptr (WeftSortResult) result =
+          weft_sort_parallel (text, len, &sort_opts, (guint) max_workers, NULL, &error);
+
+      if (result == NULL)
+        {
+          g_printerr ("weft-bench sort: %s\n", error->message);
+          status = 2;
+          goto out;
+        }
+      out_len = weft_sort_result_get_text_length (result);
+      weft_sort_result_write_text (result, out, 0);
+      if (output != NULL && !g_file_set_contents (output, out, (gssize) out_len, &error))
+        {
+          g_printerr ("weft-bench sort: %s\n", error->message);
+          status = 2;
+          goto out;
+        }
+    }
+  if (opts.check)
+    {
+      g_autofree char *gnu_path = g_strconcat (path, ".gnu-sorted", NULL);
+      g_autofree char *gnu_text = NULL;
+      size_t gnu_len = 0;
+
+      if (!run_gnu_sort (path, 2, locale, gnu_path, &error) ||
+          !g_file_get_contents (gnu_path, &gnu_text, &gnu_len, &error))
+        {
+          g_printerr ("weft-bench sort: %s\n", error->message);
+          status = 2;
+          goto out;
+        }
+      g_unlink (gnu_path);
+      if (len > 0 && text[len - 1] != '\n' && gnu_len > 0)
+        gnu_len--;
+      if (gnu_len != out_len || memcmp (gnu_text, out, out_len) != 0)
+        {
+          weft_bench_print_note (&opts, "output differs from GNU sort's");
+          bar_ok = FALSE;
+        }
+      else
+        weft_bench_print_note (&opts, "output identical to GNU sort's");
+    }
+
+  if (opts.check && !bar_ok)
+    status = 1;
+
+out:
+  for (guint k = 0; k < configs->len; k++)
+    g_free (g_array_index (configs, Config, k).samples);
+  if (tmp_path != NULL)
+    g_unlink (tmp_path);
+  weft_bench_options_clear (&opts);
+  return status;
+}
