@@ -89,5 +89,7 @@ int      weft_bench_roundtrip     (int    argc,
                                    char **argv);
 int      weft_bench_sort          (int    argc,
                                    char **argv);
+int      weft_bench_spell         (int    argc,
+                                   char **argv);
 
 G_END_DECLS

@@ -19,6 +19,7 @@ static const WeftBenchCommand commands[] = {
   { "snapshot", "main-thread cost of a document snapshot at 1 MB and 63 MB", weft_bench_snapshot },
   { "roundtrip", "latency and throughput of an empty job, 1 MB and 63 MB payloads", weft_bench_roundtrip },
   { "sort", "parallel sort of 1M lines beside GNU sort --parallel=1/2", weft_bench_sort },
+  { "spell", "spell-check throughput, 1 and N threads beside hunspell -l", weft_bench_spell },
 };
 
 static void
