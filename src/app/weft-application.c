@@ -13,6 +13,10 @@ struct _WeftApplication
   GSettings      *settings;
   GtkCssProvider *zoom_css;
   WeftSession    *session;
+  /* The workers background jobs go to; replaced live when the user picks
+   * the other kind. Main thread only. */
+  WeftBackend    *backend;
+  WeftWatchdog   *watchdog;
   guint           restored : 1;
 };
 
@@ -38,6 +42,96 @@ weft_application_new_window (WeftApplication *self)
   window = weft_window_new (GTK_APPLICATION (self));
   gtk_window_present (GTK_WINDOW (window));
   return window;
+}
+
+WeftBackend *
+weft_application_get_backend (WeftApplication *self)
+{
+  g_return_val_if_fail (WEFT_IS_APPLICATION (self), NULL);
+
+  return self->backend;
+}
+
+WeftWatchdog *
+weft_application_get_watchdog (WeftApplication *self)
+{
+  g_return_val_if_fail (WEFT_IS_APPLICATION (self), NULL);
+
+  return self->watchdog;
+}
+
+/* weft-worker sits beside weft in the build tree, and in libexecdir once
+ * installed; WEFT_WORKER_PATH overrides both. */
+static char *
+find_worker (void)
+{
+  const char *env = g_getenv ("WEFT_WORKER_PATH");
+  g_autofree char *self_exe = g_file_read_link ("/proc/self/exe", NULL);
+  g_autofree char *build_app_dir = g_build_filename (WEFT_BUILD_ROOT, "src", "app", NULL);
+
+  if (env != NULL && env[0] != '\0')
+    return g_strdup (env);
+  if (self_exe != NULL)
+    {
+      g_autofree char *dir = g_path_get_dirname (self_exe);
+
+      if (g_str_equal (dir, build_app_dir))
+        return g_build_filename (WEFT_BUILD_ROOT, "src", "worker", "weft-worker", NULL);
+    }
+  return g_build_filename (LIBEXECDIR, "weft-worker", NULL);
+}
+
+static void
+on_old_backend_closed (gpointer user_data)
+{
+  g_debug ("A replaced %s backend has finished its last jobs", (const char *) user_data);
+}
+
+/* Creates the backend the settings ask for. New jobs go to it at once; the
+ * one it replaces finishes what it was given and goes away. */
+static void
+weft_application_update_backend (WeftApplication *self)
+{
+  g_autofree char *kind = g_settings_get_string (self->settings, "worker-backend");
+  guint n_workers = g_settings_get_uint (self->settings, "worker-count");
+  WeftBackend *backend = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->backend != NULL && g_str_equal (weft_backend_get_name (self->backend), kind))
+    {
+      weft_backend_set_workers (self->backend, n_workers);
+      return;
+    }
+
+  if (g_str_equal (kind, "processes"))
+    {
+      g_autofree char *worker = find_worker ();
+
+      backend = weft_process_backend_new (n_workers, worker, NULL, &error);
+      if (backend == NULL)
+        {
+          GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+          g_autofree char *message =
+            g_strdup_printf (_("Background work stays on threads: the helper processes could not start (%s)"),
+                             error->message);
+
+          if (WEFT_IS_WINDOW (window))
+            weft_window_show_message (WEFT_WINDOW (window), message);
+          else
+            g_warning ("%s", message);
+        }
+    }
+  if (backend == NULL)
+    {
+      if (self->backend != NULL && g_str_equal (weft_backend_get_name (self->backend), "threads"))
+        return;
+      backend = weft_thread_backend_new (n_workers, NULL);
+    }
+
+  if (self->backend != NULL)
+    weft_backend_shutdown (self->backend, WEFT_SHUTDOWN_DRAIN, on_old_backend_closed,
+                           (gpointer) weft_backend_get_name (self->backend));
+  self->backend = backend;
 }
 
 WeftSession *
@@ -317,6 +411,13 @@ weft_application_startup (GApplication *app)
     }
   weft_application_update_font (self);
 
+  self->watchdog = weft_watchdog_new (NULL);
+  g_signal_connect_object (self->settings, "changed::worker-backend",
+                           G_CALLBACK (weft_application_update_backend), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->settings, "changed::worker-count",
+                           G_CALLBACK (weft_application_update_backend), self, G_CONNECT_SWAPPED);
+  weft_application_update_backend (self);
+
   if (self->session == NULL)
     {
       g_autofree char *dir = g_build_filename (g_get_user_data_dir (), "weft", "drafts", NULL);
@@ -333,6 +434,10 @@ weft_application_shutdown (GApplication *app)
   /* Reaching here is a clean exit: every window asked about its changes. */
   if (self->session != NULL)
     weft_session_end (self->session);
+  /* Nothing queued is worth waiting for once the windows are gone. */
+  if (self->backend != NULL)
+    weft_backend_shutdown (g_steal_pointer (&self->backend), WEFT_SHUTDOWN_CANCEL, NULL, NULL);
+  g_clear_pointer (&self->watchdog, weft_watchdog_free);
 
   G_APPLICATION_CLASS (weft_application_parent_class)->shutdown (app);
 }

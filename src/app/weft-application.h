@@ -3,7 +3,9 @@
 
 #include <adwaita.h>
 
+#include "weft-backend.h"
 #include "weft-session.h"
+#include "weft-watchdog.h"
 #include "weft-window.h"
 
 G_BEGIN_DECLS
@@ -16,5 +18,7 @@ G_DECLARE_FINAL_TYPE (WeftApplication, weft_application, WEFT, APPLICATION, AdwA
 WeftApplication *weft_application_new        (GApplicationFlags  extra_flags);
 WeftWindow      *weft_application_new_window (WeftApplication   *self);
 WeftSession     *weft_application_get_session (WeftApplication  *self);
+WeftBackend     *weft_application_get_backend (WeftApplication  *self);
+WeftWatchdog    *weft_application_get_watchdog (WeftApplication *self);
 
 G_END_DECLS

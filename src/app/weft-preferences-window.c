@@ -20,6 +20,13 @@ struct _WeftPreferencesWindow
   GtkSwitch            *wrap_switch;
   GtkSpinButton        *tab_width_spin;
   GtkSwitch            *spaces_switch;
+  AdwComboRow          *backend_row;
+  GtkSpinButton        *workers_spin;
+  GtkAdjustment        *workers_adjustment;
+  GtkSpinButton        *delay_spin;
+  GtkSpinButton        *interval_spin;
+  GtkSwitch            *to_file_switch;
+  GtkSwitch            *restore_switch;
 };
 
 G_DEFINE_FINAL_TYPE (WeftPreferencesWindow, weft_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -57,6 +64,35 @@ scheme_to_setting (const GValue       *value,
   return g_variant_new_string (scheme != NULL ? gtk_source_style_scheme_get_id (scheme) : "Adwaita");
 }
 
+/* The combo row's positions, in the order of its model. */
+static const char * const backends[] = { "threads", "processes" };
+
+static gboolean
+backend_from_setting (GValue   *value,
+                      GVariant *variant,
+                      gpointer  user_data)
+{
+  const char *kind = g_variant_get_string (variant, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (backends); i++)
+    if (g_str_equal (kind, backends[i]))
+      {
+        g_value_set_uint (value, i);
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static GVariant *
+backend_to_setting (const GValue       *value,
+                    const GVariantType *type,
+                    gpointer            user_data)
+{
+  guint position = g_value_get_uint (value);
+
+  return g_variant_new_string (backends[MIN (position, G_N_ELEMENTS (backends) - 1)]);
+}
+
 static void
 weft_preferences_window_dispose (GObject *object)
 {
@@ -87,6 +123,13 @@ weft_preferences_window_class_init (WeftPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, wrap_switch);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, tab_width_spin);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, spaces_switch);
+  gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, backend_row);
+  gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, workers_spin);
+  gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, workers_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, delay_spin);
+  gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, interval_spin);
+  gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, to_file_switch);
+  gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, restore_switch);
 }
 
 static void
@@ -108,4 +151,14 @@ weft_preferences_window_init (WeftPreferencesWindow *self)
   g_settings_bind (self->settings, "wrap-text", self->wrap_switch, "active", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "tab-width", self->tab_width_spin, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "insert-spaces", self->spaces_switch, "active", G_SETTINGS_BIND_DEFAULT);
+
+  g_settings_bind_with_mapping (self->settings, "worker-backend", self->backend_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT, backend_from_setting, backend_to_setting, NULL, NULL);
+  /* Up to four workers per core: beyond that they only queue for the CPU. */
+  gtk_adjustment_set_upper (self->workers_adjustment, 4 * g_get_num_processors ());
+  g_settings_bind (self->settings, "worker-count", self->workers_spin, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "autosave-delay", self->delay_spin, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "autosave-max-interval", self->interval_spin, "value", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "autosave-to-file", self->to_file_switch, "active", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "restore-session", self->restore_switch, "active", G_SETTINGS_BIND_DEFAULT);
 }

@@ -762,6 +762,63 @@ TEST_F (WeftAutosaveTest, AFailingDraftIsSaidOnceAndRecovers)
   EXPECT_TRUE (WaitUntil ([&] { return !ShowsText (GTK_WIDGET (window_), "could not be written to a draft"); }));
 }
 
+struct JobOutcome
+{
+  bool done = false;
+  bool ok = false;
+  bool on_main_thread = false;
+  std::string backend;
+};
+
+static void
+OnJobDone (const WeftJobResult *result, gpointer user_data)
+{
+  auto *outcome = static_cast<JobOutcome *> (user_data);
+  outcome->done = true;
+  outcome->ok = result->error == nullptr && result->output != nullptr;
+  outcome->on_main_thread = g_main_context_is_owner (g_main_context_default ());
+}
+
+static JobOutcome
+RunEchoJob (WeftBackend *backend)
+{
+  JobOutcome outcome;
+  g_autoptr (GBytes) bytes = g_bytes_new_static ("ping", 4);
+  g_autoptr (WeftJobInput) input = weft_job_input_new_bytes (bytes);
+  WeftJobSpec spec = {};
+  spec.kind = WEFT_JOB_ECHO;
+  spec.input = input;
+  outcome.backend = weft_backend_get_name (backend);
+  weft_backend_submit (backend, &spec, OnJobDone, &outcome);
+  EXPECT_TRUE (WaitUntil ([&] { return outcome.done; }));
+  return outcome;
+}
+
+TEST_F (WeftWindowTest, TheBackendFollowsThePreferenceLive)
+{
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.weftedit.Weft");
+  g_setenv ("WEFT_WORKER_PATH", WEFT_WORKER_FOR_TESTS, TRUE);
+
+  g_settings_set_string (settings, "worker-backend", "threads");
+  JobOutcome threads = RunEchoJob (weft_application_get_backend (the_app));
+  EXPECT_EQ (threads.backend, "threads");
+  EXPECT_TRUE (threads.ok);
+  EXPECT_TRUE (threads.on_main_thread);
+
+  g_settings_set_string (settings, "worker-backend", "processes");
+  JobOutcome processes = RunEchoJob (weft_application_get_backend (the_app));
+  EXPECT_EQ (processes.backend, "processes");
+  EXPECT_TRUE (processes.ok);
+  EXPECT_TRUE (processes.on_main_thread);
+
+  g_settings_set_uint (settings, "worker-count", 3);
+  EXPECT_EQ (weft_backend_get_workers (weft_application_get_backend (the_app)), 3u);
+
+  g_settings_reset (settings, "worker-count");
+  g_settings_reset (settings, "worker-backend");
+  EXPECT_STREQ (weft_backend_get_name (weft_application_get_backend (the_app)), "threads");
+}
+
 static std::string
 LargeText (int lines)
 {
