@@ -271,11 +271,20 @@ TEST_F (WeftWindowTest, SaveAsWritesTheNewFileAndRetitles)
   }));
   g_autoptr (GFile) folder = g_file_new_for_path (dir_);
   g_autoptr (GFile) target = g_file_new_for_path (Path ("saved-as.txt").c_str ());
-  // The chooser changes folder asynchronously: type the name once it is there.
-  ASSERT_TRUE (gtk_file_chooser_set_current_folder (chooser, folder, nullptr));
+  // The chooser changes folder asynchronously, and while it starts up it may
+  // still switch to its own first folder: ask until it is there, then type
+  // the name.
+  gint64 asked = 0;
   ASSERT_TRUE (WaitUntil ([&] {
     g_autoptr (GFile) current = gtk_file_chooser_get_current_folder (chooser);
-    return current != nullptr && g_file_equal (current, folder);
+    if (current != nullptr && g_file_equal (current, folder))
+      return true;
+    if (g_get_monotonic_time () - asked > 500 * 1000)
+      {
+        asked = g_get_monotonic_time ();
+        gtk_file_chooser_set_current_folder (chooser, folder, nullptr);
+      }
+    return false;
   }));
   gtk_file_chooser_set_current_name (chooser, Path ("saved-as.txt").c_str ());
   ASSERT_TRUE (WaitUntil ([&] {
