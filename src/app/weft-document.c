@@ -3,6 +3,7 @@
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
+#include <sys/stat.h>
 
 #include "weft-document.h"
 #include "weft-error.h"
@@ -33,12 +34,19 @@ struct _WeftDocument
   GFile           *file;
   char            *title;
   double           load_progress;
+  /* Watching the file for other programs' changes: what it was when we
+   * last read or wrote it, and what a check found since. */
+  GFileMonitor    *monitor;
+  char            *disk_identity;
+  char            *seen_identity;
+  guint            disk_check_source;
   guint            untitled_number;
   /* Bumped on every change of the buffer, so that a save which finishes
    * after further typing does not mark those edits as saved. */
   guint64          change_count;
   guint            busy : 1;
   guint            loading : 1;
+  guint            disk_changed : 1;   /* changed or deleted by someone else, not yet dealt with */
   guint            ever_changed : 1;
 };
 
@@ -58,8 +66,28 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+enum {
+  DISK_CHANGED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
 /* Main thread only: the next number for "Untitled Document N". */
 static guint next_untitled_number = 1;
+
+/* What a file is on disk, as far as telling another program's write from
+ * ours goes: modification time, size and inode. NULL when it is gone. */
+static char *
+file_identity (const char *path)
+{
+  struct stat st;
+
+  if (path == NULL || stat (path, &st) != 0)
+    return NULL;
+  return g_strdup_printf ("%lld.%09ld:%lld:%llu", (long long) st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+                          (long long) st.st_size, (unsigned long long) st.st_ino);
+}
 
 /* What a load produces off the main thread. */
 typedef struct
@@ -70,6 +98,8 @@ typedef struct
   GFile    *previous_file;
   gboolean  as_modified;  /* a draft holds changes not saved to as_file */
   char     *path;
+  char     *as_path;      /* as_file's path, for its identity */
+  char     *identity;     /* as_file's identity when it was read */
   char     *text;
   size_t    len;
   char     *content_type;
@@ -89,6 +119,8 @@ load_data_free (LoadData *data)
   g_clear_object (&data->as_file);
   g_clear_object (&data->previous_file);
   g_free (data->path);
+  g_free (data->as_path);
+  g_free (data->identity);
   g_free (data->text);
   g_free (data->content_type);
   g_clear_pointer (&data->mirror, weft_text_free);
@@ -102,6 +134,7 @@ typedef struct
   char         *path;
   WeftSnapshot *snapshot;
   guint64       change_count;
+  char         *identity;  /* the file's identity right after our write */
 } SaveData;
 
 static void
@@ -110,6 +143,7 @@ save_data_free (SaveData *data)
   g_clear_object (&data->file);
   g_free (data->path);
   g_clear_pointer (&data->snapshot, weft_snapshot_unref);
+  g_free (data->identity);
   g_free (data);
 }
 
@@ -270,6 +304,13 @@ weft_document_dispose (GObject *object)
 
   g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_cancellable);
+  g_clear_handle_id (&self->disk_check_source, g_source_remove);
+  if (self->monitor != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->monitor, self);
+      g_file_monitor_cancel (self->monitor);
+      g_clear_object (&self->monitor);
+    }
   if (self->buffer != NULL)
     g_signal_handlers_disconnect_by_data (self->buffer, self);
   g_clear_object (&self->buffer);
@@ -286,6 +327,8 @@ weft_document_finalize (GObject *object)
 
   g_clear_pointer (&self->title, g_free);
   g_clear_pointer (&self->mirror, weft_text_free);
+  g_free (self->disk_identity);
+  g_free (self->seen_identity);
 
   G_OBJECT_CLASS (weft_document_parent_class)->finalize (object);
 }
@@ -359,6 +402,12 @@ weft_document_class_init (WeftDocumentClass *klass)
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /* The file on disk was changed or removed by another program, or such a
+   * change was dealt with: see weft_document_get_disk_changed(). */
+  signals[DISK_CHANGED] =
+    g_signal_new ("disk-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -525,6 +574,8 @@ load_thread (GTask        *task,
   GError *error = NULL;
   g_autofree char *basename = NULL;
 
+  /* Before reading: a change made while we read is then noticed later. */
+  data->identity = file_identity (data->as_path);
   if (!weft_file_read_utf8 (data->path, &data->text, &data->len, &error))
     {
       g_task_return_error (task, error);
@@ -582,6 +633,127 @@ next_slice_end (const LoadData *data)
 }
 
 static void
+on_disk_checked (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  WeftDocument *self = WEFT_DOCUMENT (object);
+  g_autofree char *identity = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  /* Our own load or save is under way: it records the identity itself. */
+  if (self->busy || self->disk_identity == NULL)
+    return;
+  if (g_strcmp0 (identity, self->disk_identity) == 0)
+    return;
+  /* Already said, and nothing new since. */
+  if (self->disk_changed && g_strcmp0 (identity, self->seen_identity) == 0)
+    return;
+
+  g_free (self->seen_identity);
+  self->seen_identity = g_steal_pointer (&identity);
+  self->disk_changed = TRUE;
+  g_signal_emit (self, signals[DISK_CHANGED], 0);
+}
+
+static void
+check_disk_thread (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  g_task_return_pointer (task, file_identity (task_data), g_free);
+}
+
+/* Several events come per change (a rename-over is a delete and a create):
+ * look once they have settled, off the main thread. */
+static gboolean
+check_disk_now (gpointer user_data)
+{
+  WeftDocument *self = user_data;
+  g_autoptr(GTask) task = NULL;
+
+  self->disk_check_source = 0;
+  if (self->file == NULL)
+    return G_SOURCE_REMOVE;
+  task = g_task_new (self, NULL, on_disk_checked, NULL);
+  g_task_set_task_data (task, g_file_get_path (self->file), g_free);
+  g_task_run_in_thread (task, check_disk_thread);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_file_monitor_event (WeftDocument      *self,
+                       GFile             *file,
+                       GFile             *other,
+                       GFileMonitorEvent  event,
+                       GFileMonitor      *monitor)
+{
+  if (event == G_FILE_MONITOR_EVENT_ATTRIBUTE_CHANGED || event == G_FILE_MONITOR_EVENT_PRE_UNMOUNT)
+    return;
+  g_clear_handle_id (&self->disk_check_source, g_source_remove);
+  self->disk_check_source = g_timeout_add (150, check_disk_now, self);
+}
+
+/* After reading or writing the file ourselves: this is what it now is. */
+static void
+weft_document_watch_file (WeftDocument *self,
+                          char         *identity)
+{
+  g_assert (WEFT_IS_DOCUMENT (self));
+
+  g_free (self->disk_identity);
+  self->disk_identity = identity;
+  g_clear_pointer (&self->seen_identity, g_free);
+  self->disk_changed = FALSE;
+
+  if (self->monitor != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->monitor, self);
+      g_file_monitor_cancel (self->monitor);
+      g_clear_object (&self->monitor);
+    }
+  if (self->file != NULL)
+    {
+      self->monitor = g_file_monitor_file (self->file, G_FILE_MONITOR_NONE, NULL, NULL);
+      if (self->monitor != NULL)
+        g_signal_connect_swapped (self->monitor, "changed", G_CALLBACK (on_file_monitor_event), self);
+    }
+}
+
+gboolean
+weft_document_get_disk_changed (WeftDocument *self)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+
+  return self->disk_changed;
+}
+
+gboolean
+weft_document_get_disk_deleted (WeftDocument *self)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+
+  return self->disk_changed && self->seen_identity == NULL;
+}
+
+/* The user keeps their text over the other program's: no more warnings
+ * about that change, and the text now differs from the file. */
+void
+weft_document_keep_mine (WeftDocument *self)
+{
+  g_return_if_fail (WEFT_IS_DOCUMENT (self));
+
+  if (!self->disk_changed)
+    return;
+  self->disk_changed = FALSE;
+  g_free (self->disk_identity);
+  /* After a deletion there is nothing to compare with until the next save. */
+  self->disk_identity = g_strdup (self->seen_identity);
+  gtk_text_buffer_set_modified (GTK_TEXT_BUFFER (self->buffer), TRUE);
+  g_signal_emit (self, signals[DISK_CHANGED], 0);
+}
+
+static void
 weft_document_finish_load (WeftDocument *self,
                            GTask        *task,
                            GError       *error)
@@ -612,6 +784,8 @@ weft_document_finish_load (WeftDocument *self,
       weft_text_free (self->mirror);
       self->mirror = g_steal_pointer (&data->mirror);
       weft_document_set_file (self, data->as_file);
+      weft_document_watch_file (self, g_steal_pointer (&data->identity));
+      g_signal_emit (self, signals[DISK_CHANGED], 0);
     }
 
   gtk_text_buffer_set_modified (buffer, error == NULL && data->as_modified);
@@ -759,6 +933,7 @@ weft_document_start_load (WeftDocument        *self,
   data->as_file = as_file != NULL ? g_object_ref (as_file) : NULL;
   data->previous_file = self->file != NULL ? g_object_ref (self->file) : NULL;
   data->as_modified = as_modified;
+  data->as_path = as_file != NULL ? g_file_get_path (as_file) : NULL;
   data->path = dup_local_path (file, &error);
   if (data->path == NULL)
     {
@@ -839,7 +1014,10 @@ save_thread (GTask        *task,
 
   weft_chunk_iter_init (&iter, data->snapshot, 0, SIZE_MAX);
   if (weft_file_write_atomic_chunks (data->path, (WeftFileChunkFunc) weft_chunk_iter_next, &iter, &error))
-    g_task_return_boolean (task, TRUE);
+    {
+      data->identity = file_identity (data->path);
+      g_task_return_boolean (task, TRUE);
+    }
   else
     g_task_return_error (task, error);
 }
@@ -915,6 +1093,8 @@ weft_document_save_finish (WeftDocument  *self,
 
   was_untitled = self->file == NULL;
   weft_document_set_file (self, data->file);
+  weft_document_watch_file (self, g_steal_pointer (&data->identity));
+  g_signal_emit (self, signals[DISK_CHANGED], 0);
   if (data->change_count == self->change_count)
     gtk_text_buffer_set_modified (GTK_TEXT_BUFFER (self->buffer), FALSE);
   if (was_untitled)

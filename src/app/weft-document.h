@@ -22,6 +22,9 @@ gboolean         weft_document_get_loading  (WeftDocument         *self);
 double           weft_document_get_load_progress (WeftDocument    *self);
 WeftSnapshot    *weft_document_dup_snapshot (WeftDocument         *self);
 void             weft_document_cancel_load  (WeftDocument         *self);
+gboolean         weft_document_get_disk_changed (WeftDocument     *self);
+gboolean         weft_document_get_disk_deleted (WeftDocument     *self);
+void             weft_document_keep_mine    (WeftDocument         *self);
 
 void             weft_document_load_async   (WeftDocument         *self,
                                              GFile                *file,

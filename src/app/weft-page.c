@@ -1,6 +1,8 @@
 /* weft-page.c: the contents of one tab — a source view on a document, with its search bar. */
 #include "config.h"
 
+#include <glib/gi18n.h>
+
 #include "weft-page.h"
 
 struct _WeftPage
@@ -13,6 +15,9 @@ struct _WeftPage
   GtkScrolledWindow *scroller;
   GtkSourceView     *view;
   GtkProgressBar    *load_progress;
+  GtkRevealer       *disk_banner;
+  GtkLabel          *disk_label;
+  GtkButton         *reload_button;
 
   guint              rescroll_source;
   guint              scroll_on_map : 1;
@@ -160,6 +165,68 @@ on_loading_changed (WeftPage *self)
   gtk_progress_bar_set_fraction (self->load_progress, weft_document_get_load_progress (self->document));
 }
 
+/* Another program changed or removed the file: say so in the tab, and offer
+ * to reload it or to keep this text. */
+static void
+on_disk_changed (WeftPage *self)
+{
+  WeftDocument *document = self->document;
+  g_autofree char *text = NULL;
+
+  if (!weft_document_get_disk_changed (document))
+    {
+      gtk_revealer_set_reveal_child (self->disk_banner, FALSE);
+      return;
+    }
+
+  if (weft_document_get_disk_deleted (document))
+    text = g_strdup_printf (_("“%s” was deleted or moved by another program. Saving will write it again."),
+                            weft_document_get_title (document));
+  else if (weft_document_get_modified (document))
+    text = g_strdup_printf (_("“%s” was changed by another program, and you have unsaved changes here."),
+                            weft_document_get_title (document));
+  else
+    text = g_strdup_printf (_("“%s” was changed by another program."), weft_document_get_title (document));
+
+  gtk_label_set_text (self->disk_label, text);
+  gtk_widget_set_visible (GTK_WIDGET (self->reload_button), !weft_document_get_disk_deleted (document));
+  gtk_revealer_set_reveal_child (self->disk_banner, TRUE);
+}
+
+static void
+on_reload_finished (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(WeftPage) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!weft_document_load_finish (WEFT_DOCUMENT (object), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      gtk_label_set_text (self->disk_label, error->message);
+      gtk_revealer_set_reveal_child (self->disk_banner, TRUE);
+    }
+}
+
+static void
+on_reload_clicked (WeftPage *self)
+{
+  GFile *file = weft_document_get_file (self->document);
+
+  if (file == NULL)
+    return;
+  gtk_revealer_set_reveal_child (self->disk_banner, FALSE);
+  weft_document_load_async (self->document, file, NULL, on_reload_finished, g_object_ref (self));
+}
+
+static void
+on_keep_clicked (WeftPage *self)
+{
+  weft_document_keep_mine (self->document);
+  gtk_widget_grab_focus (GTK_WIDGET (self->view));
+}
+
 /* Escape stops a load that is still going on. */
 static gboolean
 on_key_pressed (WeftPage              *self,
@@ -192,6 +259,8 @@ weft_page_constructed (GObject *object)
   g_signal_connect_object (self->document, "notify::load-progress", G_CALLBACK (on_loading_changed), self,
                            G_CONNECT_SWAPPED);
   on_loading_changed (self);
+  g_signal_connect_object (self->document, "disk-changed", G_CALLBACK (on_disk_changed), self,
+                           G_CONNECT_SWAPPED);
 }
 
 static gboolean
@@ -280,6 +349,11 @@ weft_page_class_init (WeftPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WeftPage, scroller);
   gtk_widget_class_bind_template_child (widget_class, WeftPage, view);
   gtk_widget_class_bind_template_child (widget_class, WeftPage, load_progress);
+  gtk_widget_class_bind_template_child (widget_class, WeftPage, disk_banner);
+  gtk_widget_class_bind_template_child (widget_class, WeftPage, disk_label);
+  gtk_widget_class_bind_template_child (widget_class, WeftPage, reload_button);
+  gtk_widget_class_bind_template_callback (widget_class, on_reload_clicked);
+  gtk_widget_class_bind_template_callback (widget_class, on_keep_clicked);
 }
 
 static void

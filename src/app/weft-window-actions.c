@@ -106,6 +106,23 @@ on_save_as_response (GtkNativeDialog *dialog,
   weft_document_save_async (weft_page_get_document (data->page), file, NULL, on_document_saved, data);
 }
 
+static void
+on_replace_response (AdwMessageDialog *dialog,
+                     const char       *response,
+                     gpointer          user_data)
+{
+  SaveData *data = user_data;
+  WeftWindow *self = WEFT_WINDOW (gtk_window_get_transient_for (GTK_WINDOW (dialog)));
+
+  if (g_strcmp0 (response, "replace") != 0)
+    {
+      save_data_finish (self, data, FALSE);
+      return;
+    }
+  weft_document_keep_mine (weft_page_get_document (data->page));
+  weft_document_save_async (weft_page_get_document (data->page), NULL, NULL, on_document_saved, data);
+}
+
 /* Saves @page's document, asking for a file first when it has none or when
  * @ask_for_file; @done (may be NULL) learns whether it was saved. Errors are
  * shown in the window. */
@@ -141,6 +158,25 @@ weft_window_save_page (WeftWindow         *self,
         gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (dialog), weft_document_get_title (document));
       g_signal_connect (dialog, "response", G_CALLBACK (on_save_as_response), data);
       gtk_native_dialog_show (GTK_NATIVE_DIALOG (dialog));
+      return;
+    }
+
+  /* Never write over another program's change without asking. */
+  if (weft_document_get_disk_changed (document) && !weft_document_get_disk_deleted (document))
+    {
+      AdwMessageDialog *dialog;
+
+      dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _("Replace the File on Disk?"), NULL));
+      adw_message_dialog_format_body (dialog,
+                                      _("“%s” was changed by another program since it was opened here. "
+                                        "Saving replaces that version with yours."),
+                                      weft_document_get_title (document));
+      adw_message_dialog_add_responses (dialog, "cancel", _("_Cancel"), "replace", _("_Replace"), NULL);
+      adw_message_dialog_set_response_appearance (dialog, "replace", ADW_RESPONSE_DESTRUCTIVE);
+      adw_message_dialog_set_default_response (dialog, "cancel");
+      adw_message_dialog_set_close_response (dialog, "cancel");
+      g_signal_connect (dialog, "response", G_CALLBACK (on_replace_response), data);
+      gtk_window_present (GTK_WINDOW (dialog));
       return;
     }
 

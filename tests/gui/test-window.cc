@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -769,6 +770,71 @@ TEST_F (WeftAutosaveTest, AFailingDraftIsSaidOnceAndRecovers)
   Type (page, " third");
   ASSERT_TRUE (WaitUntil ([&] { return DraftOf (page) == "first second third"; }));
   EXPECT_TRUE (WaitUntil ([&] { return !ShowsText (GTK_WIDGET (window_), "could not be written to a draft"); }));
+}
+
+static GtkButton *
+FindButton (GtkWidget *widget, const char *label)
+{
+  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0)
+    return GTK_BUTTON (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != nullptr;
+       child = gtk_widget_get_next_sibling (child))
+    if (GtkButton *found = FindButton (child, label))
+      return found;
+  return nullptr;
+}
+
+TEST_F (WeftWindowTest, AnotherProgramsChangeIsOfferedForReload)
+{
+  WriteFile (Path ("shared.txt"), "mine\n");
+  WeftPage *page = Open (Path ("shared.txt"));
+  ASSERT_NE (page, nullptr);
+
+  WriteFile (Path ("shared.txt"), "theirs\n");
+  ASSERT_TRUE (WaitUntil ([&] { return ShowsText (GTK_WIDGET (page), "was changed by another program"); }));
+  // Nothing happens to the text until the user says so.
+  EXPECT_EQ (BufferText (page), "mine\n");
+
+  GtkButton *reload = FindButton (GTK_WIDGET (page), "_Reload");
+  ASSERT_NE (reload, nullptr);
+  gtk_widget_activate (GTK_WIDGET (reload));
+  ASSERT_TRUE (WaitUntil ([&] { return BufferText (page) == "theirs\n"; }));
+  EXPECT_FALSE (weft_document_get_modified (weft_page_get_document (page)));
+  EXPECT_TRUE (WaitUntil ([&] { return !ShowsText (GTK_WIDGET (page), "was changed by another program"); }));
+}
+
+TEST_F (WeftWindowTest, SavingOverAnotherProgramsChangeAsksFirst)
+{
+  WriteFile (Path ("contested.txt"), "v1\n");
+  WeftPage *page = Open (Path ("contested.txt"));
+  Type (page, "mine ");
+  WriteFile (Path ("contested.txt"), "theirs\n");
+  ASSERT_TRUE (WaitUntil ([&] { return weft_document_get_disk_changed (weft_page_get_document (page)); }));
+
+  Activate ("save");
+  AdwMessageDialog *dialog = WaitForDialog ();
+  ASSERT_NE (dialog, nullptr);
+  adw_message_dialog_response (dialog, "cancel");
+  Drain ();
+  EXPECT_EQ (ReadFile (Path ("contested.txt")), "theirs\n");
+
+  Activate ("save");
+  dialog = WaitForDialog ();
+  ASSERT_NE (dialog, nullptr);
+  adw_message_dialog_response (dialog, "replace");
+  ASSERT_TRUE (WaitUntil ([&] { return ReadFile (Path ("contested.txt")) == "mine v1\n"; }));
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_modified (weft_page_get_document (page)); }));
+}
+
+TEST_F (WeftWindowTest, ADeletedFileIsSaidAndSavingWritesItAgain)
+{
+  WriteFile (Path ("gone.txt"), "keep me\n");
+  WeftPage *page = Open (Path ("gone.txt"));
+  ASSERT_EQ (g_unlink (Path ("gone.txt").c_str ()), 0);
+  ASSERT_TRUE (WaitUntil ([&] { return ShowsText (GTK_WIDGET (page), "was deleted or moved"); }));
+  EXPECT_EQ (BufferText (page), "keep me\n");
+  Activate ("save");
+  ASSERT_TRUE (WaitUntil ([&] { return ReadFile (Path ("gone.txt")) == "keep me\n"; }));
 }
 
 struct JobOutcome
