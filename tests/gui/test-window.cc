@@ -562,6 +562,10 @@ TEST_F (WeftWindowTest, AboutAndShortcutsWindowsOpen)
   AdwAboutWindow *about = nullptr;
   ASSERT_TRUE (WaitUntil ([&] { return (about = FindToplevel<AdwAboutWindow> (ADW_TYPE_ABOUT_WINDOW)) != nullptr; }));
   EXPECT_STREQ (adw_about_window_get_application_name (about), "Weft");
+  // Its icons come with the application, installed or not.
+  GtkIconTheme *theme = gtk_icon_theme_get_for_display (gtk_widget_get_display (GTK_WIDGET (about)));
+  EXPECT_TRUE (gtk_icon_theme_has_icon (theme, "io.github.weftedit.Weft"));
+  EXPECT_TRUE (gtk_icon_theme_has_icon (theme, "io.github.weftedit.Weft-symbolic"));
   gtk_window_destroy (GTK_WINDOW (about));
 
   Activate ("show-help-overlay");
