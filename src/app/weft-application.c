@@ -379,6 +379,7 @@ static const struct {
   { "win.find-next", { "<Control>g", NULL } },
   { "win.find-previous", { "<Control><Shift>g", NULL } },
   { "win.go-to-line", { "<Control>l", NULL } },
+  { "win.sort-lines", { "F9", NULL } },
   { "win.zoom-in", { "<Control>plus", "<Control>equal", NULL } },
   { "win.zoom-out", { "<Control>minus", NULL } },
   { "win.zoom-reset", { "<Control>0", NULL } },

@@ -8,6 +8,7 @@
 #include "weft-document.h"
 #include "weft-error.h"
 #include "weft-file.h"
+#include "weft-sort.h"
 #include "weft-text.h"
 
 /* A load inserts its text in slices of at most this many bytes, and stops
@@ -31,6 +32,8 @@ struct _WeftDocument
   WeftText        *mirror;
   /* Set while a load inserts its text in slices; cancelled on dispose. */
   GCancellable    *load_cancellable;
+  /* Set while lines are being sorted, until the result starts going in. */
+  GCancellable    *sort_cancellable;
   GFile           *file;
   char            *title;
   double           load_progress;
@@ -46,6 +49,7 @@ struct _WeftDocument
   guint64          change_count;
   guint            busy : 1;
   guint            loading : 1;
+  guint            applying : 1;   /* a large replacement is going in, slice by slice */
   guint            disk_changed : 1;   /* changed or deleted by someone else, not yet dealt with */
   guint            ever_changed : 1;
 };
@@ -61,6 +65,7 @@ enum {
   PROP_BUSY,
   PROP_LOADING,
   PROP_LOAD_PROGRESS,
+  PROP_APPLYING,
   N_PROPS
 };
 
@@ -304,6 +309,8 @@ weft_document_dispose (GObject *object)
 
   g_cancellable_cancel (self->load_cancellable);
   g_clear_object (&self->load_cancellable);
+  g_cancellable_cancel (self->sort_cancellable);
+  g_clear_object (&self->sort_cancellable);
   g_clear_handle_id (&self->disk_check_source, g_source_remove);
   if (self->monitor != NULL)
     {
@@ -364,6 +371,9 @@ weft_document_get_property (GObject    *object,
     case PROP_LOAD_PROGRESS:
       g_value_set_double (value, self->load_progress);
       break;
+    case PROP_APPLYING:
+      g_value_set_boolean (value, self->applying);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -400,6 +410,10 @@ weft_document_class_init (WeftDocumentClass *klass)
   properties[PROP_LOAD_PROGRESS] =
     g_param_spec_double ("load-progress", NULL, NULL, 0.0, 1.0, 0.0,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  properties[PROP_APPLYING] =
+    g_param_spec_boolean ("applying", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -512,6 +526,7 @@ weft_document_cancel_load (WeftDocument *self)
   g_return_if_fail (WEFT_IS_DOCUMENT (self));
 
   g_cancellable_cancel (self->load_cancellable);
+  g_cancellable_cancel (self->sort_cancellable);
 }
 
 gboolean
@@ -617,19 +632,42 @@ weft_document_set_loading (WeftDocument *self,
 /* Where the next slice ends: at most LOAD_SLICE_BYTES on, after a newline
  * when there is one (so lines arrive whole), never inside a UTF-8 sequence. */
 static size_t
-next_slice_end (const LoadData *data)
+slice_end (const char *text,
+           size_t      len,
+           size_t      from)
 {
-  size_t end = data->inserted + LOAD_SLICE_BYTES;
+  size_t end = from + LOAD_SLICE_BYTES;
   const char *newline;
 
-  if (end >= data->len)
-    return data->len;
-  newline = g_strrstr_len (data->text + data->inserted, (gssize) (end - data->inserted), "\n");
+  if (end >= len)
+    return len;
+  newline = g_strrstr_len (text + from, (gssize) (end - from), "\n");
   if (newline != NULL)
-    return (size_t) (newline - data->text) + 1;
-  while (end > data->inserted && ((guchar) data->text[end] & 0xC0) == 0x80)
+    return (size_t) (newline - text) + 1;
+  while (end > from && ((guchar) text[end] & 0xC0) == 0x80)
     end--;
   return end;
+}
+
+/* Inserts text[from, end) at @iter. GTK 4.8's accessibility code reads the
+ * text of every insert-text as a NUL-terminated string, ignoring its
+ * length, and sends it over D-Bus: an unterminated slice of a large text
+ * would send (and validate) the whole rest of it each time, which is
+ * quadratic and took a 10 MB load from 1.3 s to over 30 s. So the slice
+ * ends in a NUL for the length of the call; @text must have a byte to spare
+ * at @end (its terminator, at the very end). */
+static void
+insert_slice (GtkTextBuffer *buffer,
+              GtkTextIter   *iter,
+              char          *text,
+              size_t         from,
+              size_t         end)
+{
+  char saved = text[end];
+
+  text[end] = '\0';
+  gtk_text_buffer_insert (buffer, iter, text + from, (int) (end - from));
+  text[end] = saved;
 }
 
 static void
@@ -818,23 +856,12 @@ insert_slices_step (GTask *task)
 
   do
     {
-      size_t end = next_slice_end (data);
+      size_t end = slice_end (data->text, data->len, data->inserted);
       gboolean first = data->inserted == 0;
       GtkTextIter iter;
 
-      char saved;
-
-      /* GTK 4.8's accessibility code reads the text of every insert-text as
-       * a NUL-terminated string, ignoring its length, and sends it over
-       * D-Bus: an unterminated slice of a large file would send (and
-       * validate) the whole rest of the file each time, which is quadratic
-       * and took a 10 MB load from 1.3 s to over 30 s. So each slice ends in
-       * a NUL for the length of the call. */
-      saved = data->text[end];
-      data->text[end] = '\0';
       gtk_text_buffer_get_end_iter (buffer, &iter);
-      gtk_text_buffer_insert (buffer, &iter, data->text + data->inserted, (int) (end - data->inserted));
-      data->text[end] = saved;
+      insert_slice (buffer, &iter, data->text, data->inserted, end);
       data->inserted = end;
 
       /* The cursor starts at the top; later slices go in below it. */
@@ -1100,4 +1127,274 @@ weft_document_save_finish (WeftDocument  *self,
   if (was_untitled)
     weft_document_guess_language (self, NULL);
   return TRUE;
+}
+
+/* Sorting lines */
+
+typedef struct
+{
+  WeftSnapshot    *snapshot;
+  WeftSortOptions  options;
+  char            *locale;
+  size_t           start_byte, end_byte;   /* the lines sorted, in the snapshot */
+  int              start_char, end_char;
+  char            *sorted;                 /* NUL-terminated at sorted_len */
+  size_t           sorted_len;
+  /* Applying, on the main thread: */
+  GtkTextMark     *insert_mark;
+  int              remaining_chars;        /* still to delete */
+  size_t           inserted;               /* of sorted_len */
+  guint            slice_source;
+} SortData;
+
+static void
+sort_data_free (SortData *data)
+{
+  g_clear_handle_id (&data->slice_source, g_source_remove);
+  g_clear_pointer (&data->snapshot, weft_snapshot_unref);
+  g_free (data->locale);
+  g_free (data->sorted);
+  if (data->insert_mark != NULL)
+    {
+      GtkTextBuffer *buffer = gtk_text_mark_get_buffer (data->insert_mark);
+
+      if (buffer != NULL)
+        gtk_text_buffer_delete_mark (buffer, data->insert_mark);
+      g_clear_object (&data->insert_mark);
+    }
+  g_free (data);
+}
+
+static void
+raise_cancel_flag (GCancellable *cancellable,
+                   gpointer      flag)
+{
+  atomic_store_explicit ((WeftSortCancelFlag *) flag, TRUE, memory_order_relaxed);
+}
+
+static void
+sort_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  SortData *data = task_data;
+  size_t len = data->end_byte - data->start_byte;
+  g_autofree char *text = g_malloc (len + 1);
+  g_autoptr(WeftSortResult) result = NULL;
+  WeftSortCancelFlag cancel = FALSE;
+  gulong handler = 0;
+  GError *error = NULL;
+
+  weft_snapshot_copy_range (data->snapshot, data->start_byte, len, text);
+  text[len] = '\0';
+
+  /* The sort polls a flag; the cancellable raises it (at once if it is
+   * cancelled already). */
+  if (cancellable != NULL)
+    handler = g_cancellable_connect (cancellable, G_CALLBACK (raise_cancel_flag), &cancel, NULL);
+  result = weft_sort_parallel (text, len, &data->options, 0, &cancel, &error);
+  if (handler != 0)
+    g_cancellable_disconnect (cancellable, handler);
+  if (result == NULL)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  data->sorted_len = weft_sort_result_get_text_length (result);
+  data->sorted = g_malloc (data->sorted_len + 1);
+  weft_sort_result_write_text (result, data->sorted, 0);
+  data->sorted[data->sorted_len] = '\0';
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+weft_document_set_applying (WeftDocument *self,
+                            gboolean      applying)
+{
+  if (self->applying != !!applying)
+    {
+      self->applying = !!applying;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_APPLYING]);
+    }
+}
+
+/* Deletes the old lines, then inserts the sorted ones, a slice at a time
+ * within the time budget; the whole is one undoable action. */
+static gboolean
+apply_sort_slices (gpointer user_data)
+{
+  GTask *task = user_data;
+  WeftDocument *self = g_task_get_source_object (task);
+  SortData *data = g_task_get_task_data (task);
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
+  gint64 deadline = g_get_monotonic_time () + LOAD_BUDGET_USEC;
+
+  do
+    {
+      GtkTextIter start, end;
+
+      if (data->remaining_chars > 0)
+        {
+          int n = MIN (data->remaining_chars, LOAD_SLICE_BYTES);
+
+          gtk_text_buffer_get_iter_at_mark (buffer, &start, data->insert_mark);
+          end = start;
+          gtk_text_iter_forward_chars (&end, n);
+          gtk_text_buffer_delete (buffer, &start, &end);
+          data->remaining_chars -= n;
+        }
+      else
+        {
+          size_t slice = slice_end (data->sorted, data->sorted_len, data->inserted);
+
+          gtk_text_buffer_get_iter_at_mark (buffer, &start, data->insert_mark);
+          insert_slice (buffer, &start, data->sorted, data->inserted, slice);
+          data->inserted = slice;
+        }
+    }
+  while ((data->remaining_chars > 0 || data->inserted < data->sorted_len) && g_get_monotonic_time () < deadline);
+
+  if (data->remaining_chars > 0 || data->inserted < data->sorted_len)
+    return G_SOURCE_CONTINUE;
+
+  gtk_text_buffer_end_user_action (buffer);
+  data->slice_source = 0;
+  weft_document_set_applying (self, FALSE);
+  weft_document_set_busy (self, FALSE);
+  g_task_return_boolean (task, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_sorted (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  WeftDocument *self = WEFT_DOCUMENT (object);
+  g_autoptr(GTask) task = user_data;
+  SortData *data = g_task_get_task_data (task);
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
+  GtkTextIter start;
+  GError *error = NULL;
+
+  g_clear_object (&self->sort_cancellable);
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      weft_document_set_busy (self, FALSE);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  /* Never at wrong offsets: the text must be the one that was sorted. */
+  if (weft_text_get_version (self->mirror) != weft_snapshot_get_version (data->snapshot))
+    {
+      weft_document_set_busy (self, FALSE);
+      g_task_return_new_error (task, WEFT_ERROR, WEFT_ERROR_FAILED,
+                               _("The text changed while its lines were being sorted; nothing was replaced. "
+                                 "Sort again to include the changes."));
+      return;
+    }
+
+  weft_document_set_applying (self, TRUE);
+  gtk_text_buffer_begin_user_action (buffer);
+  gtk_text_buffer_get_iter_at_offset (buffer, &start, data->start_char);
+  /* Right gravity: it stays after each slice that goes in at it. */
+  data->insert_mark = g_object_ref (gtk_text_buffer_create_mark (buffer, NULL, &start, FALSE));
+  data->remaining_chars = data->end_char - data->start_char;
+  data->slice_source = g_idle_add_full (LOAD_PRIORITY, apply_sort_slices, g_object_ref (task), g_object_unref);
+}
+
+/* Sorts the lines from the one holding @start_char to the one holding
+ * @end_char (a selection's bounds; a selection ending at the start of a
+ * line leaves that line out). The sort runs on a snapshot off the main
+ * thread; the result replaces the lines as one undoable action, inserted
+ * in slices while the view is read-only. Cancelling works until the result
+ * is being applied. */
+void
+weft_document_sort_lines_async (WeftDocument          *self,
+                                int                    start_char,
+                                int                    end_char,
+                                const WeftSortOptions *options,
+                                GCancellable          *cancellable,
+                                GAsyncReadyCallback    callback,
+                                gpointer               user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GTask) sort_task = NULL;
+  SortData *data;
+  size_t first_line, last_line, n_lines;
+
+  g_return_if_fail (WEFT_IS_DOCUMENT (self));
+  g_return_if_fail (options != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, weft_document_sort_lines_async);
+  if (self->busy)
+    {
+      g_task_return_new_error (task, WEFT_ERROR, WEFT_ERROR_FAILED,
+                               _("The document is busy; try again when it has finished"));
+      return;
+    }
+
+  data = g_new0 (SortData, 1);
+  data->snapshot = weft_text_snapshot (self->mirror);
+  data->options = *options;
+  data->locale = g_strdup (options->locale);
+  data->options.locale = data->locale;
+
+  n_lines = weft_snapshot_get_n_lines (data->snapshot);
+  start_char = CLAMP (start_char, 0, (int) weft_snapshot_get_n_chars (data->snapshot));
+  end_char = CLAMP (end_char, start_char, (int) weft_snapshot_get_n_chars (data->snapshot));
+  first_line = weft_snapshot_char_to_line (data->snapshot, (size_t) start_char);
+  last_line = weft_snapshot_char_to_line (data->snapshot, (size_t) end_char);
+  if (last_line > first_line && (size_t) end_char == weft_snapshot_line_to_char (data->snapshot, last_line))
+    last_line--;
+
+  data->start_byte = weft_snapshot_line_to_byte (data->snapshot, first_line);
+  data->start_char = (int) weft_snapshot_line_to_char (data->snapshot, first_line);
+  if (last_line + 1 < n_lines)
+    {
+      data->end_byte = weft_snapshot_line_to_byte (data->snapshot, last_line + 1);
+      data->end_char = (int) weft_snapshot_line_to_char (data->snapshot, last_line + 1);
+    }
+  else
+    {
+      data->end_byte = weft_snapshot_get_n_bytes (data->snapshot);
+      data->end_char = (int) weft_snapshot_get_n_chars (data->snapshot);
+    }
+
+  g_task_set_task_data (task, data, (GDestroyNotify) sort_data_free);
+  weft_document_set_busy (self, TRUE);
+
+  g_clear_object (&self->sort_cancellable);
+  self->sort_cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    g_signal_connect_object (cancellable, "cancelled", G_CALLBACK (g_cancellable_cancel),
+                             self->sort_cancellable, G_CONNECT_SWAPPED);
+  sort_task = g_task_new (self, self->sort_cancellable, on_sorted, g_object_ref (task));
+  g_task_set_task_data (sort_task, data, NULL);
+  g_task_run_in_thread (sort_task, sort_thread);
+}
+
+gboolean
+weft_document_sort_lines_finish (WeftDocument  *self,
+                                 GAsyncResult  *result,
+                                 GError       **error)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+weft_document_get_applying (WeftDocument *self)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+
+  return self->applying;
 }

@@ -3,6 +3,7 @@
 
 #include <gtksourceview/gtksource.h>
 
+#include "weft-sort.h"
 #include "weft-text.h"
 
 G_BEGIN_DECLS
@@ -25,6 +26,17 @@ void             weft_document_cancel_load  (WeftDocument         *self);
 gboolean         weft_document_get_disk_changed (WeftDocument     *self);
 gboolean         weft_document_get_disk_deleted (WeftDocument     *self);
 void             weft_document_keep_mine    (WeftDocument         *self);
+gboolean         weft_document_get_applying (WeftDocument         *self);
+void             weft_document_sort_lines_async  (WeftDocument          *self,
+                                                  int                    start_char,
+                                                  int                    end_char,
+                                                  const WeftSortOptions *options,
+                                                  GCancellable          *cancellable,
+                                                  GAsyncReadyCallback    callback,
+                                                  gpointer               user_data);
+gboolean         weft_document_sort_lines_finish (WeftDocument          *self,
+                                                  GAsyncResult          *result,
+                                                  GError               **error);
 
 void             weft_document_load_async   (WeftDocument         *self,
                                              GFile                *file,

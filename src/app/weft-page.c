@@ -160,7 +160,18 @@ on_loading_changed (WeftPage *self)
 {
   gboolean loading = weft_document_get_loading (self->document);
 
-  gtk_text_view_set_editable (GTK_TEXT_VIEW (self->view), !loading);
+  gboolean editable = !loading && !weft_document_get_applying (self->document);
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (self->document));
+
+  if (gtk_text_view_get_editable (GTK_TEXT_VIEW (self->view)) != editable)
+    {
+      gtk_text_view_set_editable (GTK_TEXT_VIEW (self->view), editable);
+      /* GTK 4.8 enables the view's undo and redo actions only when the
+       * buffer says it can undo: one that became undoable while the view
+       * was read-only would stay disabled. */
+      g_object_notify (G_OBJECT (buffer), "can-undo");
+      g_object_notify (G_OBJECT (buffer), "can-redo");
+    }
   gtk_widget_set_visible (GTK_WIDGET (self->load_progress), loading);
   gtk_progress_bar_set_fraction (self->load_progress, weft_document_get_load_progress (self->document));
 }
@@ -227,7 +238,7 @@ on_keep_clicked (WeftPage *self)
   gtk_widget_grab_focus (GTK_WIDGET (self->view));
 }
 
-/* Escape stops a load that is still going on. */
+/* Escape stops a load, or a sort whose result has not started going in. */
 static gboolean
 on_key_pressed (WeftPage              *self,
                 guint                  keyval,
@@ -235,7 +246,8 @@ on_key_pressed (WeftPage              *self,
                 GdkModifierType        state,
                 GtkEventControllerKey *controller)
 {
-  if (keyval == GDK_KEY_Escape && weft_document_get_loading (self->document))
+  if (keyval == GDK_KEY_Escape && weft_document_get_busy (self->document) &&
+      !weft_document_get_applying (self->document))
     {
       weft_document_cancel_load (self->document);
       return GDK_EVENT_STOP;
@@ -257,6 +269,8 @@ weft_page_constructed (GObject *object)
   g_signal_connect_object (self->document, "notify::loading", G_CALLBACK (on_loading_changed), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->document, "notify::load-progress", G_CALLBACK (on_loading_changed), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->document, "notify::applying", G_CALLBACK (on_loading_changed), self,
                            G_CONNECT_SWAPPED);
   on_loading_changed (self);
   g_signal_connect_object (self->document, "disk-changed", G_CALLBACK (on_disk_changed), self,

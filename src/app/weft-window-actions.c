@@ -3,6 +3,8 @@
 
 #include <glib/gi18n.h>
 
+#include "weft-error.h"
+#include "weft-sort-dialog.h"
 #include "weft-window-private.h"
 
 #define ZOOM_STEP 1.1
@@ -26,6 +28,8 @@ weft_window_update_actions (WeftWindow *self)
   static const char * const page_actions[] = {
     "close-page", "find", "replace", "find-next", "find-previous", "go-to-line",
   };
+
+  set_enabled (self, "sort-lines", has_page && !busy);
 
   g_assert (WEFT_IS_WINDOW (self));
 
@@ -344,7 +348,71 @@ action_zoom (GSimpleAction *action,
   g_settings_set_double (self->settings, "font-scale", CLAMP (scale, 0.3, 4.0));
 }
 
+static void
+on_sort_done (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(WeftWindow) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!weft_document_sort_lines_finish (WEFT_DOCUMENT (object), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) &&
+      !g_error_matches (error, WEFT_ERROR, WEFT_ERROR_CANCELLED))
+    weft_window_show_message (self, error->message);
+}
+
+static void
+on_sort_confirmed (WeftSortDialog *dialog,
+                   WeftPage       *page)
+{
+  WeftWindow *self = WEFT_WINDOW (gtk_window_get_transient_for (GTK_WINDOW (dialog)));
+  int start_char = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "start-char"));
+  int end_char = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "end-char"));
+  WeftSortOptions options;
+
+  weft_sort_options_from_settings (self->settings, &options);
+  weft_document_sort_lines_async (weft_page_get_document (page), start_char, end_char, &options, NULL,
+                                  on_sort_done, g_object_ref (self));
+}
+
+/* Sorts the selected lines, or the whole document when nothing is selected. */
+static void
+action_sort_lines (GSimpleAction *action,
+                   GVariant      *param,
+                   gpointer       user_data)
+{
+  WeftWindow *self = WEFT_WINDOW (user_data);
+  WeftPage *page = weft_window_get_active_page (self);
+  GtkTextBuffer *buffer;
+  GtkTextIter start, end, sample_end;
+  g_autofree char *sample = NULL;
+  WeftSortDialog *dialog;
+
+  if (page == NULL || weft_document_get_busy (weft_page_get_document (page)))
+    return;
+
+  buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (weft_page_get_document (page)));
+  if (!gtk_text_buffer_get_selection_bounds (buffer, &start, &end))
+    gtk_text_buffer_get_bounds (buffer, &start, &end);
+  gtk_text_iter_set_line_offset (&start, 0);
+
+  /* The preview needs only the first lines: a bounded copy. */
+  sample_end = start;
+  gtk_text_iter_forward_lines (&sample_end, 64);
+  if (gtk_text_iter_compare (&sample_end, &end) > 0)
+    sample_end = end;
+  sample = gtk_text_buffer_get_text (buffer, &start, &sample_end, TRUE);
+
+  dialog = weft_sort_dialog_new (GTK_WINDOW (self), sample);
+  g_object_set_data (G_OBJECT (dialog), "start-char", GINT_TO_POINTER (gtk_text_iter_get_offset (&start)));
+  g_object_set_data (G_OBJECT (dialog), "end-char", GINT_TO_POINTER (gtk_text_iter_get_offset (&end)));
+  g_signal_connect_object (dialog, "sort", G_CALLBACK (on_sort_confirmed), page, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static const GActionEntry win_entries[] = {
+  { "sort-lines", action_sort_lines },
   { "new-document", action_new_document },
   { "open", action_open },
   { "open-recent", action_open_recent, "s" },

@@ -2,7 +2,9 @@
 // its actions, its dialogs and (for the single-instance test) real key events.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
+#include <vector>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -839,6 +841,92 @@ TEST_F (WeftWindowTest, ADeletedFileIsSaidAndSavingWritesItAgain)
   EXPECT_EQ (BufferText (page), "keep me\n");
   Activate ("save");
   ASSERT_TRUE (WaitUntil ([&] { return ReadFile (Path ("gone.txt")) == "keep me\n"; }));
+}
+
+TEST_F (WeftWindowTest, SortingLargeTextReplacesItAndUndoRestoresIt)
+{
+  // 200,000 lines in a scrambled but fixed order.
+  std::vector<std::string> lines;
+  for (guint i = 0; i < 200000; i++)
+    lines.push_back ("item " + std::to_string ((i * 7919u) % 200000u) + " ümlaut");
+  std::string original;
+  for (const auto &line : lines)
+    original += line + "\n";
+  std::vector<std::string> expected_lines = lines;
+  std::sort (expected_lines.begin (), expected_lines.end ());
+  std::string expected;
+  for (const auto &line : expected_lines)
+    expected += line + "\n";
+
+  WriteFile (Path ("unsorted.txt"), original);
+  WeftPage *page = Open (Path ("unsorted.txt"));
+  ASSERT_NE (page, nullptr);
+  WeftDocument *document = weft_page_get_document (page);
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_loading (document); }));
+
+  WeftSortOptions options = {};
+  options.collation = WEFT_SORT_COLLATION_BYTES;
+  bool done = false;
+  bool ok = false;
+  struct Closure { bool *done; bool *ok; } closure = { &done, &ok };
+  weft_document_sort_lines_async (
+      document, 0, G_MAXINT, &options, nullptr,
+      [] (GObject *object, GAsyncResult *result, gpointer user_data) {
+        auto *c = static_cast<Closure *> (user_data);
+        *c->ok = weft_document_sort_lines_finish (WEFT_DOCUMENT (object), result, nullptr);
+        *c->done = true;
+      },
+      &closure);
+  // While the result goes in, nobody may type.
+  bool saw_read_only = false;
+  ASSERT_TRUE (WaitUntil ([&] {
+    saw_read_only |= !gtk_text_view_get_editable (GTK_TEXT_VIEW (weft_page_get_view (page)));
+    return done;
+  }, 60000));
+  ASSERT_TRUE (ok);
+  EXPECT_TRUE (saw_read_only);
+  EXPECT_TRUE (gtk_text_view_get_editable (GTK_TEXT_VIEW (weft_page_get_view (page))));
+  // Plain comparisons: a diff of two long texts would take the test down.
+  EXPECT_TRUE (BufferText (page) == expected);
+  EXPECT_TRUE (weft_document_get_modified (document));
+
+  // One undo brings the whole original back.
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (document));
+  ASSERT_TRUE (gtk_text_buffer_get_can_undo (buffer));
+  // Ctrl+Z, once the view has caught up with being editable again.
+  Drain ();
+  gtk_widget_activate_action (GTK_WIDGET (weft_page_get_view (page)), "text.undo", nullptr);
+  EXPECT_TRUE (BufferText (page) == original) << BufferText (page).substr (0, 200);
+}
+
+TEST_F (WeftWindowTest, SortLinesDialogPreviewsAndSortsTheSelection)
+{
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.weftedit.Weft");
+  g_settings_set_string (settings, "sort-collation", "bytes");
+  WriteFile (Path ("few.txt"), "header\ncherry\napple\nbanana\nfooter\n");
+  WeftPage *page = Open (Path ("few.txt"));
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (weft_page_get_document (page)));
+  GtkTextIter start, end;
+  gtk_text_buffer_get_iter_at_line (buffer, &start, 1);
+  gtk_text_buffer_get_iter_at_line (buffer, &end, 4);
+  gtk_text_buffer_select_range (buffer, &start, &end);
+
+  Activate ("sort-lines");
+  GtkWindow *dialog = nullptr;
+  ASSERT_TRUE (WaitUntil ([&] {
+    g_autoptr (GList) toplevels = gtk_window_list_toplevels ();
+    for (GList *l = toplevels; l != nullptr; l = l->next)
+      if (g_str_equal (G_OBJECT_TYPE_NAME (l->data), "WeftSortDialog") && gtk_widget_get_mapped (GTK_WIDGET (l->data)))
+        dialog = GTK_WINDOW (l->data);
+    return dialog != nullptr;
+  }));
+  EXPECT_TRUE (ShowsText (GTK_WIDGET (dialog), "apple\nbanana\ncherry"));
+  GtkButton *sort = FindButton (GTK_WIDGET (dialog), "_Sort");
+  ASSERT_NE (sort, nullptr);
+  gtk_widget_activate (GTK_WIDGET (sort));
+
+  ASSERT_TRUE (WaitUntil ([&] { return BufferText (page) == "header\napple\nbanana\ncherry\nfooter\n"; }));
+  g_settings_reset (settings, "sort-collation");
 }
 
 struct JobOutcome
