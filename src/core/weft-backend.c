@@ -231,6 +231,16 @@ slot_main (void *data)
 
       status = self->ops->worker_run (slot->worker, job, &output, &error);
 
+      /* A finished job needs no retry state; releasing it here keeps the
+       * cost off the main context, where the job itself is freed: closing
+       * the memfd of a 63 MB input took 27 ms. */
+      if (status == WEFT_RUN_DONE && job->exec_data_free != NULL)
+        {
+          job->exec_data_free (job->exec_data);
+          job->exec_data = NULL;
+          job->exec_data_free = NULL;
+        }
+
       pthread_mutex_lock (&self->lock);
       job->stats.run_us = g_get_monotonic_time () - start_us;
       job->slot = NULL;

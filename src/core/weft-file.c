@@ -7,7 +7,9 @@
 #include <glib/gstdio.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "weft-file.h"
@@ -224,29 +226,6 @@ weft_file_resolve_link (const char *path)
   return g_steal_pointer (&current);
 }
 
-static gboolean
-write_all (int         fd,
-           const char *data,
-           size_t      len,
-           int        *out_errno)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, data, len > (1u << 30) ? (1u << 30) : len);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          *out_errno = n < 0 ? errno : ENOSPC;
-          return FALSE;
-        }
-      data += n;
-      len -= (size_t) n;
-    }
-  return TRUE;
-}
-
 static int
 create_temp_beside (const char  *target,
                     mode_t       mode,
@@ -334,25 +313,36 @@ weft_file_write_atomic_chunks (const char         *path,
   return weft_file_write_atomic_full (path, 0666, next_chunk, user_data, error);
 }
 
-gboolean
-weft_file_write_atomic_full (const char         *path,
-                             unsigned int        new_file_mode,
-                             WeftFileChunkFunc   next_chunk,
-                             gpointer            user_data,
-                             GError            **error)
+struct _WeftFileTemp
 {
-  const char *data;
-  size_t len;
+  char *path;      /* as the caller named it, for messages */
+  char *target;    /* @path with symbolic links resolved: what gets replaced */
+  char *tmp_path;  /* the temp file beside @target */
+  int   fd;        /* open for writing on @tmp_path; -1 once closed */
+};
+
+static void
+file_temp_free (WeftFileTemp *temp)
+{
+  g_free (temp->path);
+  g_free (temp->target);
+  g_free (temp->tmp_path);
+  g_free (temp);
+}
+
+WeftFileTemp *
+weft_file_temp_new (const char    *path,
+                    unsigned int   new_file_mode,
+                    GError       **error)
+{
   g_autofree char *target = NULL;
-  g_autofree char *tmp = NULL;
+  WeftFileTemp *temp;
   struct stat st;
   gboolean exists;
-  int fd, errsv = 0;
-  const char *step = NULL;
+  int fd;
 
-  g_return_val_if_fail (path != NULL, FALSE);
-  g_return_val_if_fail (next_chunk != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   target = weft_file_resolve_link (path);
 
@@ -360,74 +350,297 @@ weft_file_write_atomic_full (const char         *path,
   if (!exists && errno != ENOENT)
     {
       set_errno_error (error, errno, path, _("Could not save “%s”: %s"));
-      return FALSE;
+      return NULL;
     }
   if (exists && !check_regular (path, &st, error))
-    return FALSE;
+    return NULL;
   /* Renaming over a file only needs the directory to be writable; an editor
    * must not replace a file its user may not write to. */
   if (exists && access (target, W_OK) != 0)
     {
       set_errno_error (error, errno, path, _("Could not save “%s”: %s"));
-      return FALSE;
+      return NULL;
     }
 
-  fd = create_temp_beside (target, (mode_t) (new_file_mode & 07777), &tmp);
+  temp = g_new0 (WeftFileTemp, 1);
+  fd = create_temp_beside (target, (mode_t) (new_file_mode & 07777), &temp->tmp_path);
   if (fd < 0)
     {
       set_errno_error (error, errno, path,
                        _("Could not save “%s”: creating a temporary file beside it failed: %s"));
-      return FALSE;
+      file_temp_free (temp);
+      return NULL;
     }
+  temp->fd = fd;
+  temp->path = g_strdup (path);
+  temp->target = g_steal_pointer (&target);
 
   if (exists)
     {
       if (fchmod (fd, st.st_mode & 07777) != 0)
         {
-          errsv = errno;
-          step = _("Could not save “%s”: keeping its permissions failed: %s");
-          goto fail;
+          int errsv = errno;
+
+          weft_file_temp_abort (temp);
+          set_errno_error (error, errsv, path,
+                           _("Could not save “%s”: keeping its permissions failed: %s"));
+          return NULL;
         }
       /* Only root or the owner can do this; a different owner is kept where
        * the system allows it and silently becomes the user's otherwise. */
       (void) fchown (fd, st.st_uid, st.st_gid);
     }
 
-  while (next_chunk (user_data, &data, &len))
-    if (!write_all (fd, data, len, &errsv))
-      {
-        step = _("Could not save “%s”: writing failed: %s");
-        goto fail;
-      }
+  return temp;
+}
+
+int
+weft_file_temp_get_fd (WeftFileTemp *temp)
+{
+  g_return_val_if_fail (temp != NULL, -1);
+
+  return temp->fd;
+}
+
+const char *
+weft_file_temp_get_path (WeftFileTemp *temp)
+{
+  g_return_val_if_fail (temp != NULL, NULL);
+
+  return temp->tmp_path;
+}
+
+static gboolean
+sync_fd (int          fd,
+         const char  *path,
+         GError     **error)
+{
   if (fsync (fd) != 0)
     {
-      errsv = errno;
-      step = _("Could not save “%s”: flushing to disk failed: %s");
-      goto fail;
+      set_errno_error (error, errno, path,
+                       _("Could not save “%s”: flushing to disk failed: %s"));
+      return FALSE;
     }
-  if (close (fd) != 0)
-    {
-      fd = -1;
-      errsv = errno;
-      step = _("Could not save “%s”: writing failed: %s");
-      goto fail;
-    }
-  fd = -1;
-
-  if (rename (tmp, target) != 0)
-    {
-      errsv = errno;
-      step = _("Could not save “%s”: replacing the file failed: %s");
-      goto fail;
-    }
-
-  fsync_directory_of (target);
   return TRUE;
+}
 
-fail:
-  if (fd >= 0)
-    close (fd);
-  (void) unlink (tmp);
-  set_errno_error (error, errsv, path, step);
-  return FALSE;
+/* Pieces are gathered into one writev() of up to this many bytes, so that a
+ * rope's 2 KiB leaves cost a system call per batch rather than per leaf, and
+ * cancellation is checked between batches. */
+#define WRITE_BATCH_BYTES (1024 * 1024)
+#define WRITE_BATCH_PIECES 512
+
+static gboolean
+writev_all (int           fd,
+            struct iovec *iov,
+            int           n_iov,
+            int          *out_errno)
+{
+  while (n_iov > 0)
+    {
+      ssize_t n = writev (fd, iov, n_iov);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          *out_errno = n < 0 ? errno : ENOSPC;
+          return FALSE;
+        }
+      /* A short write: skip what went out and retry the rest. */
+      while (n_iov > 0 && (size_t) n >= iov->iov_len)
+        {
+          n -= (ssize_t) iov->iov_len;
+          iov++;
+          n_iov--;
+        }
+      if (n_iov > 0)
+        {
+          iov->iov_base = (char *) iov->iov_base + n;
+          iov->iov_len -= (size_t) n;
+        }
+    }
+  return TRUE;
+}
+
+gboolean
+weft_file_write_fd (int                 fd,
+                    const char         *path,
+                    WeftFileChunkFunc   next_chunk,
+                    gpointer            user_data,
+                    WeftFileCancelFunc  is_cancelled,
+                    gpointer            cancel_data,
+                    GError            **error)
+{
+  struct iovec iov[WRITE_BATCH_PIECES];
+  const char *piece = NULL;
+  size_t piece_len = 0;
+  gboolean more = TRUE;
+  int errsv = 0;
+
+  g_return_val_if_fail (fd >= 0, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (next_chunk != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  while (more || piece_len > 0)
+    {
+      int n_iov = 0;
+      size_t batch = 0;
+
+      if (is_cancelled != NULL && is_cancelled (cancel_data))
+        {
+          g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED,
+                               "The job was cancelled");
+          return FALSE;
+        }
+
+      while (n_iov < WRITE_BATCH_PIECES && batch < WRITE_BATCH_BYTES)
+        {
+          size_t n;
+
+          if (piece_len == 0)
+            {
+              if (!more || !next_chunk (user_data, &piece, &piece_len))
+                {
+                  more = FALSE;
+                  piece_len = 0;
+                  break;
+                }
+              if (piece_len == 0)
+                continue;
+            }
+          /* A large flat piece is cut so that batches stay bounded. */
+          n = MIN (piece_len, (size_t) WRITE_BATCH_BYTES - batch);
+          iov[n_iov].iov_base = (void *) piece;
+          iov[n_iov].iov_len = n;
+          n_iov++;
+          batch += n;
+          piece += n;
+          piece_len -= n;
+        }
+
+      if (n_iov > 0 && !writev_all (fd, iov, n_iov, &errsv))
+        {
+          set_errno_error (error, errsv, path, _("Could not save “%s”: writing failed: %s"));
+          return FALSE;
+        }
+    }
+
+  return sync_fd (fd, path, error);
+}
+
+gboolean
+weft_file_copy_fd (int                 out_fd,
+                   const char         *path,
+                   int                 in_fd,
+                   size_t              len,
+                   WeftFileCancelFunc  is_cancelled,
+                   gpointer            cancel_data,
+                   GError            **error)
+{
+  off_t off = 0;
+
+  g_return_val_if_fail (out_fd >= 0, FALSE);
+  g_return_val_if_fail (in_fd >= 0 || len == 0, FALSE);
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* Mapping a 63 MB memfd (populated or faulted in) cost more than the
+   * write itself; sendfile() moves the pages from the memfd's cache to the
+   * file's without that. */
+  while ((size_t) off < len)
+    {
+      ssize_t n;
+
+      if (is_cancelled != NULL && is_cancelled (cancel_data))
+        {
+          g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED,
+                               "The job was cancelled");
+          return FALSE;
+        }
+      n = sendfile (out_fd, in_fd, &off, MIN (len - (size_t) off, (size_t) WRITE_BATCH_BYTES));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          /* A source shorter than announced is the sender's fault, but the
+           * save fails the same way: nothing is renamed. */
+          set_errno_error (error, n < 0 ? errno : EIO, path,
+                           _("Could not save “%s”: writing failed: %s"));
+          return FALSE;
+        }
+    }
+
+  return sync_fd (out_fd, path, error);
+}
+
+gboolean
+weft_file_temp_commit (WeftFileTemp  *temp,
+                       GError       **error)
+{
+  int rc, errsv;
+
+  g_return_val_if_fail (temp != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* On some file systems (NFS) a write error only shows at close. */
+  rc = close (temp->fd);
+  temp->fd = -1;
+  if (rc != 0)
+    {
+      errsv = errno;
+      set_errno_error (error, errsv, temp->path, _("Could not save “%s”: writing failed: %s"));
+      weft_file_temp_abort (temp);
+      return FALSE;
+    }
+
+  if (rename (temp->tmp_path, temp->target) != 0)
+    {
+      errsv = errno;
+      set_errno_error (error, errsv, temp->path,
+                       _("Could not save “%s”: replacing the file failed: %s"));
+      weft_file_temp_abort (temp);
+      return FALSE;
+    }
+
+  fsync_directory_of (temp->target);
+  file_temp_free (temp);
+  return TRUE;
+}
+
+void
+weft_file_temp_abort (WeftFileTemp *temp)
+{
+  if (temp == NULL)
+    return;
+
+  if (temp->fd >= 0)
+    close (temp->fd);
+  (void) unlink (temp->tmp_path);
+  file_temp_free (temp);
+}
+
+gboolean
+weft_file_write_atomic_full (const char         *path,
+                             unsigned int        new_file_mode,
+                             WeftFileChunkFunc   next_chunk,
+                             gpointer            user_data,
+                             GError            **error)
+{
+  WeftFileTemp *temp;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  g_return_val_if_fail (next_chunk != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  temp = weft_file_temp_new (path, new_file_mode, error);
+  if (temp == NULL)
+    return FALSE;
+  if (!weft_file_write_fd (temp->fd, path, next_chunk, user_data, NULL, NULL, error))
+    {
+      weft_file_temp_abort (temp);
+      return FALSE;
+    }
+  return weft_file_temp_commit (temp, error);
 }

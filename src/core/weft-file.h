@@ -55,9 +55,68 @@ gboolean weft_file_write_atomic_full   (const char         *path,
                                         gpointer            user_data,
                                         GError            **error);
 
+/* The steps of weft_file_write_atomic_full(), for a caller that lets
+ * someone else fill the temp file: a sandboxed worker process that cannot
+ * open files is handed the temp file's descriptor, and the caller commits or
+ * aborts once it answers. Messages are those of weft_file_write_atomic_full().
+ *
+ * A WeftFileTemp is owned by one thread at a time; commit and abort consume
+ * it. */
+typedef struct _WeftFileTemp WeftFileTemp;
+
+/* Returns TRUE once a write should stop. */
+typedef gboolean (*WeftFileCancelFunc) (gpointer cancel_data);
+
+/* Resolves symbolic links in @path, checks that the target is a regular file
+ * the user may write (or does not exist yet), and creates an empty temp file
+ * beside it with the target's mode and, where permitted, owner, or with
+ * @new_file_mode (before the umask) for a new file. Nothing is left behind
+ * on failure. */
+WeftFileTemp *weft_file_temp_new      (const char    *path,
+                                       unsigned int   new_file_mode,
+                                       GError       **error);
+/* The temp file's descriptor, open for writing; the temp keeps ownership. */
+int           weft_file_temp_get_fd   (WeftFileTemp  *temp);
+const char   *weft_file_temp_get_path (WeftFileTemp  *temp);
+/* Closes the temp file, renames it over the target and fsyncs the
+ * directory. The contents must already be written and fsynced. On failure
+ * the temp file is removed and the target is untouched. */
+gboolean      weft_file_temp_commit   (WeftFileTemp  *temp,
+                                       GError       **error);
+/* Closes and removes the temp file; the target is untouched. NULL is a
+ * no-op. */
+void          weft_file_temp_abort    (WeftFileTemp  *temp);
+
+/* Writes every piece @next_chunk hands out to @fd at its current offset,
+ * then fsyncs it. @path only names the file in messages. @is_cancelled
+ * (nullable) is polled between batches of at most 1 MiB; once it returns
+ * TRUE the write stops, unsynced, with WEFT_ERROR_CANCELLED. Opens nothing,
+ * so a sandboxed worker may call it. */
+gboolean      weft_file_write_fd      (int                 fd,
+                                       const char         *path,
+                                       WeftFileChunkFunc   next_chunk,
+                                       gpointer            user_data,
+                                       WeftFileCancelFunc  is_cancelled,
+                                       gpointer            cancel_data,
+                                       GError            **error);
+
+/* As weft_file_write_fd(), for bytes already in a file: copies @len bytes
+ * from offset 0 of @in_fd (a job's sealed memfd) into @out_fd inside the
+ * kernel, without mapping them, then fsyncs @out_fd. @in_fd's offset is left
+ * alone. */
+gboolean      weft_file_copy_fd       (int                 out_fd,
+                                       const char         *path,
+                                       int                 in_fd,
+                                       size_t              len,
+                                       WeftFileCancelFunc  is_cancelled,
+                                       gpointer            cancel_data,
+                                       GError            **error);
+
 /* Resolves symbolic links in the last component of @path (up to 40 of them),
  * so that a save replaces the link's target rather than the link. Relative
  * link targets are taken from the link's directory. Returns a new string. */
 char    *weft_file_resolve_link (const char  *path);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (WeftFileTemp, weft_file_temp_abort)
 
 G_END_DECLS

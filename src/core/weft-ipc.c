@@ -79,6 +79,7 @@ weft_ipc_encode_job (GByteArray       *out,
   put_u64 (out, job->input_len);
   put_u32 (out, job->options_len);
   g_byte_array_append (out, job->options, job->options_len);
+  put_u32 (out, job->n_output_fds);
   end_message (out, start);
 }
 
@@ -279,12 +280,15 @@ weft_ipc_decode_job (const guint8  *buf,
       !get_u32 (&r, "kind", &out->kind, error) ||
       !get_u64 (&r, "input length", &out->input_len, error) ||
       !get_blob (&r, "options", WEFT_IPC_MAX_OPTIONS, &out->options, &out->options_len, error) ||
+      !get_u32 (&r, "output descriptors", &out->n_output_fds, error) ||
       !expect_end (&r, error))
     return FALSE;
   if (out->job_id == 0)
     return fail (error, "zero id", "job id");
   if (!weft_job_kind_is_valid (out->kind))
     return fail (error, "unknown job kind", "kind");
+  if (out->n_output_fds != (out->kind == WEFT_JOB_SAVE ? 1u : 0u))
+    return fail (error, "wrong number for the job kind", "output descriptors");
   if (out->input_len > G_MAXSSIZE)
     return fail (error, "length over its limit", "input length");
   return TRUE;

@@ -13,7 +13,7 @@ G_BEGIN_DECLS
  * checks; nothing past the declared end is trusted. Job input never travels in
  * a message: it is in a sealed memfd sent alongside with SCM_RIGHTS. */
 #define WEFT_IPC_MAGIC             0x54464557u  /* "WEFT" */
-#define WEFT_IPC_VERSION           1u
+#define WEFT_IPC_VERSION           2u
 #define WEFT_IPC_HEADER_SIZE       12u
 #define WEFT_IPC_MAX_OPTIONS       (16u * 1024u)
 #define WEFT_IPC_MAX_ERROR_MESSAGE 1024u
@@ -26,7 +26,8 @@ typedef enum
 {
   WEFT_IPC_INIT = 1,    /* parent -> worker, with the control page's memfd */
   WEFT_IPC_READY = 2,   /* worker -> parent, once it is sandboxed */
-  WEFT_IPC_JOB = 3,     /* parent -> worker, with the input memfd unless empty */
+  WEFT_IPC_JOB = 3,     /* parent -> worker, with the input memfd unless empty,
+                         * then the job's output descriptors */
   WEFT_IPC_RESULT = 4,  /* worker -> parent */
 } WeftIpcType;
 
@@ -42,6 +43,9 @@ typedef struct
   guint64       input_len;     /* bytes of the memfd that belong to the input */
   const guint8 *options;       /* points into the decoded buffer */
   guint32       options_len;
+  /* Descriptors the job writes to, sent after the input's memfd: exactly
+   * one for SAVE (the temp file the parent created), none for other kinds. */
+  guint32       n_output_fds;
 } WeftIpcJob;
 
 typedef enum

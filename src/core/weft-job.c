@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "weft-file.h"
 #include "weft-job-private.h"
 
 /* How much input a job reads between two cancellation checks: small enough
@@ -21,6 +22,7 @@ weft_job_kind_is_valid (guint32 kind)
     {
     case WEFT_JOB_BENCH:
     case WEFT_JOB_ECHO:
+    case WEFT_JOB_SAVE:
     case WEFT_JOB_TEST_CRASH:
     case WEFT_JOB_TEST_OPEN_PATH:
     case WEFT_JOB_TEST_HANG:
@@ -45,6 +47,8 @@ weft_job_kind_name (WeftJobKind kind)
       return "bench";
     case WEFT_JOB_ECHO:
       return "echo";
+    case WEFT_JOB_SAVE:
+      return "save";
     case WEFT_JOB_TEST_CRASH:
       return "test-crash";
     case WEFT_JOB_TEST_OPEN_PATH:
@@ -196,6 +200,68 @@ weft_job_input_new_static (const void *data,
   return &self->parent;
 }
 
+/* A text snapshot: chunks come straight from the rope's leaves. */
+typedef struct
+{
+  WeftJobInput  parent;
+  WeftSnapshot *snap;  /* immutable, so any thread may read it */
+  size_t        len;
+} SnapshotInput;
+
+static size_t
+snapshot_input_get_size (WeftJobInput *input)
+{
+  return ((SnapshotInput *) input)->len;
+}
+
+static const void *
+snapshot_input_get_chunk (WeftJobInput *input,
+                          size_t        byte_off,
+                          size_t       *out_len)
+{
+  SnapshotInput *self = (SnapshotInput *) input;
+  WeftChunkIter iter;
+  const char *data = NULL;
+  size_t len = 0;
+
+  /* The iterator lives on the stack, so concurrent readers share nothing
+   * but the immutable tree. */
+  weft_chunk_iter_init (&iter, self->snap, byte_off, SIZE_MAX);
+  if (!weft_chunk_iter_next (&iter, &data, &len))
+    g_assert_not_reached ();
+  *out_len = len;
+  return data;
+}
+
+static void
+snapshot_input_finalize (WeftJobInput *input)
+{
+  SnapshotInput *self = (SnapshotInput *) input;
+
+  weft_snapshot_unref (self->snap);
+  g_free (self);
+}
+
+static const WeftJobInputClass snapshot_input_class = {
+  snapshot_input_get_size,
+  snapshot_input_get_chunk,
+  snapshot_input_finalize,
+};
+
+WeftJobInput *
+weft_job_input_new_snapshot (WeftSnapshot *snap)
+{
+  SnapshotInput *self;
+
+  g_return_val_if_fail (snap != NULL, NULL);
+
+  self = g_new0 (SnapshotInput, 1);
+  weft_job_input_init (&self->parent, &snapshot_input_class);
+  self->snap = weft_snapshot_ref (snap);
+  self->len = weft_snapshot_get_n_bytes (snap);
+  return &self->parent;
+}
+
 #define FNV_OFFSET G_GUINT64_CONSTANT (0xcbf29ce484222325)
 #define FNV_PRIME  G_GUINT64_CONSTANT (0x100000001b3)
 
@@ -235,6 +301,161 @@ check_cancelled (WeftJobCancelFunc   is_cancelled,
       return TRUE;
     }
   return FALSE;
+}
+
+GBytes *
+weft_job_save_options (const char *path,
+                       guint32     new_file_mode)
+{
+  GByteArray *out;
+  size_t path_len;
+  guint32 le;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  path_len = strlen (path);
+  out = g_byte_array_sized_new (8 + path_len);
+  le = GUINT32_TO_LE (new_file_mode);
+  g_byte_array_append (out, (const guint8 *) &le, sizeof le);
+  le = GUINT32_TO_LE ((guint32) MIN (path_len, G_MAXUINT32));
+  g_byte_array_append (out, (const guint8 *) &le, sizeof le);
+  g_byte_array_append (out, (const guint8 *) path, path_len);
+  return g_byte_array_free_to_bytes (out);
+}
+
+static gboolean
+bad_save_options (GError     **error,
+                  const char  *what)
+{
+  g_set_error (error, WEFT_ERROR, WEFT_ERROR_FAILED,
+               "Malformed options for a save job: %s", what);
+  return FALSE;
+}
+
+gboolean
+weft_job_save_options_parse (GBytes   *options,
+                             char    **out_path,
+                             guint32  *out_new_file_mode,
+                             GError  **error)
+{
+  const guint8 *data;
+  gsize len = 0;
+  guint32 mode, path_len;
+
+  g_return_val_if_fail (out_path != NULL, FALSE);
+  g_return_val_if_fail (out_new_file_mode != NULL, FALSE);
+
+  /* Options may come from another process: each field is checked before
+   * the next is read. */
+  data = options != NULL ? g_bytes_get_data (options, &len) : NULL;
+  if (len < 2 * sizeof (guint32))
+    return bad_save_options (error, "too short");
+  memcpy (&mode, data, sizeof mode);
+  mode = GUINT32_FROM_LE (mode);
+  if (mode > 07777)
+    return bad_save_options (error, "bad mode");
+  memcpy (&path_len, data + 4, sizeof path_len);
+  path_len = GUINT32_FROM_LE (path_len);
+  if (path_len == 0 || path_len > WEFT_JOB_SAVE_MAX_PATH)
+    return bad_save_options (error, "bad path length");
+  if (path_len != len - 8)
+    return bad_save_options (error, "path length does not match");
+  if (memchr (data + 8, '\0', path_len) != NULL)
+    return bad_save_options (error, "NUL in the path");
+  if (data[8] != '/')
+    return bad_save_options (error, "relative path");
+
+  *out_path = g_strndup ((const char *) data + 8, path_len);
+  *out_new_file_mode = mode;
+  return TRUE;
+}
+
+/* Hands out an input's chunks to weft_file_write_fd(). */
+typedef struct
+{
+  WeftJobInput *input;  /* nullable: nothing to write */
+  size_t        off;
+} InputCursor;
+
+static gboolean
+input_cursor_next (gpointer     user_data,
+                   const char **out_data,
+                   size_t      *out_len)
+{
+  InputCursor *cursor = user_data;
+
+  if (cursor->input == NULL || cursor->off >= weft_job_input_get_size (cursor->input))
+    return FALSE;
+  *out_data = weft_job_input_get_chunk (cursor->input, cursor->off, out_len);
+  cursor->off += *out_len;
+  return TRUE;
+}
+
+static gboolean
+run_save (WeftJobInput       *input,
+          GBytes             *options,
+          WeftJobCancelFunc   is_cancelled,
+          gpointer            cancel_data,
+          GBytes            **out_result,
+          GError            **error)
+{
+  g_autofree char *path = NULL;
+  InputCursor cursor = { input, 0 };
+  WeftFileTemp *temp;
+  guint32 mode;
+
+  if (!weft_job_save_options_parse (options, &path, &mode, error))
+    return FALSE;
+
+  /* weft_file_write_atomic_full()'s steps, taken one by one so that a
+   * cancelled save stops before the rename and leaves the target alone. */
+  temp = weft_file_temp_new (path, mode, error);
+  if (temp == NULL)
+    return FALSE;
+  if (!weft_file_write_fd (weft_file_temp_get_fd (temp), path, input_cursor_next, &cursor,
+                           is_cancelled, cancel_data, error))
+    {
+      weft_file_temp_abort (temp);
+      return FALSE;
+    }
+  if (check_cancelled (is_cancelled, cancel_data, error))
+    {
+      weft_file_temp_abort (temp);
+      return FALSE;
+    }
+  if (!weft_file_temp_commit (temp, error))
+    return FALSE;
+
+  *out_result = g_bytes_new (NULL, 0);
+  return TRUE;
+}
+
+gboolean
+weft_job_run_save_to_fd (int                 input_fd,
+                         size_t              input_len,
+                         GBytes             *options,
+                         int                 fd,
+                         WeftJobCancelFunc   is_cancelled,
+                         gpointer            cancel_data,
+                         GBytes            **out_result,
+                         GError            **error)
+{
+  g_autofree char *path = NULL;
+  guint32 mode;
+
+  g_return_val_if_fail (fd >= 0, FALSE);
+  g_return_val_if_fail (input_fd >= 0 || input_len == 0, FALSE);
+  g_return_val_if_fail (out_result != NULL && *out_result == NULL, FALSE);
+
+  if (check_cancelled (is_cancelled, cancel_data, error))
+    return FALSE;
+  if (!weft_job_save_options_parse (options, &path, &mode, error))
+    return FALSE;
+  if (!weft_file_copy_fd (fd, path, input_fd, input_len, is_cancelled, cancel_data, error))
+    return FALSE;
+
+  *out_result = g_bytes_new (NULL, 0);
+  return TRUE;
 }
 
 static gboolean
@@ -376,6 +597,8 @@ weft_job_run (WeftJobKind        kind,
       return run_bench (input, options, is_cancelled, cancel_data, out_result, error);
     case WEFT_JOB_ECHO:
       return run_echo (input, out_result);
+    case WEFT_JOB_SAVE:
+      return run_save (input, options, is_cancelled, cancel_data, out_result, error);
     case WEFT_JOB_TEST_CRASH:
       abort ();
     case WEFT_JOB_TEST_HANG:

@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "weft-error.h"
+#include "weft-text.h"
 
 G_BEGIN_DECLS
 
@@ -18,6 +19,7 @@ typedef enum
 {
   WEFT_JOB_BENCH = 1,            /* FNV-1a hash of the input, repeated; see weft_job_bench_options() */
   WEFT_JOB_ECHO = 2,             /* returns the input unchanged */
+  WEFT_JOB_SAVE = 3,             /* writes the input to a file atomically; see weft_job_save_options() */
   WEFT_JOB_TEST_CRASH = 64,      /* abort()s: only ever run in a worker process */
   WEFT_JOB_TEST_OPEN_PATH = 65,  /* tries to open the path given as options; returns the errno */
   WEFT_JOB_TEST_HANG = 66,       /* never returns and ignores cancellation: worker processes only */
@@ -30,7 +32,7 @@ gboolean    weft_job_kind_needs_process (WeftJobKind kind);
 
 /* A job's input: immutable bytes that any thread may read, reached chunk by
  * chunk so that a rope snapshot can provide them without flattening. GBytes is
- * the first implementation; a text snapshot will be the second. Reference
+ * the first implementation and a text snapshot the second. Reference
  * counted with atomics; implementations embed the struct defined in
  * weft-job-private.h. */
 typedef struct _WeftJobInput WeftJobInput;
@@ -51,6 +53,9 @@ WeftJobInput *weft_job_input_new_bytes  (GBytes                  *bytes);
  * (the worker's mapping of a sealed memfd). */
 WeftJobInput *weft_job_input_new_static (const void              *data,
                                          size_t                   len);
+/* Reads the text of @snap (taking a reference) chunk by chunk, without
+ * flattening it. O(1); each chunk lookup is O(log n). */
+WeftJobInput *weft_job_input_new_snapshot (WeftSnapshot          *snap);
 WeftJobInput *weft_job_input_ref        (WeftJobInput            *input);
 void          weft_job_input_unref      (WeftJobInput            *input);
 size_t        weft_job_input_get_size   (WeftJobInput            *input);
@@ -77,6 +82,25 @@ guint64  weft_job_fnv1a         (guint64     seed,
                                  const void *data,
                                  size_t      len);
 
+/* Options of WEFT_JOB_SAVE: the absolute @path to replace and the mode a
+ * file that does not exist yet is created with (before the umask), e.g.
+ * 0600 for a private draft or 0666 for a document; an existing file keeps its
+ * own mode. Encoded as mode (u32 LE), path length (u32 LE) and the path
+ * bytes, no terminator. The job writes its input with
+ * weft_file_write_atomic_full()'s guarantees and returns an empty result;
+ * its errors are weft-file.c's ("Could not save “name”: …"). A SAVE
+ * cancelled before its rename leaves the target untouched. */
+#define WEFT_JOB_SAVE_MAX_PATH 4096
+GBytes   *weft_job_save_options       (const char    *path,
+                                       guint32        new_file_mode);
+/* Checks every field: length, mode (at most 07777), an absolute path of at
+ * most WEFT_JOB_SAVE_MAX_PATH bytes without NUL. *out_path is freed with
+ * g_free(). */
+gboolean  weft_job_save_options_parse (GBytes        *options,
+                                       char         **out_path,
+                                       guint32       *out_new_file_mode,
+                                       GError       **error);
+
 /* Polled by long jobs between chunks; returns TRUE once the job should stop. */
 typedef gboolean (*WeftJobCancelFunc) (gpointer cancel_data);
 
@@ -95,5 +119,20 @@ gboolean weft_job_run (WeftJobKind        kind,
                        gpointer           cancel_data,
                        GBytes           **out_result,
                        GError           **error);
+
+/* The part of a SAVE that runs where files cannot be opened (a sandboxed
+ * worker): copies the input, @input_len bytes at the start of @input_fd (its
+ * sealed memfd; -1 when empty), into @fd, a temp file the caller created
+ * with weft_file_temp_new(), and fsyncs it. The caller then commits or
+ * aborts. @options are checked as for any SAVE; the path only names the file
+ * in messages. */
+gboolean weft_job_run_save_to_fd (int                 input_fd,
+                                  size_t              input_len,
+                                  GBytes             *options,
+                                  int                 fd,
+                                  WeftJobCancelFunc   is_cancelled,
+                                  gpointer            cancel_data,
+                                  GBytes            **out_result,
+                                  GError            **error);
 
 G_END_DECLS

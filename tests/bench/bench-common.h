@@ -91,5 +91,7 @@ int      weft_bench_sort          (int    argc,
                                    char **argv);
 int      weft_bench_spell         (int    argc,
                                    char **argv);
+int      weft_bench_save          (int    argc,
+                                   char **argv);
 
 G_END_DECLS

@@ -20,6 +20,7 @@ static const WeftBenchCommand commands[] = {
   { "roundtrip", "latency and throughput of an empty job, 1 MB and 63 MB payloads", weft_bench_roundtrip },
   { "sort", "parallel sort of 1M lines beside GNU sort --parallel=1/2", weft_bench_sort },
   { "spell", "spell-check throughput, 1 and N threads beside hunspell -l", weft_bench_spell },
+  { "save", "main-thread cost and end-to-end time of an autosave beside write+fsync+rename", weft_bench_save },
 };
 
 static void

@@ -3,9 +3,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,7 +25,10 @@
 extern "C" {
 #include "weft-backend.h"
 #include "weft-ipc.h"
+#include "weft-text.h"
 }
+
+extern char **environ;
 
 namespace {
 
@@ -656,6 +665,669 @@ WorkerPids ()
   if (dir != nullptr)
     closedir (dir);
   return pids;
+}
+
+// SAVE: a snapshot written through either backend.
+
+// UTF-8 text of exactly @n bytes in lines of varied length, with two-byte
+// characters, as a document mirror holds it.
+std::string
+Text (size_t n, guint32 seed)
+{
+  std::string s;
+  guint32 x = seed * 2654435761u + 7;
+
+  s.reserve (n + 2);
+  while (s.size () < n)
+    {
+      x ^= x << 13;
+      x ^= x >> 17;
+      x ^= x << 5;
+      if (x % 61 == 0)
+        s += '\n';
+      else if (x % 23 == 0 && s.size () + 2 <= n)
+        s += "\xc3\xa9";  // é
+      else
+        s += static_cast<char> ('a' + x % 26);
+    }
+  return s;
+}
+
+std::string
+ReadAll (const std::string &path)
+{
+  gchar *data = nullptr;
+  gsize len = 0;
+
+  if (!g_file_get_contents (path.c_str (), &data, &len, nullptr))
+    return "<missing>";
+  std::string s (data, len);
+  g_free (data);
+  return s;
+}
+
+void
+WriteAll (const std::string &path, const std::string &data, mode_t mode)
+{
+  ASSERT_TRUE (g_file_set_contents (path.c_str (), data.data (), data.size (), nullptr));
+  ASSERT_EQ (chmod (path.c_str (), mode), 0);
+}
+
+mode_t
+ModeOf (const std::string &path)
+{
+  struct stat st;
+
+  if (stat (path.c_str (), &st) != 0)
+    return static_cast<mode_t> (-1);
+  return st.st_mode & 07777;
+}
+
+mode_t
+CurrentUmask ()
+{
+  mode_t m = umask (022);
+  umask (m);
+  return m;
+}
+
+class SaveTest : public Conformance
+{
+protected:
+  void SetUp () override
+  {
+    Conformance::SetUp ();
+    dir_ = g_dir_make_tmp ("weft-save-XXXXXX", nullptr);
+    ASSERT_NE (dir_, nullptr);
+  }
+
+  void TearDown () override
+  {
+    Conformance::TearDown ();
+    g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", dir_);
+    EXPECT_EQ (system (cmd), 0);
+    g_free (dir_);
+  }
+
+  std::string Path (const char *name) const
+  {
+    g_autofree char *p = g_build_filename (dir_, name, nullptr);
+    return p;
+  }
+
+  // Names in the test directory, sorted: temp files left behind show here.
+  std::vector<std::string> Listing () const
+  {
+    std::vector<std::string> names;
+    GDir *dir = g_dir_open (dir_, 0, nullptr);
+    const char *name;
+
+    while (dir != nullptr && (name = g_dir_read_name (dir)) != nullptr)
+      names.push_back (name);
+    if (dir != nullptr)
+      g_dir_close (dir);
+    std::sort (names.begin (), names.end ());
+    return names;
+  }
+
+  // Submits a SAVE of @snap to @path; the job holds its own references.
+  guint64 SubmitSave (WeftBackend *backend, WeftSnapshot *snap, const std::string &path,
+                      guint32 mode = 0666)
+  {
+    WeftJobInput *in = weft_job_input_new_snapshot (snap);
+    GBytes *options = weft_job_save_options (path.c_str (), mode);
+    WeftJobSpec spec = { WEFT_JOB_SAVE, in, options, 0 };
+    guint64 id = weft_backend_submit (backend, &spec, OnDone, this);
+
+    g_bytes_unref (options);
+    weft_job_input_unref (in);
+    return id;
+  }
+
+  // Builds a text by edits as well as from a string, so that the rope's
+  // leaves are not all full, and returns its snapshot.
+  WeftSnapshot *Snapshot (const std::string &text)
+  {
+    size_t half = text.size () / 2;
+
+    // Cut on a char boundary: never inside "é".
+    while (half > 0 && (static_cast<guint8> (text[half]) & 0xc0) == 0x80)
+      half--;
+    WeftText *t = weft_text_new_from_utf8 (text.data (), half);
+    weft_text_insert (t, weft_text_get_n_chars (t), text.data () + half, text.size () - half);
+    WeftSnapshot *snap = weft_text_snapshot (t);
+    weft_text_free (t);
+    return snap;
+  }
+
+  Delivery Run (WeftBackend *backend, WeftSnapshot *snap, const std::string &path,
+                guint32 mode = 0666)
+  {
+    guint64 id = SubmitSave (backend, snap, path, mode);
+
+    EXPECT_TRUE (WaitFor ([&] { return Delivered (id); }));
+    return deliveries_[id];
+  }
+
+  char *dir_ = nullptr;
+};
+
+TEST_P (SaveTest, SnapshotInputReadsTheTextChunkByChunk)
+{
+  std::string text = Text (100000, 1);
+  WeftSnapshot *snap = Snapshot (text);
+  WeftJobInput *in = weft_job_input_new_snapshot (snap);
+  std::string copy (text.size (), '\0');
+  size_t n_pieces = 0;
+
+  weft_snapshot_unref (snap);  // the input keeps its own reference
+  ASSERT_EQ (weft_job_input_get_size (in), text.size ());
+  for (size_t off = 0; off < text.size ();)
+    {
+      size_t len = 0;
+      const void *p = weft_job_input_get_chunk (in, off, &len);
+      ASSERT_GT (len, 0u);
+      ASSERT_LE (off + len, text.size ());
+      memcpy (&copy[off], p, len);
+      off += len;
+      n_pieces++;
+    }
+  EXPECT_EQ (copy, text);
+  EXPECT_GT (n_pieces, 1u);
+  // Any offset, even inside a character, starts a chunk there.
+  size_t len = 0;
+  const char *p = static_cast<const char *> (weft_job_input_get_chunk (in, 12345, &len));
+  EXPECT_EQ (*p, text[12345]);
+  std::string part (300, '\0');
+  weft_job_input_copy (in, 4000, &part[0], part.size ());
+  EXPECT_EQ (part, text.substr (4000, 300));
+  weft_job_input_unref (in);
+}
+
+TEST_P (SaveTest, WritesExactBytesAndKeepsAnExistingFilesMode)
+{
+  WeftBackend *backend = Make (2);
+  std::string path = Path ("notes.txt");
+  std::string text = Text (300000, 2);
+  WeftSnapshot *snap = Snapshot (text);
+
+  WriteAll (path, "old contents\n", 0640);
+  Delivery d = Run (backend, snap, path, 0600);
+  weft_snapshot_unref (snap);
+
+  ASSERT_TRUE (d.ok) << d.error_message;
+  EXPECT_EQ (d.output, "");
+  EXPECT_EQ (ReadAll (path), text);
+  EXPECT_EQ (ModeOf (path), 0640u);
+  EXPECT_EQ (Listing (), std::vector<std::string> { "notes.txt" });
+}
+
+TEST_P (SaveTest, WritesATwentyMegabyteMultiChunkSnapshot)
+{
+  WeftBackend *backend = Make (1);
+  std::string path = Path ("big.txt");
+  std::string text = Text (20 * 1024 * 1024, 3);
+  WeftSnapshot *snap = Snapshot (text);
+
+  EXPECT_GT (weft_snapshot_get_n_chunks (snap), 1000u);
+  WriteAll (path, Text (1000, 4), 0644);
+  Delivery d = Run (backend, snap, path);
+  weft_snapshot_unref (snap);
+
+  ASSERT_TRUE (d.ok) << d.error_message;
+  EXPECT_TRUE (ReadAll (path) == text);  // not EXPECT_EQ: no 20 MB diff on failure
+  EXPECT_EQ (ModeOf (path), 0644u);
+  EXPECT_EQ (Listing (), std::vector<std::string> { "big.txt" });
+}
+
+TEST_P (SaveTest, NewFilesGetTheRequestedModeAndEmptyTextsWork)
+{
+  WeftBackend *backend = Make (2);
+  std::string text = Text (5000, 5);
+  WeftSnapshot *snap = Snapshot (text);
+  WeftText *empty_text = weft_text_new ();
+  WeftSnapshot *empty = weft_text_snapshot (empty_text);
+  mode_t mask = CurrentUmask ();
+
+  guint64 draft = SubmitSave (backend, snap, Path ("draft"), 0600);
+  guint64 doc = SubmitSave (backend, snap, Path ("doc.txt"), 0666);
+  guint64 none = SubmitSave (backend, empty, Path ("empty.txt"), 0644);
+  weft_snapshot_unref (snap);
+  weft_snapshot_unref (empty);
+  weft_text_free (empty_text);
+
+  ASSERT_TRUE (WaitFor ([&] { return NDelivered () == 3; }));
+  for (guint64 id : { draft, doc, none })
+    ASSERT_TRUE (deliveries_[id].ok) << deliveries_[id].error_message;
+  EXPECT_EQ (ReadAll (Path ("draft")), text);
+  EXPECT_EQ (ModeOf (Path ("draft")), 0600u & ~mask);
+  EXPECT_EQ (ReadAll (Path ("doc.txt")), text);
+  EXPECT_EQ (ModeOf (Path ("doc.txt")), 0666u & ~mask);
+  EXPECT_EQ (ReadAll (Path ("empty.txt")), "");
+  EXPECT_EQ (Listing (), (std::vector<std::string> { "doc.txt", "draft", "empty.txt" }));
+}
+
+TEST_P (SaveTest, ReplacesASymlinksTargetAndKeepsTheLink)
+{
+  WeftBackend *backend = Make (1);
+  std::string text = Text (7000, 6);
+  WeftSnapshot *snap = Snapshot (text);
+
+  WriteAll (Path ("real.txt"), "old", 0600);
+  ASSERT_EQ (symlink ("real.txt", Path ("link.txt").c_str ()), 0);
+  Delivery d = Run (backend, snap, Path ("link.txt"));
+  weft_snapshot_unref (snap);
+
+  ASSERT_TRUE (d.ok) << d.error_message;
+  EXPECT_EQ (ReadAll (Path ("real.txt")), text);
+  EXPECT_EQ (ModeOf (Path ("real.txt")), 0600u);
+  g_autofree char *link = g_file_read_link (Path ("link.txt").c_str (), nullptr);
+  EXPECT_STREQ (link, "real.txt");
+  EXPECT_EQ (Listing (), (std::vector<std::string> { "link.txt", "real.txt" }));
+}
+
+TEST_P (SaveTest, FailuresLeaveTheTargetAndNoTempFileWithAClearMessage)
+{
+  WeftBackend *backend = Make (1);
+  WeftSnapshot *snap = Snapshot (Text (100000, 7));
+
+  // A target whose folder does not exist.
+  Delivery missing = Run (backend, snap, Path ("nowhere/draft"), 0600);
+  EXPECT_FALSE (missing.ok);
+  EXPECT_EQ (missing.error_code, WEFT_ERROR_NOT_FOUND);
+  EXPECT_EQ (missing.error_message.rfind ("Could not save “draft”: ", 0), 0u) << missing.error_message;
+
+  // A target that is a folder, holding a file that must stay.
+  ASSERT_EQ (mkdir (Path ("folder").c_str (), 0755), 0);
+  WriteAll (Path ("folder/inside"), "keep", 0644);
+  Delivery folder = Run (backend, snap, Path ("folder"));
+  EXPECT_FALSE (folder.ok);
+  EXPECT_EQ (folder.error_code, WEFT_ERROR_IS_DIRECTORY);
+  EXPECT_EQ (folder.error_message, "“folder” is a folder, not a file");
+  EXPECT_EQ (ReadAll (Path ("folder/inside")), "keep");
+
+  // A target that is not a regular file.
+  ASSERT_EQ (mkfifo (Path ("fifo").c_str (), 0644), 0);
+  Delivery fifo = Run (backend, snap, Path ("fifo"));
+  EXPECT_FALSE (fifo.ok);
+  EXPECT_EQ (fifo.error_code, WEFT_ERROR_NOT_REGULAR_FILE);
+
+  weft_snapshot_unref (snap);
+  EXPECT_EQ (Listing (), (std::vector<std::string> { "fifo", "folder" }));
+  EXPECT_EQ (NDelivered (), 3u);
+}
+
+TEST_P (SaveTest, MalformedOptionsFailWithoutTouchingAnything)
+{
+  WeftBackend *backend = Make (1);
+  std::string path = Path ("doc.txt");
+  WeftSnapshot *snap = Snapshot ("new");
+  std::vector<GBytes *> bad = {
+    nullptr,
+    g_bytes_new ("abc", 3),
+    weft_job_save_options ("relative/doc.txt", 0644),
+    weft_job_save_options (path.c_str (), 010000),
+    weft_job_save_options ("", 0644),
+  };
+  std::vector<guint64> ids;
+
+  WriteAll (path, "old", 0644);
+  for (GBytes *options : bad)
+    {
+      WeftJobInput *in = weft_job_input_new_snapshot (snap);
+      WeftJobSpec spec = { WEFT_JOB_SAVE, in, options, 0 };
+      ids.push_back (weft_backend_submit (backend, &spec, OnDone, this));
+      weft_job_input_unref (in);
+      if (options != nullptr)
+        g_bytes_unref (options);
+    }
+  weft_snapshot_unref (snap);
+
+  ASSERT_TRUE (WaitFor ([&] { return NDelivered () == ids.size (); }));
+  for (guint64 id : ids)
+    {
+      EXPECT_FALSE (deliveries_[id].ok);
+      EXPECT_EQ (deliveries_[id].error_code, WEFT_ERROR_FAILED) << deliveries_[id].error_message;
+      EXPECT_EQ (deliveries_[id].stats.crashes, 0u);
+    }
+  EXPECT_EQ (ReadAll (path), "old");
+  EXPECT_EQ (Listing (), std::vector<std::string> { "doc.txt" });
+}
+
+TEST_P (SaveTest, ACancelledSaveLeavesOldOrNewContentsAndNoTempFile)
+{
+  WeftBackend *backend = Make (1);
+  std::string path = Path ("doc.txt");
+  std::string old_text = Text (1000, 8);
+  std::string text = Text (8 * 1024 * 1024, 9);
+  WeftSnapshot *snap = Snapshot (text);
+
+  WriteAll (path, old_text, 0644);
+  guint64 id = SubmitSave (backend, snap, path);
+  weft_snapshot_unref (snap);
+  WaitRunning (backend, 1);
+  weft_backend_cancel (backend, id);
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (id); }));
+
+  // Cancelled before the rename: untouched; after it: complete.
+  std::string now = ReadAll (path);
+  if (deliveries_[id].ok)
+    EXPECT_TRUE (now == text);
+  else
+    {
+      EXPECT_EQ (deliveries_[id].error_code, WEFT_ERROR_CANCELLED);
+      EXPECT_TRUE (now == old_text || now == text);
+    }
+  EXPECT_EQ (Listing (), std::vector<std::string> { "doc.txt" });
+}
+
+// What only worker processes promise: a crashing thread would take the
+// whole process down, and threads are not sandboxed.
+class ProcessSaveTest : public SaveTest
+{
+};
+
+TEST_P (ProcessSaveTest, KillingTheWorkerMidSaveKeepsTheOriginalWholeAndRetries)
+{
+  WeftBackend *backend = Make (1);
+  std::string path = Path ("doc.txt");
+  std::string old_text = Text (100000, 10);
+  std::string text = Text (64 * 1024 * 1024, 11);
+  WeftSnapshot *snap = Snapshot (text);
+  gint64 deadline = g_get_monotonic_time () + 120 * G_USEC_PER_SEC;
+  bool killed = false;
+
+  WriteAll (path, old_text, 0640);
+  guint64 id = SubmitSave (backend, snap, path);
+  weft_snapshot_unref (snap);
+
+  // Kill the worker once its temp file is partly written.
+  while (!killed && !Delivered (id) && g_get_monotonic_time () < deadline)
+    {
+      for (const std::string &name : Listing ())
+        {
+          struct stat st;
+
+          if (name.rfind (".doc.txt.weft-", 0) != 0 || stat (Path (name.c_str ()).c_str (), &st) != 0)
+            continue;
+          if (st.st_size > 0 && static_cast<size_t> (st.st_size) < text.size ())
+            {
+              std::vector<pid_t> pids = WorkerPids ();
+              ASSERT_EQ (pids.size (), 1u);
+              ASSERT_EQ (kill (pids[0], SIGKILL), 0);
+              killed = true;
+              EXPECT_TRUE (ReadAll (path) == old_text);
+              break;
+            }
+        }
+      g_main_context_iteration (ctx_, FALSE);
+      g_usleep (100);
+    }
+  ASSERT_TRUE (killed) << "the save finished before the worker could be killed";
+
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (id); }));
+  const Delivery &d = deliveries_[id];
+  ASSERT_TRUE (d.ok) << d.error_message;
+  EXPECT_EQ (d.stats.crashes, 1u);
+  EXPECT_EQ (d.stats.attempts, 2u);
+  EXPECT_TRUE (ReadAll (path) == text);
+  EXPECT_EQ (ModeOf (path), 0640u);
+  EXPECT_EQ (Listing (), std::vector<std::string> { "doc.txt" });
+}
+
+TEST_P (ProcessSaveTest, SavesThroughAWorkerThatCannotOpenFiles)
+{
+  WeftBackend *backend = Make (1);
+  std::string path = Path ("doc.txt");
+  std::string text = Text (200000, 12);
+  WeftSnapshot *snap = Snapshot (text);
+
+  WriteAll (path, "old", 0644);
+  // The one worker is sandboxed: it cannot open the very file it saves.
+  GBytes *options = g_bytes_new (path.data (), path.size ());
+  guint64 open_id = Submit (backend, WEFT_JOB_TEST_OPEN_PATH, "", options);
+  g_bytes_unref (options);
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (open_id); }));
+  guint32 e = 0;
+  ASSERT_EQ (deliveries_[open_id].output.size (), sizeof e);
+  memcpy (&e, deliveries_[open_id].output.data (), sizeof e);
+  EXPECT_EQ (GUINT32_FROM_LE (e), static_cast<guint32> (EPERM));
+
+  Delivery d = Run (backend, snap, path);
+  weft_snapshot_unref (snap);
+  ASSERT_TRUE (d.ok) << d.error_message;
+  EXPECT_EQ (d.stats.crashes, 0u);
+  EXPECT_GE (d.stats.ipc_bytes, text.size ());
+  EXPECT_TRUE (ReadAll (path) == text);
+  EXPECT_EQ (Listing (), std::vector<std::string> { "doc.txt" });
+}
+
+INSTANTIATE_TEST_SUITE_P (Backends, SaveTest,
+                          ::testing::Values ("threads", "processes"),
+                          [] (const ::testing::TestParamInfo<const char *> &info) {
+                            return std::string (info.param);
+                          });
+
+INSTANTIATE_TEST_SUITE_P (Backends, ProcessSaveTest,
+                          ::testing::Values ("processes"),
+                          [] (const ::testing::TestParamInfo<const char *> &info) {
+                            return std::string (info.param);
+                          });
+
+// A weft-worker driven by hand, to send it what the backend never would.
+class RawWorker
+{
+public:
+  RawWorker ()
+  {
+    int sv[2];
+    posix_spawn_file_actions_t actions;
+    char *argv[] = { const_cast<char *> (WorkerPath ()), const_cast<char *> ("--ipc-fd=3"), nullptr };
+
+    EXPECT_EQ (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, sv[1], 3);
+    EXPECT_EQ (posix_spawn (&pid_, WorkerPath (), &actions, nullptr, argv, environ), 0);
+    posix_spawn_file_actions_destroy (&actions);
+    close (sv[1]);
+    sock_ = sv[0];
+
+    int control = memfd_create ("weft-test-control", MFD_CLOEXEC);
+    // One page holds the control struct (C11 atomics, not C++ ones).
+    EXPECT_EQ (ftruncate (control, 4096), 0);
+    WeftIpcHello hello = { WEFT_IPC_VERSION };
+    GByteArray *msg = g_byte_array_new ();
+    weft_ipc_encode_hello (msg, WEFT_IPC_INIT, &hello);
+    Send (msg, { control });
+    g_byte_array_unref (msg);
+    close (control);
+
+    guint8 buf[64];
+    ssize_t n = recv (sock_, buf, sizeof buf, 0);
+    EXPECT_TRUE (n > 0 && weft_ipc_decode_hello (buf, n, WEFT_IPC_READY, &hello, nullptr));
+  }
+
+  ~RawWorker ()
+  {
+    close (sock_);
+    if (pid_ > 0)
+      {
+        kill (pid_, SIGKILL);
+        waitpid (pid_, nullptr, 0);
+      }
+  }
+
+  void Send (GByteArray *msg, const std::vector<int> &fds)
+  {
+    struct iovec iov = { msg->data, msg->len };
+    union {
+      char buf[CMSG_SPACE (4 * sizeof (int))];
+      struct cmsghdr align;
+    } control;
+    struct msghdr m = {};
+
+    memset (&control, 0, sizeof control);
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    if (!fds.empty ())
+      {
+        m.msg_control = control.buf;
+        m.msg_controllen = CMSG_SPACE (fds.size () * sizeof (int));
+        struct cmsghdr *c = CMSG_FIRSTHDR (&m);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN (fds.size () * sizeof (int));
+        memcpy (CMSG_DATA (c), fds.data (), fds.size () * sizeof (int));
+      }
+    EXPECT_EQ (sendmsg (sock_, &m, MSG_NOSIGNAL), static_cast<ssize_t> (msg->len));
+  }
+
+  void SendJob (guint32 kind, GBytes *options, guint32 n_output_fds, const std::vector<int> &fds)
+  {
+    GByteArray *msg = g_byte_array_new ();
+    WeftIpcJob job = {};
+    gsize len = 0;
+
+    job.job_id = 7;
+    job.kind = kind;
+    job.options = static_cast<const guint8 *> (g_bytes_get_data (options, &len));
+    job.options_len = len;
+    job.n_output_fds = n_output_fds;
+    weft_ipc_encode_job (msg, &job);
+    Send (msg, fds);
+    g_byte_array_unref (msg);
+  }
+
+  // The worker's answer, or nullopt-like false once it hung up.
+  bool Answer (WeftIpcResult *out, std::vector<guint8> *buf)
+  {
+    buf->assign (WEFT_IPC_MAX_MESSAGE + 1, 0);
+    ssize_t n = recv (sock_, buf->data (), buf->size (), 0);
+    return n > 0 && weft_ipc_decode_result (buf->data (), n, out, nullptr);
+  }
+
+  // Waits for the worker to exit; returns its exit status, or -1.
+  int ExitStatus ()
+  {
+    int status = 0;
+
+    if (waitpid (pid_, &status, 0) != pid_)
+      return -1;
+    pid_ = 0;
+    return WIFEXITED (status) ? WEXITSTATUS (status) : -1;
+  }
+
+private:
+  pid_t pid_ = 0;
+  int sock_ = -1;
+};
+
+class SaveWorkerProtocol : public ::testing::Test
+{
+protected:
+  void SetUp () override
+  {
+    dir_ = g_dir_make_tmp ("weft-save-raw-XXXXXX", nullptr);
+    ASSERT_NE (dir_, nullptr);
+    path_ = std::string (dir_) + "/file";
+    options_ = weft_job_save_options (path_.c_str (), 0644);
+  }
+
+  void TearDown () override
+  {
+    g_bytes_unref (options_);
+    unlink (path_.c_str ());
+    rmdir (dir_);
+    g_free (dir_);
+  }
+
+  char *dir_ = nullptr;
+  std::string path_;
+  GBytes *options_ = nullptr;
+};
+
+TEST_F (SaveWorkerProtocol, ASaveWithItsOneDescriptorIsServed)
+{
+  RawWorker w;
+  int fd = open (path_.c_str (), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  WeftIpcResult result;
+  std::vector<guint8> buf;
+
+  ASSERT_GE (fd, 0);
+  w.SendJob (WEFT_JOB_SAVE, options_, 1, { fd });
+  close (fd);
+  ASSERT_TRUE (w.Answer (&result, &buf));
+  EXPECT_EQ (result.status, WEFT_IPC_STATUS_OK);
+}
+
+TEST_F (SaveWorkerProtocol, ASaveWithoutADescriptorStopsTheWorker)
+{
+  RawWorker w;
+  WeftIpcResult result;
+  std::vector<guint8> buf;
+
+  w.SendJob (WEFT_JOB_SAVE, options_, 1, {});
+  EXPECT_FALSE (w.Answer (&result, &buf));
+  EXPECT_EQ (w.ExitStatus (), 2);
+}
+
+TEST_F (SaveWorkerProtocol, ASaveWithTwoDescriptorsStopsTheWorker)
+{
+  RawWorker w;
+  int a = open (path_.c_str (), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  int b = dup (a);
+  WeftIpcResult result;
+  std::vector<guint8> buf;
+
+  w.SendJob (WEFT_JOB_SAVE, options_, 1, { a, b });
+  close (a);
+  close (b);
+  EXPECT_FALSE (w.Answer (&result, &buf));
+  EXPECT_EQ (w.ExitStatus (), 2);
+}
+
+TEST_F (SaveWorkerProtocol, AReadOnlyOrNonFileDescriptorStopsTheWorker)
+{
+  int fds[2];
+
+  ASSERT_EQ (pipe2 (fds, O_CLOEXEC), 0);
+  {
+    RawWorker w;
+    WeftIpcResult result;
+    std::vector<guint8> buf;
+
+    w.SendJob (WEFT_JOB_SAVE, options_, 1, { fds[1] });
+    EXPECT_FALSE (w.Answer (&result, &buf));
+    EXPECT_EQ (w.ExitStatus (), 2);
+  }
+  close (fds[0]);
+  close (fds[1]);
+
+  ASSERT_TRUE (g_file_set_contents (path_.c_str (), "x", 1, nullptr));
+  int ro = open (path_.c_str (), O_RDONLY | O_CLOEXEC);
+  RawWorker w;
+  WeftIpcResult result;
+  std::vector<guint8> buf;
+
+  w.SendJob (WEFT_JOB_SAVE, options_, 1, { ro });
+  close (ro);
+  EXPECT_FALSE (w.Answer (&result, &buf));
+  EXPECT_EQ (w.ExitStatus (), 2);
+}
+
+TEST_F (SaveWorkerProtocol, AnOutputDescriptorOnAnotherKindStopsTheWorker)
+{
+  RawWorker w;
+  int fd = open (path_.c_str (), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  GBytes *bench = weft_job_bench_options (1);
+  WeftIpcResult result;
+  std::vector<guint8> buf;
+
+  w.SendJob (WEFT_JOB_BENCH, bench, 0, { fd });
+  close (fd);
+  g_bytes_unref (bench);
+  EXPECT_FALSE (w.Answer (&result, &buf));
+  EXPECT_EQ (w.ExitStatus (), 2);
 }
 
 class ProcessBackend : public BackendTest

@@ -264,4 +264,80 @@ TEST_F (WeftFile, NewPrivateFileGetsTheModeAskedFor)
   EXPECT_EQ (Read (Path ("draft")), "draft");
 }
 
+// The steps a processes-backend SAVE takes, one by one.
+
+TEST_F (WeftFile, TempFileCommitReplacesTheTargetKeepingItsMode)
+{
+  Write (Path ("doc.txt"), "old");
+  ASSERT_EQ (chmod (Path ("doc.txt").c_str (), 0640), 0);
+  g_autoptr (GError) error = nullptr;
+  WeftFileTemp *temp = weft_file_temp_new (Path ("doc.txt").c_str (), 0600, &error);
+  ASSERT_NE (temp, nullptr) << error->message;
+  EXPECT_EQ (EntriesInDir (), 2);
+  EXPECT_EQ (Read (Path ("doc.txt")), "old");
+  struct stat st;
+  ASSERT_EQ (fstat (weft_file_temp_get_fd (temp), &st), 0);
+  EXPECT_EQ (st.st_mode & 07777, 0640u);
+  EXPECT_EQ (st.st_size, 0);
+
+  Pieces pieces;
+  pieces.parts = { "new ", std::string (3 << 20, 'n'), " end" };
+  ASSERT_TRUE (weft_file_write_fd (weft_file_temp_get_fd (temp), "doc.txt", NextPiece, &pieces,
+                                   nullptr, nullptr, &error));
+  EXPECT_EQ (Read (Path ("doc.txt")), "old");
+  ASSERT_TRUE (weft_file_temp_commit (temp, &error)) << error->message;
+  EXPECT_EQ (Read (Path ("doc.txt")), "new " + std::string (3 << 20, 'n') + " end");
+  ASSERT_EQ (stat (Path ("doc.txt").c_str (), &st), 0);
+  EXPECT_EQ (st.st_mode & 07777, 0640u);
+  EXPECT_EQ (EntriesInDir (), 1);
+}
+
+TEST_F (WeftFile, TempFileAbortLeavesTheTargetAndNothingElse)
+{
+  Write (Path ("doc.txt"), "old");
+  WeftFileTemp *temp = weft_file_temp_new (Path ("doc.txt").c_str (), 0644, nullptr);
+  ASSERT_NE (temp, nullptr);
+  ASSERT_EQ (write (weft_file_temp_get_fd (temp), "partial", 7), 7);
+  weft_file_temp_abort (temp);
+  weft_file_temp_abort (nullptr);
+  EXPECT_EQ (Read (Path ("doc.txt")), "old");
+  EXPECT_EQ (EntriesInDir (), 1);
+}
+
+TEST_F (WeftFile, TempFileIsRefusedWhereASaveWouldBe)
+{
+  g_autoptr (GError) missing = nullptr;
+  EXPECT_EQ (weft_file_temp_new (Path ("no/such.txt").c_str (), 0644, &missing), nullptr);
+  EXPECT_TRUE (g_error_matches (missing, WEFT_ERROR, WEFT_ERROR_NOT_FOUND));
+  EXPECT_TRUE (g_str_has_prefix (missing->message,
+                                 "Could not save “such.txt”: creating a temporary file beside it failed: "))
+    << missing->message;
+  ASSERT_EQ (mkdir (Path ("sub").c_str (), 0700), 0);
+  g_autoptr (GError) dir = nullptr;
+  EXPECT_EQ (weft_file_temp_new (Path ("sub").c_str (), 0644, &dir), nullptr);
+  EXPECT_TRUE (g_error_matches (dir, WEFT_ERROR, WEFT_ERROR_IS_DIRECTORY));
+  EXPECT_EQ (EntriesInDir (), 1);
+}
+
+static gboolean
+CancelAfterFirstBatch (gpointer data)
+{
+  return ++*static_cast<int *> (data) > 1;
+}
+
+TEST_F (WeftFile, WriteToADescriptorStopsOnceCancelled)
+{
+  int fd = open (Path ("out").c_str (), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE (fd, 0);
+  Pieces pieces;
+  pieces.parts = { std::string (5 << 20, 'c') };
+  int polls = 0;
+  g_autoptr (GError) error = nullptr;
+  EXPECT_FALSE (weft_file_write_fd (fd, "out", NextPiece, &pieces, CancelAfterFirstBatch, &polls, &error));
+  EXPECT_TRUE (g_error_matches (error, WEFT_ERROR, WEFT_ERROR_CANCELLED));
+  close (fd);
+  // One batch of at most 1 MiB went out before the check stopped it.
+  EXPECT_EQ (Read (Path ("out")).size (), size_t (1 << 20));
+}
+
 }  // namespace

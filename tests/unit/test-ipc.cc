@@ -33,6 +33,7 @@ EncodeJob (const std::string &options, guint32 kind = WEFT_JOB_BENCH, guint64 id
   job.input_len = 1234567;
   job.options = reinterpret_cast<const guint8 *> (options.data ());
   job.options_len = options.size ();
+  job.n_output_fds = kind == WEFT_JOB_SAVE ? 1 : 0;
   weft_ipc_encode_job (out, &job);
   return Take (out);
 }
@@ -119,6 +120,114 @@ TEST (WeftIpc, JobRoundTrips)
   EXPECT_EQ (job.input_len, 1234567u);
   ASSERT_EQ (job.options_len, 4u);
   EXPECT_EQ (std::string (reinterpret_cast<const char *> (job.options), 4), "opts");
+}
+
+TEST (WeftIpc, OnlyASaveCarriesExactlyOneOutputDescriptor)
+{
+  Bytes save = EncodeJob ("opts", WEFT_JOB_SAVE);
+  Bytes bench = EncodeJob ("opts");
+  const size_t at = save.size () - 4;  // the last field
+  WeftIpcJob job;
+
+  ASSERT_TRUE (DecodeJob (save, &job));
+  EXPECT_EQ (job.kind, (guint32) WEFT_JOB_SAVE);
+  EXPECT_EQ (job.n_output_fds, 1u);
+  ASSERT_TRUE (DecodeJob (bench, &job));
+  EXPECT_EQ (job.n_output_fds, 0u);
+
+  for (guint32 n : { 0u, 2u, 0xffffffffu })
+    {
+      Bytes b = save;
+      PutU32 (b, at, n);
+      EXPECT_FALSE (DecodeJob (b)) << n;
+    }
+  for (guint32 n : { 1u, 2u })
+    {
+      Bytes b = bench;
+      PutU32 (b, at, n);
+      EXPECT_FALSE (DecodeJob (b)) << n;
+    }
+  // The field is required, not optional.
+  EXPECT_FALSE (DecodeJob (Resized (save, save.size () - 4)));
+}
+
+// SAVE options come from the parent, but a worker checks them as it checks
+// everything else: each field, with no read past the end.
+bool
+ParseSave (const Bytes &b, std::string *path = nullptr, guint32 *mode = nullptr)
+{
+  guint8 *exact = static_cast<guint8 *> (g_memdup2 (b.data (), b.size ()));
+  GBytes *options = g_bytes_new_take (exact, b.size ());
+  char *p = nullptr;
+  guint32 m = 0;
+  GError *error = nullptr;
+  bool ok = weft_job_save_options_parse (options, &p, &m, &error);
+
+  EXPECT_EQ (ok, error == nullptr);
+  if (ok && path != nullptr)
+    *path = p;
+  if (ok && mode != nullptr)
+    *mode = m;
+  g_free (p);
+  g_clear_error (&error);
+  g_bytes_unref (options);
+  return ok;
+}
+
+Bytes
+SaveOptions (const char *path, guint32 mode)
+{
+  GBytes *options = weft_job_save_options (path, mode);
+  gsize len = 0;
+  const guint8 *p = static_cast<const guint8 *> (g_bytes_get_data (options, &len));
+  Bytes b (p, p + len);
+
+  g_bytes_unref (options);
+  return b;
+}
+
+TEST (WeftIpc, SaveOptionsAreCheckedFieldByField)
+{
+  std::string path;
+  guint32 mode = 0;
+
+  ASSERT_TRUE (ParseSave (SaveOptions ("/tmp/draft", 0600), &path, &mode));
+  EXPECT_EQ (path, "/tmp/draft");
+  EXPECT_EQ (mode, 0600u);
+
+  EXPECT_FALSE (ParseSave (Bytes ()));
+  EXPECT_FALSE (ParseSave (SaveOptions ("", 0600)));
+  EXPECT_FALSE (ParseSave (SaveOptions ("relative", 0600)));
+  EXPECT_FALSE (ParseSave (SaveOptions ("/tmp/draft", 010000)));
+  EXPECT_FALSE (ParseSave (SaveOptions (std::string (WEFT_JOB_SAVE_MAX_PATH + 1, '/').c_str (), 0600)));
+  EXPECT_TRUE (ParseSave (SaveOptions (std::string (WEFT_JOB_SAVE_MAX_PATH, '/').c_str (), 0600)));
+
+  Bytes b = SaveOptions ("/tmp/draft", 0600);
+  for (size_t len = 0; len < b.size (); len++)
+    EXPECT_FALSE (ParseSave (Bytes (b.begin (), b.begin () + len))) << len;
+  Bytes longer = b;
+  longer.push_back ('x');
+  EXPECT_FALSE (ParseSave (longer));      // length field no longer matches
+  Bytes nul = b;
+  nul[12] = '\0';
+  EXPECT_FALSE (ParseSave (nul));
+  PutU32 (b, 4, 0xffffffffu);
+  EXPECT_FALSE (ParseSave (b));
+
+  // Random damage: refused, or the same fields encode back to the same bytes.
+  Bytes good = SaveOptions ("/home/user/notes.txt", 0644);
+  GRand *rand = g_rand_new_with_seed (3);
+  for (int i = 0; i < 5000; i++)
+    {
+      Bytes d = good;
+      for (int f = g_rand_int_range (rand, 1, 4); f > 0; f--)
+        d[g_rand_int_range (rand, 0, d.size ())] = static_cast<guint8> (g_rand_int_range (rand, 0, 256));
+      if (ParseSave (d, &path, &mode))
+        {
+          EXPECT_EQ (SaveOptions (path.c_str (), mode), d);
+        }
+    }
+  g_rand_free (rand);
 }
 
 TEST (WeftIpc, ResultRoundTrips)
@@ -259,7 +368,7 @@ TEST (WeftIpc, OversizedLengthsAreRefused)
 TEST (WeftIpc, UnknownKindsStatusesAndCodesAreRefused)
 {
   EXPECT_FALSE (DecodeJob (EncodeJob ("", 0)));
-  EXPECT_FALSE (DecodeJob (EncodeJob ("", 3)));
+  EXPECT_FALSE (DecodeJob (EncodeJob ("", 63)));  // between the real and the test kinds
   EXPECT_FALSE (DecodeJob (EncodeJob ("", 0xffffffffu)));
   EXPECT_FALSE (DecodeJob (EncodeJob ("", WEFT_JOB_BENCH, 0)));
   EXPECT_TRUE (DecodeJob (EncodeJob ("", WEFT_JOB_TEST_OPEN_PATH)));
@@ -329,13 +438,19 @@ TEST (WeftIpc, RandomlyDamagedMessagesAreRefusedOrCanonical)
 {
   std::string output = "result!", message;
   Bytes job = EncodeJob ("options");
+  GBytes *save_options = weft_job_save_options ("/home/user/notes.txt", 0600);
+  gsize save_options_len = 0;
+  const char *save_data = static_cast<const char *> (g_bytes_get_data (save_options, &save_options_len));
+  Bytes save = EncodeJob (std::string (save_data, save_options_len), WEFT_JOB_SAVE);
   Bytes result = EncodeResult (SampleResult (output));
   GRand *rand = g_rand_new_with_seed (20261127);
   int accepted = 0;
 
-  for (int i = 0; i < 20000; i++)
+  g_bytes_unref (save_options);
+  for (int i = 0; i < 30000; i++)
     {
-      Bytes b = (i % 2) ? job : result;
+      // Odd rounds damage a job message, a bench or a save in turn.
+      Bytes b = (i % 2) ? ((i % 4 == 1) ? job : save) : result;
       int n_flips = g_rand_int_range (rand, 1, 4);
 
       for (int f = 0; f < n_flips; f++)
