@@ -5,6 +5,8 @@
 #include <glib/gi18n.h>
 #include <glib/gstdio.h>
 
+#include "weft-application.h"
+#include "weft-backend.h"
 #include "weft-file.h"
 #include "weft-session.h"
 
@@ -18,6 +20,7 @@ typedef struct
   WeftDocument *document;
   char         *id;
   char         *draft_path;
+  guint64       owner;            /* this document's jobs, for cancelling them all */
   guint         debounce_source;
   guint         max_source;
   guint64       written_version;  /* mirror version of the draft on disk */
@@ -35,6 +38,7 @@ struct _WeftSession
   char         *session_path;
   GPtrArray    *tracked;          /* Tracked*, in the order documents were opened */
   guint         session_source;
+  guint64       next_owner;
   guint         session_writing : 1;
   guint         session_again : 1;
   guint         failing : 1;      /* the last write failed; said once until one succeeds */
@@ -213,17 +217,16 @@ remove_file_async (WeftSession *self,
 /* Drafts */
 
 static void
-on_draft_written (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+draft_written (WeftSession  *self,
+               const char   *id,
+               const GError *error)
 {
-  WeftSession *self = WEFT_SESSION (object);
-  g_autofree char *id = user_data;
-  g_autoptr(GError) error = NULL;
   Tracked *tracked = NULL;
-  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
+  gboolean ok = error == NULL;
 
-  weft_session_report (self, error);
+  /* Cancelled: its document was closed; the file is removed below. */
+  if (!g_error_matches (error, WEFT_ERROR, WEFT_ERROR_CANCELLED))
+    weft_session_report (self, error);
 
   /* The document may have been closed meanwhile; its draft is then removed
    * by the close, or now. */
@@ -260,11 +263,52 @@ on_draft_written (GObject      *object,
     }
 }
 
+/* A draft written by the worker backend (a SAVE job, owned by the document). */
+typedef struct
+{
+  WeftSession *session;
+  char        *id;
+} DraftJob;
+
+static void
+on_draft_job_done (const WeftJobResult *result,
+                   gpointer             user_data)
+{
+  DraftJob *job = user_data;
+
+  draft_written (job->session, job->id, result->error);
+  g_object_unref (job->session);
+  g_free (job->id);
+  g_free (job);
+}
+
+/* Without a backend (no application around it), a plain thread writes. */
+static void
+on_draft_written (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autofree char *id = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_task_propagate_boolean (G_TASK (result), &error);
+  draft_written (WEFT_SESSION (object), id, error);
+}
+
+static WeftBackend *
+weft_session_get_backend (void)
+{
+  GApplication *app = g_application_get_default ();
+
+  return WEFT_IS_APPLICATION (app) ? weft_application_get_backend (WEFT_APPLICATION (app)) : NULL;
+}
+
 static void
 tracked_write_draft (Tracked *tracked)
 {
   WeftSession *self = tracked->session;
   g_autoptr(GTask) task = NULL;
+  WeftBackend *backend;
   WriteData *data;
 
   g_clear_handle_id (&tracked->debounce_source, g_source_remove);
@@ -287,12 +331,29 @@ tracked_write_draft (Tracked *tracked)
       return;
     }
 
+  tracked->writing = TRUE;
+
+  /* O(1) on the main thread: a worker walks the snapshot and writes it,
+   * on whichever backend the user chose. */
+  if ((backend = weft_session_get_backend ()) != NULL)
+    {
+      g_autoptr(WeftSnapshot) snapshot = weft_document_dup_snapshot (tracked->document);
+      g_autoptr(WeftJobInput) input = weft_job_input_new_snapshot (snapshot);
+      g_autoptr(GBytes) options = weft_job_save_options (tracked->draft_path, 0600);
+      WeftJobSpec spec = { WEFT_JOB_SAVE, input, options, tracked->owner };
+      DraftJob *job = g_new0 (DraftJob, 1);
+
+      tracked->written_version = weft_snapshot_get_version (snapshot);
+      job->session = g_object_ref (self);
+      job->id = g_strdup (tracked->id);
+      weft_backend_submit (backend, &spec, on_draft_job_done, job);
+      return;
+    }
+
   data = g_new0 (WriteData, 1);
   data->path = g_strdup (tracked->draft_path);
-  /* O(1) on the main thread: the writing thread walks the snapshot. */
   data->snapshot = weft_document_dup_snapshot (tracked->document);
   tracked->written_version = weft_snapshot_get_version (data->snapshot);
-  tracked->writing = TRUE;
 
   task = g_task_new (self, NULL, on_draft_written, g_strdup (tracked->id));
   g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
@@ -365,6 +426,7 @@ weft_session_track (WeftSession  *self,
   tracked->id = id != NULL ? g_strdup (id) : g_uuid_string_random ();
   name = g_strconcat (tracked->id, ".draft", NULL);
   tracked->draft_path = g_build_filename (self->dir, name, NULL);
+  tracked->owner = ++self->next_owner;
   /* A restored draft stays on disk until the changes are saved or dropped. */
   tracked->has_draft = id != NULL && g_file_test (tracked->draft_path, G_FILE_TEST_IS_REGULAR);
   g_ptr_array_add (self->tracked, tracked);
@@ -389,7 +451,10 @@ weft_session_untrack (WeftSession  *self,
   if (tracked == NULL)
     return;
 
-  /* Closing means the user saved or discarded the changes. */
+  /* Closing means the user saved or discarded the changes: a draft still
+   * being written has no reason to finish. */
+  if (weft_session_get_backend () != NULL)
+    weft_backend_cancel_owner (weft_session_get_backend (), tracked->owner);
   remove_file_async (self, tracked->draft_path);
   g_ptr_array_remove (self->tracked, tracked);
   weft_session_queue_session_write (self);

@@ -697,6 +697,25 @@ TEST_F (WeftAutosaveTest, WritesAPrivateDraftSoonAfterTyping)
   ASSERT_TRUE (WaitUntil ([&] { return DraftOf (page) == "draft text ✓ more"; }));
 }
 
+TEST_F (WeftAutosaveTest, DraftsAreWrittenBySandboxedWorkerProcessesToo)
+{
+  g_setenv ("WEFT_WORKER_PATH", WEFT_WORKER_FOR_TESTS, TRUE);
+  g_settings_set_string (settings_, "worker-backend", "processes");
+  ASSERT_STREQ (weft_backend_get_name (weft_application_get_backend (the_app)), "processes");
+
+  WeftPage *page = weft_window_new_document (window_);
+  Type (page, "written by a worker process");
+  ASSERT_TRUE (WaitUntil ([&] { return DraftOf (page) == "written by a worker process"; }));
+  struct stat st;
+  ASSERT_EQ (stat (DraftPath (page).c_str (), &st), 0);
+  EXPECT_EQ (st.st_mode & 0777, 0600u);
+
+  WeftBackendStats stats;
+  weft_backend_get_stats (weft_application_get_backend (the_app), &stats);
+  EXPECT_GE (stats.completed, 1u);
+  g_settings_reset (settings_, "worker-backend");
+}
+
 TEST_F (WeftAutosaveTest, SavingAndClosingRemoveTheDraft)
 {
   WriteFile (Path ("kept.txt"), "on disk\n");
