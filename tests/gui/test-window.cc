@@ -710,9 +710,12 @@ TEST_F (WeftAutosaveTest, DraftsAreWrittenBySandboxedWorkerProcessesToo)
   ASSERT_EQ (stat (DraftPath (page).c_str (), &st), 0);
   EXPECT_EQ (st.st_mode & 0777, 0600u);
 
-  WeftBackendStats stats;
-  weft_backend_get_stats (weft_application_get_backend (the_app), &stats);
-  EXPECT_GE (stats.completed, 1u);
+  // The file is in place a moment before the job's result reaches the stats.
+  EXPECT_TRUE (WaitUntil ([&] {
+    WeftBackendStats stats;
+    weft_backend_get_stats (weft_application_get_backend (the_app), &stats);
+    return stats.completed >= 1 && stats.ipc_bytes > 0;
+  }));
   g_settings_reset (settings_, "worker-backend");
 }
 
