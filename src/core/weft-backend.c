@@ -1,6 +1,8 @@
 /* weft-backend.c: the worker pool both backends share: queue, cancellation, retries, delivery. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <pthread.h>
 #include <unistd.h>
 
@@ -144,7 +146,7 @@ finish_job_locked (WeftBackend *self,
       g_clear_pointer (&output, g_bytes_unref);
       g_clear_error (&error);
       g_set_error_literal (&error, WEFT_ERROR, WEFT_ERROR_CANCELLED,
-                           "The job was cancelled");
+                           _("The job was cancelled"));
     }
   g_assert (output != NULL || error != NULL);
   if (error != NULL)
@@ -262,8 +264,8 @@ slot_main (void *data)
               continue;
             }
           g_set_error (&error, WEFT_ERROR, WEFT_ERROR_WORKER_CRASHED,
-                       "The helper process running this %s job stopped "
-                       "unexpectedly %u times; the job was abandoned",
+                       _("The helper process running this %s job stopped "
+                       "unexpectedly %u times; the job was abandoned"),
                        weft_job_kind_name (job->kind), job->stats.crashes);
         }
 

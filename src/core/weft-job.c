@@ -1,6 +1,8 @@
 /* weft-job.c: job inputs and the one implementation of every job kind. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -297,7 +299,7 @@ check_cancelled (WeftJobCancelFunc   is_cancelled,
   if (is_cancelled != NULL && is_cancelled (cancel_data))
     {
       g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED,
-                           "The job was cancelled");
+                           _("The job was cancelled"));
       return TRUE;
     }
   return FALSE;
@@ -328,7 +330,7 @@ bad_save_options (GError     **error,
                   const char  *what)
 {
   g_set_error (error, WEFT_ERROR, WEFT_ERROR_FAILED,
-               "Malformed options for a save job: %s", what);
+               _("Malformed options for a save job: %s"), what);
   return FALSE;
 }
 
@@ -478,7 +480,7 @@ run_bench (WeftJobInput       *input,
       if (g_bytes_get_size (options) != sizeof le)
         {
           g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_FAILED,
-                               "Malformed options for a bench job");
+                               _("Malformed options for a bench job"));
           return FALSE;
         }
       memcpy (&le, g_bytes_get_data (options, NULL), sizeof le);
@@ -558,7 +560,7 @@ run_open_path (GBytes  *options,
   if (len == 0 || memchr (data, '\0', len) != NULL)
     {
       g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_FAILED,
-                           "Malformed path for an open-path job");
+                           _("Malformed path for an open-path job"));
       return FALSE;
     }
   path = g_strndup (data, len);
@@ -608,7 +610,7 @@ weft_job_run (WeftJobKind        kind,
       return run_open_path (options, out_result, error);
     default:
       g_set_error (error, WEFT_ERROR, WEFT_ERROR_FAILED,
-                   "Unknown job kind %u", (guint) kind);
+                   _("Unknown job kind %u"), (guint) kind);
       return FALSE;
     }
 }

@@ -1,6 +1,8 @@
 /* weft-process-backend.c: the processes backend, each pool slot driving one sandboxed weft-worker. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -146,7 +148,7 @@ fail:
   if (fd >= 0)
     close (fd);
   g_set_error (error, WEFT_ERROR, weft_error_from_errno (errsv),
-               "Could not prepare memory for a worker: %s", g_strerror (errsv));
+               _("Could not prepare memory for a worker: %s"), g_strerror (errsv));
   return -1;
 }
 
@@ -301,7 +303,7 @@ spawn_worker (ProcessWorker  *w,
     {
       int errsv = errno;
       g_set_error (error, WEFT_ERROR, weft_error_from_errno (errsv),
-                   "Could not start a worker process: %s", g_strerror (errsv));
+                   _("Could not start a worker process: %s"), g_strerror (errsv));
       return SPAWN_CANNOT_RUN;
     }
 
@@ -344,7 +346,7 @@ spawn_worker (ProcessWorker  *w,
       close (sv[0]);
       w->pid = 0;
       g_set_error (error, WEFT_ERROR, weft_error_from_errno (rc),
-                   "Could not start the worker “%s”: %s",
+                   _("Could not start the worker “%s”: %s"),
                    w->config->worker_path, g_strerror (rc));
       return SPAWN_CANNOT_RUN;
     }
@@ -371,7 +373,7 @@ spawn_worker (ProcessWorker  *w,
 died:
   stop_worker (w);
   g_set_error (error, WEFT_ERROR, WEFT_ERROR_WORKER_CRASHED,
-               "The worker process “%s” failed to start up", w->config->worker_path);
+               _("The worker process “%s” failed to start up"), w->config->worker_path);
   return SPAWN_DIED;
 }
 
@@ -511,7 +513,7 @@ process_worker_run (gpointer   worker,
   if (options_len > WEFT_IPC_MAX_OPTIONS)
     {
       g_set_error (error, WEFT_ERROR, WEFT_ERROR_TOO_LARGE,
-                   "The options of a %s job are too large", weft_job_kind_name (job->kind));
+                   _("The options of a %s job are too large"), weft_job_kind_name (job->kind));
       return WEFT_RUN_DONE;
     }
   ipc_job.options_len = options_len;
@@ -542,7 +544,7 @@ process_worker_run (gpointer   worker,
     {
       /* Not a crash: the worker was told to stop and did not. */
       stop_worker (w);
-      g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED, "The job was cancelled");
+      g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED, _("The job was cancelled"));
       return WEFT_RUN_DONE;
     }
 
@@ -578,7 +580,7 @@ process_worker_run (gpointer   worker,
           if (weft_job_is_cancelled (job))
             {
               g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED,
-                                   "The job was cancelled");
+                                   _("The job was cancelled"));
               break;
             }
           if (!weft_file_temp_commit (g_steal_pointer (&temp), error))
@@ -587,7 +589,7 @@ process_worker_run (gpointer   worker,
       *out = g_bytes_new (result.output, result.output_len);
       break;
     case WEFT_IPC_STATUS_CANCELLED:
-      g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED, "The job was cancelled");
+      g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED, _("The job was cancelled"));
       break;
     case WEFT_IPC_STATUS_ERROR:
       g_set_error (error, WEFT_ERROR, result.error_code, "%.*s",
@@ -657,7 +659,7 @@ weft_process_backend_new (guint          n_workers,
     {
       int errsv = errno;
       g_set_error (error, WEFT_ERROR, weft_error_from_errno (errsv),
-                   "The worker program “%s” cannot be run: %s",
+                   _("The worker program “%s” cannot be run: %s"),
                    worker_path, weft_error_describe_errno (errsv));
       return NULL;
     }

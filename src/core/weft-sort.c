@@ -1,6 +1,8 @@
 /* weft-sort.c: GNU-sort-compatible line sorting: cached key prefixes, radix-sorted runs, key-range or LCP-merged parallelism. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <ctype.h>
 #include <langinfo.h>
 #include <locale.h>
@@ -94,7 +96,7 @@ is_cancelled (const WeftSortCancelFlag *cancel)
 static gboolean
 set_cancelled (GError **error)
 {
-  g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED, "Sorting was cancelled");
+  g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED, _("Sorting was cancelled"));
   return FALSE;
 }
 
@@ -219,7 +221,7 @@ index_new (const char             *text,
       if (index->locale == (locale_t) 0)
         {
           g_set_error (error, WEFT_ERROR, WEFT_ERROR_FAILED,
-                       "The locale “%s” is not available", opts->locale ? opts->locale : "");
+                       _("The locale “%s” is not available"), opts->locale ? opts->locale : "");
           return NULL;
         }
     }
@@ -279,7 +281,7 @@ index_new (const char             *text,
   if (n > G_MAXUINT32)
     {
       g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_TOO_LARGE,
-                           "Too many lines to sort (more than 4,294,967,295)");
+                           _("Too many lines to sort (more than 4,294,967,295)"));
       return NULL;
     }
 

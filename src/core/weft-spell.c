@@ -1,6 +1,8 @@
 /* weft-spell.c: per-worker Enchant checkers, a lock-free word cache shared by a pass, and a parallel whole-text check. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -271,7 +273,7 @@ weft_spell_checker_new (const char  *lang,
   if (!is_valid_tag (lang))
     {
       g_set_error (error, WEFT_ERROR, WEFT_ERROR_NOT_FOUND,
-                   "“%s” is not a language tag such as en_US", lang ? lang : "");
+                   _("“%s” is not a language tag such as en_US"), lang ? lang : "");
       return NULL;
     }
 
@@ -287,7 +289,7 @@ weft_spell_checker_new (const char  *lang,
       const char *why = enchant_broker_get_error (self->broker);
 
       g_set_error (error, WEFT_ERROR, WEFT_ERROR_NOT_FOUND,
-                   "No spelling dictionary is installed for “%s”%s%s", lang,
+                   _("No spelling dictionary is installed for “%s”%s%s"), lang,
                    why ? ": " : "", why ? why : "");
     }
   else
@@ -497,7 +499,7 @@ weft_spell_checker_check_range (WeftSpellChecker    *self,
   if (state.was_cancelled)
     {
       g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED,
-                           "The spell-check was cancelled");
+                           _("The spell-check was cancelled"));
       return FALSE;
     }
 
@@ -742,7 +744,7 @@ weft_spell_check_parallel_with (WeftSpellChecker * const *checkers,
         {
           /* Stop the threads already running and report this instead. */
           g_set_error (&first_error, WEFT_ERROR, WEFT_ERROR_FAILED,
-                       "Cannot start a spell-check thread: %s", g_strerror (rc));
+                       _("Cannot start a spell-check thread: %s"), g_strerror (rc));
           atomic_store_explicit (&shared.failed, TRUE, memory_order_release);
           break;
         }

@@ -1,6 +1,8 @@
 /* weft-thread-backend.c: the threads backend, jobs run on the pool's own threads. */
 #include "config.h"
 
+#include <glib/gi18n-lib.h>
+
 #include <sys/resource.h>
 #include <sys/time.h>
 
@@ -33,7 +35,7 @@ thread_worker_run (gpointer   worker,
   /* Aborting or hanging here would take the whole application down. */
   if (weft_job_kind_needs_process (job->kind))
     g_set_error (error, WEFT_ERROR, WEFT_ERROR_FAILED,
-                 "A %s job runs only in a worker process",
+                 _("A %s job runs only in a worker process"),
                  weft_job_kind_name (job->kind));
   else
     weft_job_run (job->kind, job->input, job->options,
