@@ -351,6 +351,11 @@ on_restore_loaded (GObject      *object,
   RestoreData *data = user_data;
   WeftDocument *document = WEFT_DOCUMENT (object);
   g_autoptr(GError) error = NULL;
+  guint n = weft_window_get_n_pages (data->window);
+
+  for (guint i = 0; i < n; i++)
+    if (weft_page_get_document (weft_window_get_page (data->window, i)) == document)
+      g_object_set_data (G_OBJECT (weft_window_get_page (data->window, i)), "weft-file-coming", NULL);
 
   if (!weft_document_load_finish (document, result, &error))
     {
@@ -359,8 +364,6 @@ on_restore_loaded (GObject      *object,
     }
   else
     {
-      guint n = weft_window_get_n_pages (data->window);
-
       for (guint i = 0; i < n; i++)
         if (weft_page_get_document (weft_window_get_page (data->window, i)) == document)
           weft_page_go_to_line (weft_window_get_page (data->window, i), data->line, data->column);
@@ -376,6 +379,7 @@ weft_window_restore (WeftWindow             *self,
                      const WeftSessionEntry *entry)
 {
   g_autoptr(WeftDocument) document = NULL;
+  AdwTabPage *tab_page;
   RestoreData *data;
 
   g_return_if_fail (WEFT_IS_WINDOW (self));
@@ -385,7 +389,10 @@ weft_window_restore (WeftWindow             *self,
     return;
 
   document = weft_document_new ();
-  weft_window_add_page_with_id (self, document, entry->id);
+  tab_page = weft_window_add_page_with_id (self, document, entry->id);
+  if (entry->file != NULL)
+    g_object_set_data_full (G_OBJECT (page_of (tab_page)), "weft-file-coming", g_object_ref (entry->file),
+                            g_object_unref);
 
   data = g_new0 (RestoreData, 1);
   data->window = g_object_ref (self);
@@ -421,7 +428,11 @@ weft_window_find_file (WeftWindow *self,
     {
       AdwTabPage *tab_page = adw_tab_view_get_nth_page (self->tab_view, (int) i);
       GFile *page_file = weft_document_get_file (weft_page_get_document (page_of (tab_page)));
+      /* A tab whose file is still coming in counts as having it. */
+      GFile *coming = g_object_get_data (G_OBJECT (page_of (tab_page)), "weft-file-coming");
 
+      if (page_file == NULL)
+        page_file = coming;
       if (page_file != NULL && g_file_equal (page_file, file))
         return tab_page;
     }
@@ -486,6 +497,7 @@ on_load_finished (GObject      *object,
   WeftDocument *document = WEFT_DOCUMENT (object);
   g_autoptr(GError) error = NULL;
 
+  g_object_set_data (G_OBJECT (page_of (data->tab_page)), "weft-file-coming", NULL);
   if (!weft_document_load_finish (document, result, &error))
     {
       /* A load the user stopped needs no message. */
@@ -554,6 +566,7 @@ weft_window_open_file (WeftWindow *self,
       data->new_page = TRUE;
     }
   data->tab_page = g_object_ref (tab_page);
+  g_object_set_data_full (G_OBJECT (page_of (tab_page)), "weft-file-coming", g_object_ref (file), g_object_unref);
   adw_tab_view_set_selected_page (self->tab_view, tab_page);
 
   weft_document_load_async (weft_page_get_document (page_of (tab_page)), file, NULL,

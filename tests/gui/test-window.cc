@@ -635,6 +635,15 @@ TEST_F (WeftWindowTest, ColourSchemeKeepsItsVariantInTheDark)
   adw_style_manager_set_color_scheme (style, ADW_COLOR_SCHEME_DEFAULT);
 }
 
+static std::string
+LargeTextForRestore ()
+{
+  std::string text;
+  for (int i = 0; i < 50000; i++)
+    text += "restored line " + std::to_string (i) + "\n";
+  return text;
+}
+
 class WeftAutosaveTest : public WeftWindowTest
 {
 protected:
@@ -769,6 +778,24 @@ TEST_F (WeftAutosaveTest, RestoringADraftBringsBackTheUnsavedChanges)
   weft_page_get_cursor (page, &line, &column);
   EXPECT_EQ (line, 2);
   EXPECT_EQ (column, 4);
+}
+
+TEST_F (WeftAutosaveTest, OpeningAFileBeingRestoredDoesNotOpenItTwice)
+{
+  WriteFile (Path ("twice.txt"), LargeTextForRestore ());
+  WeftSessionEntry entry = {};
+  entry.id = (char *) "twice-test";
+  g_autoptr (GFile) file = g_file_new_for_path (Path ("twice.txt").c_str ());
+  entry.file = file;
+
+  weft_window_restore (window_, &entry);
+  // The same file from the command line, while the restored tab still loads.
+  weft_window_open_file (window_, file, 0);
+  ASSERT_TRUE (WaitUntil ([&] {
+    WeftPage *p = weft_window_get_active_page (window_);
+    return p != nullptr && !weft_document_get_busy (weft_page_get_document (p));
+  }));
+  EXPECT_EQ (weft_window_get_n_pages (window_), 1u);
 }
 
 TEST_F (WeftAutosaveTest, AFailingDraftIsSaidOnceAndRecovers)
