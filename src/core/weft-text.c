@@ -933,18 +933,18 @@ weft_snapshot_char_to_byte (const WeftSnapshot *snap,
   return bytes + utf8_char_to_byte (AS_LEAF (node)->data, node->n_bytes, char_off);
 }
 
-size_t
-weft_snapshot_byte_to_char (const WeftSnapshot *snap,
-                            size_t              byte_off)
+/* Shared by byte_to_char and byte_to_line: counts the chars and the
+ * newlines before @byte_off, descending once to the leaf that holds it. */
+static void
+count_before_byte (const WeftNode *node,
+                   size_t          byte_off,
+                   size_t         *out_chars,
+                   size_t         *out_newlines)
 {
-  const WeftNode *node;
   size_t chars = 0;
   size_t newlines = 0;
 
-  g_return_val_if_fail (snap != NULL, 0);
-  g_return_val_if_fail (byte_off <= snap->root->n_bytes, snap->root->n_chars);
-
-  for (node = snap->root; !IS_LEAF (node);)
+  while (!IS_LEAF (node))
     {
       const WeftBranch *branch = AS_BRANCH (node);
       unsigned i;
@@ -957,11 +957,26 @@ weft_snapshot_byte_to_char (const WeftSnapshot *snap,
             break;
           byte_off -= child->n_bytes;
           chars += child->n_chars;
+          newlines += child->n_newlines;
         }
       node = branch->children[i];
     }
 
   count_utf8 (AS_LEAF (node)->data, byte_off, &chars, &newlines);
+  *out_chars = chars;
+  *out_newlines = newlines;
+}
+
+size_t
+weft_snapshot_byte_to_char (const WeftSnapshot *snap,
+                            size_t              byte_off)
+{
+  size_t chars, newlines;
+
+  g_return_val_if_fail (snap != NULL, 0);
+  g_return_val_if_fail (byte_off <= snap->root->n_bytes, snap->root->n_chars);
+
+  count_before_byte (snap->root, byte_off, &chars, &newlines);
   return chars;
 }
 
@@ -1043,31 +1058,12 @@ size_t
 weft_snapshot_byte_to_line (const WeftSnapshot *snap,
                             size_t              byte_off)
 {
-  const WeftNode *node;
-  size_t newlines = 0;
-  size_t chars = 0;
+  size_t chars, newlines;
 
   g_return_val_if_fail (snap != NULL, 0);
   g_return_val_if_fail (byte_off <= snap->root->n_bytes, snap->root->n_newlines);
 
-  for (node = snap->root; !IS_LEAF (node);)
-    {
-      const WeftBranch *branch = AS_BRANCH (node);
-      unsigned i;
-
-      for (i = 0; i + 1 < branch->n_children; i++)
-        {
-          const WeftNode *child = branch->children[i];
-
-          if (byte_off < child->n_bytes)
-            break;
-          byte_off -= child->n_bytes;
-          newlines += child->n_newlines;
-        }
-      node = branch->children[i];
-    }
-
-  count_utf8 (AS_LEAF (node)->data, byte_off, &chars, &newlines);
+  count_before_byte (snap->root, byte_off, &chars, &newlines);
   return newlines;
 }
 
