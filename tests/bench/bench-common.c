@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "bench-common.h"
 
@@ -243,4 +244,17 @@ weft_bench_make_lines (size_t  n_lines,
   if (out_len != NULL)
     *out_len = len;
   return text;
+}
+
+char *
+weft_bench_worker_path (void)
+{
+  const char *env = g_getenv ("WEFT_WORKER_PATH");
+  g_autofree char *built = g_build_filename (WEFT_BUILD_ROOT, "src", "worker", "weft-worker", NULL);
+
+  if (env != NULL)
+    return g_strdup (env);
+  if (access (built, X_OK) == 0)
+    return g_steal_pointer (&built);
+  return g_build_filename (LIBEXECDIR, "weft-worker", NULL);
 }

@@ -81,6 +81,10 @@ void     weft_bench_print_note    (const WeftBenchOptions *opts,
 char    *weft_bench_make_lines    (size_t  n_lines,
                                    size_t *out_len);
 
+/* The weft-worker to run: $WEFT_WORKER_PATH, else the build tree's, else the
+ * installed one. Free with g_free(). */
+char    *weft_bench_worker_path   (void);
+
 /* Subcommands: each takes the arguments after "weft-bench" (argv[0] is the
  * subcommand's name) and returns the process exit status. */
 int      weft_bench_snapshot      (int    argc,

@@ -69,19 +69,6 @@ run_jobs (WeftBackend  *backend,
   return !waiter.failed;
 }
 
-static char *
-default_worker_path (void)
-{
-  const char *env = g_getenv ("WEFT_WORKER_PATH");
-  g_autofree char *built = g_build_filename (WEFT_BUILD_ROOT, "src", "worker", "weft-worker", NULL);
-
-  if (env != NULL)
-    return g_strdup (env);
-  if (access (built, X_OK) == 0)
-    return g_steal_pointer (&built);
-  return g_build_filename (LIBEXECDIR, "weft-worker", NULL);
-}
-
 static void
 closed_cb (gpointer data)
 {
@@ -226,7 +213,7 @@ weft_bench_roundtrip (int    argc,
   if (opts.input != NULL)
     weft_bench_print_note (&opts, "roundtrip generates its own payloads; --input is ignored");
   if (worker_path == NULL)
-    worker_path = default_worker_path ();
+    worker_path = weft_bench_worker_path ();
 
   weft_bench_print_header (&opts);
   for (size_t b = 0; b < n_backends; b++)

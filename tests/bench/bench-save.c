@@ -59,19 +59,6 @@ on_done (const WeftJobResult *result,
   waiter->done = TRUE;
 }
 
-static char *
-default_worker_path (void)
-{
-  const char *env = g_getenv ("WEFT_WORKER_PATH");
-  g_autofree char *built = g_build_filename (WEFT_BUILD_ROOT, "src", "worker", "weft-worker", NULL);
-
-  if (env != NULL)
-    return g_strdup (env);
-  if (access (built, X_OK) == 0)
-    return g_steal_pointer (&built);
-  return g_build_filename (LIBEXECDIR, "weft-worker", NULL);
-}
-
 static gboolean
 write_all (int         fd,
            const char *data,
@@ -202,7 +189,7 @@ weft_bench_save (int    argc,
   if (opts.input != NULL)
     weft_bench_print_note (&opts, "save generates its own documents; --input is ignored");
   if (worker_path == NULL)
-    worker_path = default_worker_path ();
+    worker_path = weft_bench_worker_path ();
   workers = opts.workers > 0 ? (guint) opts.workers : weft_backend_default_workers ();
 
   {
