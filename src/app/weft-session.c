@@ -23,7 +23,6 @@ typedef struct
   guint64       owner;            /* this document's jobs, for cancelling them all */
   guint         debounce_source;
   guint         max_source;
-  guint64       written_version;  /* mirror version of the draft on disk */
   guint         has_draft : 1;    /* a complete draft of unsaved changes is on disk */
   guint         writing : 1;
   guint         write_again : 1;
@@ -118,42 +117,19 @@ weft_session_report (WeftSession  *self,
 
 /* Writing files, off the main thread. */
 
+/* The session file, written off the main thread. */
 typedef struct
 {
-  char         *path;
-  WeftSnapshot *snapshot;  /* the text, or NULL with @bytes */
-  GBytes       *bytes;
+  char   *path;
+  GBytes *bytes;
 } WriteData;
 
 static void
 write_data_free (WriteData *data)
 {
   g_free (data->path);
-  g_clear_pointer (&data->snapshot, weft_snapshot_unref);
   g_clear_pointer (&data->bytes, g_bytes_unref);
   g_free (data);
-}
-
-typedef struct
-{
-  GBytes   *bytes;
-  gboolean  done;
-} BytesChunk;
-
-static gboolean
-next_bytes_chunk (gpointer     user_data,
-                  const char **out_data,
-                  size_t      *out_len)
-{
-  BytesChunk *chunk = user_data;
-  gsize len;
-
-  if (chunk->done)
-    return FALSE;
-  chunk->done = TRUE;
-  *out_data = g_bytes_get_data (chunk->bytes, &len);
-  *out_len = len;
-  return TRUE;
 }
 
 static void
@@ -164,24 +140,11 @@ write_thread (GTask        *task,
 {
   WriteData *data = task_data;
   GError *error = NULL;
-  gboolean ok;
+  gsize len;
+  const char *text = g_bytes_get_data (data->bytes, &len);
 
-  /* Drafts and the session file are private: 0600, whatever the umask. */
-  if (data->snapshot != NULL)
-    {
-      WeftChunkIter iter;
-
-      weft_chunk_iter_init (&iter, data->snapshot, 0, SIZE_MAX);
-      ok = weft_file_write_atomic_full (data->path, 0600, (WeftFileChunkFunc) weft_chunk_iter_next, &iter, &error);
-    }
-  else
-    {
-      BytesChunk chunk = { data->bytes, FALSE };
-
-      ok = weft_file_write_atomic_full (data->path, 0600, next_bytes_chunk, &chunk, &error);
-    }
-
-  if (ok)
+  /* Private, like the drafts: 0600, whatever the umask. */
+  if (weft_file_write_atomic_mode (data->path, 0600, text, len, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
@@ -282,19 +245,6 @@ on_draft_job_done (const WeftJobResult *result,
   g_free (job);
 }
 
-/* Without a backend (no application around it), a plain thread writes. */
-static void
-on_draft_written (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autofree char *id = user_data;
-  g_autoptr(GError) error = NULL;
-
-  g_task_propagate_boolean (G_TASK (result), &error);
-  draft_written (WEFT_SESSION (object), id, error);
-}
-
 static WeftBackend *
 weft_session_get_backend (void)
 {
@@ -307,9 +257,12 @@ static void
 tracked_write_draft (Tracked *tracked)
 {
   WeftSession *self = tracked->session;
-  g_autoptr(GTask) task = NULL;
-  WeftBackend *backend;
-  WriteData *data;
+  WeftBackend *backend = weft_session_get_backend ();
+  g_autoptr(WeftSnapshot) snapshot = NULL;
+  g_autoptr(WeftJobInput) input = NULL;
+  g_autoptr(GBytes) options = NULL;
+  WeftJobSpec spec = { 0 };
+  DraftJob *job;
 
   g_clear_handle_id (&tracked->debounce_source, g_source_remove);
   g_clear_handle_id (&tracked->max_source, g_source_remove);
@@ -331,33 +284,24 @@ tracked_write_draft (Tracked *tracked)
       return;
     }
 
+  /* Drafts are written by the application's workers. */
+  g_return_if_fail (backend != NULL);
   tracked->writing = TRUE;
 
   /* O(1) on the main thread: a worker walks the snapshot and writes it,
    * on whichever backend the user chose. */
-  if ((backend = weft_session_get_backend ()) != NULL)
-    {
-      g_autoptr(WeftSnapshot) snapshot = weft_document_dup_snapshot (tracked->document);
-      g_autoptr(WeftJobInput) input = weft_job_input_new_snapshot (snapshot);
-      g_autoptr(GBytes) options = weft_job_save_options (tracked->draft_path, 0600);
-      WeftJobSpec spec = { WEFT_JOB_SAVE, input, options, tracked->owner };
-      DraftJob *job = g_new0 (DraftJob, 1);
+  snapshot = weft_document_dup_snapshot (tracked->document);
+  input = weft_job_input_new_snapshot (snapshot);
+  options = weft_job_save_options (tracked->draft_path, 0600);
+  spec.kind = WEFT_JOB_SAVE;
+  spec.input = input;
+  spec.options = options;
+  spec.owner = tracked->owner;
 
-      tracked->written_version = weft_snapshot_get_version (snapshot);
-      job->session = g_object_ref (self);
-      job->id = g_strdup (tracked->id);
-      weft_backend_submit (backend, &spec, on_draft_job_done, job);
-      return;
-    }
-
-  data = g_new0 (WriteData, 1);
-  data->path = g_strdup (tracked->draft_path);
-  data->snapshot = weft_document_dup_snapshot (tracked->document);
-  tracked->written_version = weft_snapshot_get_version (data->snapshot);
-
-  task = g_task_new (self, NULL, on_draft_written, g_strdup (tracked->id));
-  g_task_set_task_data (task, data, (GDestroyNotify) write_data_free);
-  g_task_run_in_thread (task, write_thread);
+  job = g_new0 (DraftJob, 1);
+  job->session = g_object_ref (self);
+  job->id = g_strdup (tracked->id);
+  weft_backend_submit (backend, &spec, on_draft_job_done, job);
 }
 
 static gboolean
@@ -603,15 +547,15 @@ weft_session_end (WeftSession *self)
 {
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
-  BytesChunk chunk;
+  gsize len;
+  const char *text;
 
   g_return_if_fail (WEFT_IS_SESSION (self));
 
   g_clear_handle_id (&self->session_source, g_source_remove);
   bytes = weft_session_serialize (self, TRUE);
-  chunk.bytes = bytes;
-  chunk.done = FALSE;
-  if (!weft_file_write_atomic_full (self->session_path, 0600, next_bytes_chunk, &chunk, &error))
+  text = g_bytes_get_data (bytes, &len);
+  if (!weft_file_write_atomic_mode (self->session_path, 0600, text, len, &error))
     g_warning ("Could not record the session: %s", error->message);
 }
 

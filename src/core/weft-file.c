@@ -297,11 +297,21 @@ weft_file_write_atomic (const char  *path,
                         size_t       len,
                         GError     **error)
 {
+  return weft_file_write_atomic_mode (path, 0666, data, len, error);
+}
+
+gboolean
+weft_file_write_atomic_mode (const char    *path,
+                             unsigned int   new_file_mode,
+                             const char    *data,
+                             size_t         len,
+                             GError       **error)
+{
   OneChunk chunk = { data, len, FALSE };
 
   g_return_val_if_fail (data != NULL || len == 0, FALSE);
 
-  return weft_file_write_atomic_chunks (path, next_one_chunk, &chunk, error);
+  return weft_file_write_atomic_full (path, new_file_mode, next_one_chunk, &chunk, error);
 }
 
 gboolean

@@ -33,6 +33,14 @@ gboolean weft_file_write_atomic (const char  *path,
                                  size_t       len,
                                  GError     **error);
 
+/* As weft_file_write_atomic(), creating a file that does not exist yet with
+ * @new_file_mode (before the umask); an existing file keeps its own mode. */
+gboolean weft_file_write_atomic_mode   (const char   *path,
+                                        unsigned int  new_file_mode,
+                                        const char   *data,
+                                        size_t        len,
+                                        GError      **error);
+
 /* Hands out the bytes to write, piece by piece: returns FALSE when there are
  * no more. Pieces may be empty. WeftChunkIter's next function fits. */
 typedef gboolean (*WeftFileChunkFunc) (gpointer      user_data,
