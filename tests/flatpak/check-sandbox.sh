@@ -76,11 +76,24 @@ done
 
 step "flatpak run under a headless X server"
 export WEFT_SANDBOX_LOGS=$logs
-# The session's home holds the test's document and the app's ~/.var/app data. It cannot be in
-# /tmp, which the sandbox replaces with its own even with --filesystem=host.
-export WEFT_SESSION_HOME=$work/home
-rm -rf "$WEFT_SESSION_HOME"
+# The session's home holds the test's document and the app's ~/.var/app data, so the app must see
+# it at the same path. The sandbox has its own /tmp and /var/tmp even with --filesystem=host: a
+# build tree there gets a home under the user's cache folder instead.
+visible_in_sandbox () { flatpak run --command=test "$app_id" -d "$1" 2>/dev/null; }
+rm -rf "$work"/weft-flatpak-home.*   # the last run's, kept in the build tree for a look
+session_home=
+for parent in "$work" "${XDG_CACHE_HOME:-$HOME/.cache}"; do
+  mkdir -p "$parent"
+  if visible_in_sandbox "$parent"; then
+    session_home=$(mktemp -d "$parent/weft-flatpak-home.XXXXXX")
+    break
+  fi
+done
+[ -n "$session_home" ] || { echo "FAIL: neither $work nor the user's cache folder is visible inside the sandbox"; exit 1; }
+echo "session home: $session_home"
+export WEFT_SESSION_HOME=$session_home
 "$src/tests/headless-session" "$here/sandbox-session.sh"
 rc=$?
+case $session_home in "$work"/*) ;; *) rm -rf "$session_home" ;; esac
 step "done (exit $rc)"
 exit $rc
