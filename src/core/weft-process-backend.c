@@ -447,6 +447,20 @@ wait_for_reply (ProcessWorker *w,
     }
 }
 
+/* Whether the worker hung up while it had no job: a worker never speaks
+ * unasked, so anything readable on an idle socket is its end. */
+static gboolean
+worker_died_idle (ProcessWorker *w)
+{
+  struct pollfd pfd = { w->sock, POLLIN, 0 };
+  int rc;
+
+  do
+    rc = poll (&pfd, 1, 0);
+  while (rc < 0 && errno == EINTR);
+  return rc > 0;
+}
+
 static WeftRunStatus
 lose_worker (ProcessWorker *w)
 {
@@ -475,6 +489,12 @@ process_worker_run (gpointer   worker,
   size_t n_fds = 0;
   gsize options_len = 0;
   ssize_t n;
+
+  /* A worker killed between jobs (by the OOM killer, or a user) is replaced
+   * before this job is sent: its death must not use up the retry this job
+   * gets if its own worker dies. */
+  if (w->pid != 0 && worker_died_idle (w))
+    stop_worker (w);
 
   if (w->pid == 0)
     {
