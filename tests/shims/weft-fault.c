@@ -410,6 +410,15 @@ copy_file_range (int in_fd, off_t *in_off, int out_fd, off_t *out_off, size_t le
   return real_copy_file_range (in_fd, in_off, out_fd, out_off, len, flags);
 }
 
+__attribute__ ((visibility ("default"))) ssize_t
+splice (int in_fd, loff_t *in_off, int out_fd, loff_t *out_off, size_t len, unsigned int flags)
+{
+  REAL (splice, ssize_t (*) (int, loff_t *, int, loff_t *, size_t, unsigned int));
+  if (should_fail_fd (OP_WRITE, out_fd))
+    return -1;
+  return real_splice (in_fd, in_off, out_fd, out_off, len, flags);
+}
+
 __attribute__ ((visibility ("default"))) int
 fsync (int fd)
 {

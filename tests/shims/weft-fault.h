@@ -13,7 +13,8 @@
  * The configuration is text: space-separated key=value words.
  *   ops=open,write,fsync,rename  the calls that fail: open = open*()/creat();
  *                                write = write(), pwrite*(), writev(),
- *                                pwritev*(), sendfile*(), copy_file_range();
+ *                                pwritev*(), sendfile*(), copy_file_range(),
+ *                                splice() into the descriptor;
  *                                fsync = fsync(), fdatasync(); rename =
  *                                rename*(), on either path
  *   errno=ENOSPC|EIO|EACCES|EROFS|<number>
