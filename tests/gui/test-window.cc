@@ -732,6 +732,47 @@ TEST_F (WeftAutosaveTest, DraftsAreWrittenBySandboxedWorkerProcessesToo)
   g_settings_reset (settings_, "worker-backend");
 }
 
+TEST_F (WeftAutosaveTest, EachDraftJobReportsToTheStatsUnderTheWatchdog)
+{
+  WeftBackend *backend = weft_application_get_backend (the_app);
+  WeftWatchdog *watchdog = weft_application_get_watchdog (the_app);
+  ASSERT_NE (watchdog, nullptr);
+  WeftBackendStats before;
+  weft_backend_get_stats (backend, &before);
+  weft_watchdog_reset (watchdog);
+
+  WeftPage *page = weft_window_new_document (window_);
+  Type (page, "counted");
+  ASSERT_TRUE (WaitUntil ([&] { return DraftOf (page) == "counted"; }));
+
+  // The job's result reaches the stats a moment after its file is in place.
+  WeftBackendStats after;
+  EXPECT_TRUE (WaitUntil ([&] {
+    weft_backend_get_stats (backend, &after);
+    return after.completed > before.completed;
+  }));
+  EXPECT_GT (after.submitted, before.submitted);
+  EXPECT_GT (after.run_us, before.run_us);
+  EXPECT_EQ (after.failed, before.failed);
+  // The main loop that submitted it and took its result was watched.
+  WeftWatchdogStats watched;
+  weft_watchdog_get_stats (watchdog, &watched);
+  EXPECT_GT (watched.n_iterations, 0u);
+  EXPECT_GT (watched.busy_us, 0);
+
+  // A failed draft counts as failed.
+  weft_fault_control_set (fault_control, (std::string ("ops=open errno=EIO path=") +
+                                          weft_session_get_dir (session_) + "/.*.weft-*").c_str ());
+  Type (page, " again");
+  bool failed = WaitUntil ([&] {
+    weft_backend_get_stats (backend, &after);
+    return after.failed > before.failed;
+  });
+  weft_fault_control_set (fault_control, "");
+  EXPECT_TRUE (failed);
+  EXPECT_TRUE (WaitUntil ([&] { return DraftOf (page) == "counted again"; }));
+}
+
 TEST_F (WeftAutosaveTest, SavingAndClosingRemoveTheDraft)
 {
   WriteFile (Path ("kept.txt"), "on disk\n");

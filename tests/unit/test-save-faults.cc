@@ -193,6 +193,17 @@ TEST_P (SaveFaults, TheTargetStaysByteIdenticalWithNoTempFileAndTheNextSaveSucce
   ASSERT_EQ (stat (path_.c_str (), &st), 0);
   EXPECT_EQ (st.st_mode & 07777, 0640u);
   EXPECT_EQ (Listing (), std::vector<std::string> { "doc.txt" });
+
+  // Both SAVE jobs are in the engine's stats, the first as a failure.
+  if (backend_ != nullptr)
+    {
+      WeftBackendStats stats;
+      weft_backend_get_stats (backend_, &stats);
+      EXPECT_EQ (stats.submitted, 2u);
+      EXPECT_EQ (stats.failed, 1u);
+      EXPECT_EQ (stats.completed, 1u);
+      EXPECT_EQ (stats.crashes_survived, 0u);
+    }
 }
 
 // Only the write step has a halfway.
