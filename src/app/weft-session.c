@@ -12,6 +12,13 @@
 
 #define SESSION_FILE "session.ini"
 
+/* After a failed write the same write is tried again by itself, first after
+ * RETRY_FIRST_MS, then twice as long each time up to RETRY_MAX_MS: a disk
+ * that stays full is not hammered, and one that gets space back is noticed
+ * within half a minute even if the user stops typing. */
+#define RETRY_FIRST_MS 500
+#define RETRY_MAX_MS   30000
+
 /* One tracked document. Main thread only, like everything here but the
  * writing threads, which only see snapshots, paths and copied bytes. */
 typedef struct
@@ -23,9 +30,12 @@ typedef struct
   guint64       owner;            /* this document's jobs, for cancelling them all */
   guint         debounce_source;
   guint         max_source;
+  guint         retry_source;
+  guint         retry_delay_ms;   /* the next retry's delay; 0 while writes succeed */
   guint         has_draft : 1;    /* a complete draft of unsaved changes is on disk */
   guint         writing : 1;
   guint         write_again : 1;
+  guint         failed : 1;       /* the last write of its changes failed */
 } Tracked;
 
 struct _WeftSession
@@ -37,10 +47,13 @@ struct _WeftSession
   char         *session_path;
   GPtrArray    *tracked;          /* Tracked*, in the order documents were opened */
   guint         session_source;
+  guint         session_retry_source;
+  guint         session_retry_delay_ms;
   guint64       next_owner;
   guint         session_writing : 1;
   guint         session_again : 1;
-  guint         failing : 1;      /* the last write failed; said once until one succeeds */
+  guint         session_failed : 1;  /* the last write of the session file failed */
+  guint         failing : 1;      /* some write is failing; said once until none is */
 };
 
 G_DEFINE_FINAL_TYPE (WeftSession, weft_session, G_TYPE_OBJECT)
@@ -55,6 +68,9 @@ static guint signals[N_SIGNALS];
 
 static void weft_session_queue_session_write (WeftSession *self);
 static void tracked_write_draft               (Tracked     *tracked);
+static void weft_session_report               (WeftSession  *self,
+                                               const GError *error,
+                                               gboolean      to_file);
 
 void
 weft_session_entry_free (WeftSessionEntry *entry)
@@ -73,6 +89,7 @@ tracked_free (Tracked *tracked)
 {
   g_clear_handle_id (&tracked->debounce_source, g_source_remove);
   g_clear_handle_id (&tracked->max_source, g_source_remove);
+  g_clear_handle_id (&tracked->retry_source, g_source_remove);
   if (tracked->document != NULL)
     g_signal_handlers_disconnect_by_data (tracked->document, tracked);
   if (tracked->document != NULL)
@@ -97,22 +114,98 @@ weft_session_find (WeftSession  *self,
   return NULL;
 }
 
-/* Failures are reported once, and their end once: a disk that stays full
- * must not raise a message per attempt. */
+static Tracked *
+weft_session_find_id (WeftSession *self,
+                      const char  *id)
+{
+  for (guint i = 0; i < self->tracked->len; i++)
+    {
+      Tracked *tracked = g_ptr_array_index (self->tracked, i);
+
+      if (g_str_equal (tracked->id, id))
+        return tracked;
+    }
+  return NULL;
+}
+
+static gboolean
+weft_session_any_failed (WeftSession *self)
+{
+  if (self->session_failed)
+    return TRUE;
+  for (guint i = 0; i < self->tracked->len; i++)
+    if (((Tracked *) g_ptr_array_index (self->tracked, i))->failed)
+      return TRUE;
+  return FALSE;
+}
+
+/* Called after every write, with its error (NULL on success) once the
+ * writer's own failed flag is up to date. Failures are reported once, and
+ * their end once, when no write is failing any more: a disk that stays full
+ * must not raise a message per attempt, nor a draft that still fails be
+ * hidden by a session file that went through. */
 static void
 weft_session_report (WeftSession  *self,
-                     const GError *error)
+                     const GError *error,
+                     gboolean      to_file)
 {
-  if (error != NULL && !self->failing)
+  gboolean any_failed = weft_session_any_failed (self);
+
+  if (any_failed && !self->failing)
     {
       self->failing = TRUE;
-      g_signal_emit (self, signals[AUTOSAVE_FAILED], 0, error->message);
+      g_signal_emit (self, signals[AUTOSAVE_FAILED], 0,
+                     error != NULL ? error->message : "", to_file);
     }
-  else if (error == NULL && self->failing)
+  else if (!any_failed && self->failing)
     {
       self->failing = FALSE;
       g_signal_emit (self, signals[AUTOSAVE_RECOVERED], 0);
     }
+}
+
+static guint
+next_retry_delay (guint *delay_ms)
+{
+  *delay_ms = *delay_ms == 0 ? RETRY_FIRST_MS : MIN (*delay_ms * 2, RETRY_MAX_MS);
+  return *delay_ms;
+}
+
+/* The debounce, the maximum interval or a retry after a failure: whichever
+ * comes first writes, and the write removes the others. */
+static gboolean
+on_write_due (gpointer user_data)
+{
+  Tracked *tracked = user_data;
+  guint id = g_source_get_id (g_main_current_source ());
+
+  /* This source ends by returning G_SOURCE_REMOVE, not by the write's
+   * g_source_remove(). */
+  if (tracked->debounce_source == id)
+    tracked->debounce_source = 0;
+  if (tracked->max_source == id)
+    tracked->max_source = 0;
+  if (tracked->retry_source == id)
+    tracked->retry_source = 0;
+  tracked_write_draft (tracked);
+  return G_SOURCE_REMOVE;
+}
+
+/* Records how the last write of @tracked's changes went, and schedules the
+ * next attempt after a failure. */
+static void
+tracked_set_outcome (Tracked      *tracked,
+                     const GError *error,
+                     gboolean      to_file)
+{
+  tracked->failed = error != NULL;
+  g_clear_handle_id (&tracked->retry_source, g_source_remove);
+  if (error != NULL)
+    tracked->retry_source = g_timeout_add (next_retry_delay (&tracked->retry_delay_ms),
+                                           on_write_due, tracked);
+  else
+    tracked->retry_delay_ms = 0;
+  weft_session_report (tracked->session, error, to_file);
 }
 
 /* Writing files, off the main thread. */
@@ -184,18 +277,11 @@ draft_written (WeftSession  *self,
                const char   *id,
                const GError *error)
 {
-  Tracked *tracked = NULL;
+  Tracked *tracked = weft_session_find_id (self, id);
   gboolean ok = error == NULL;
-
-  /* Cancelled: its document was closed; the file is removed below. */
-  if (!g_error_matches (error, WEFT_ERROR, WEFT_ERROR_CANCELLED))
-    weft_session_report (self, error);
 
   /* The document may have been closed meanwhile; its draft is then removed
    * by the close, or now. */
-  for (guint i = 0; i < self->tracked->len; i++)
-    if (g_str_equal (((Tracked *) g_ptr_array_index (self->tracked, i))->id, id))
-      tracked = g_ptr_array_index (self->tracked, i);
   if (tracked == NULL)
     {
       g_autofree char *name = g_strconcat (id, ".draft", NULL);
@@ -206,6 +292,9 @@ draft_written (WeftSession  *self,
     }
 
   tracked->writing = FALSE;
+  /* Cancelled: its document is being closed, or the backend switched. */
+  if (!g_error_matches (error, WEFT_ERROR, WEFT_ERROR_CANCELLED))
+    tracked_set_outcome (tracked, error, FALSE);
   if (ok)
     {
       tracked->has_draft = TRUE;
@@ -245,6 +334,50 @@ on_draft_job_done (const WeftJobResult *result,
   g_free (job);
 }
 
+/* An autosave to the document's own file: the document may be closed, and
+ * its Tracked freed, before it ends. */
+typedef struct
+{
+  WeftSession *session;
+  char        *id;
+} SavedToFileData;
+
+static SavedToFileData *
+saved_to_file_data_new (Tracked *tracked)
+{
+  SavedToFileData *data = g_new0 (SavedToFileData, 1);
+
+  data->session = g_object_ref (tracked->session);
+  data->id = g_strdup (tracked->id);
+  return data;
+}
+
+static void
+on_saved_to_file (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  SavedToFileData *data = user_data;
+  g_autoptr(GError) error = NULL;
+  Tracked *tracked;
+
+  weft_document_save_finish (WEFT_DOCUMENT (object), result, &error);
+  tracked = data->session->tracked != NULL ? weft_session_find_id (data->session, data->id) : NULL;
+  if (tracked != NULL)
+    {
+      tracked->writing = FALSE;
+      tracked_set_outcome (tracked, error, TRUE);
+      if (tracked->write_again)
+        {
+          tracked->write_again = FALSE;
+          tracked_write_draft (tracked);
+        }
+    }
+  g_object_unref (data->session);
+  g_free (data->id);
+  g_free (data);
+}
+
 static WeftBackend *
 weft_session_get_backend (void)
 {
@@ -266,6 +399,7 @@ tracked_write_draft (Tracked *tracked)
 
   g_clear_handle_id (&tracked->debounce_source, g_source_remove);
   g_clear_handle_id (&tracked->max_source, g_source_remove);
+  g_clear_handle_id (&tracked->retry_source, g_source_remove);
 
   if (!weft_document_get_modified (tracked->document) || weft_document_get_loading (tracked->document))
     return;
@@ -280,7 +414,9 @@ tracked_write_draft (Tracked *tracked)
       weft_document_get_file (tracked->document) != NULL &&
       !weft_document_get_busy (tracked->document))
     {
-      weft_document_save_async (tracked->document, NULL, NULL, NULL, NULL);
+      tracked->writing = TRUE;
+      weft_document_save_async (tracked->document, NULL, NULL, on_saved_to_file,
+                                saved_to_file_data_new (tracked));
       return;
     }
 
@@ -304,17 +440,6 @@ tracked_write_draft (Tracked *tracked)
   weft_backend_submit (backend, &spec, on_draft_job_done, job);
 }
 
-static gboolean
-on_autosave_due (gpointer user_data)
-{
-  Tracked *tracked = user_data;
-
-  tracked->debounce_source = 0;
-  tracked->max_source = 0;
-  tracked_write_draft (tracked);
-  return G_SOURCE_REMOVE;
-}
-
 /* Every edit restarts the short timer; the long one, started by the first
  * edit after a draft, bounds how long steady typing can go unsaved. */
 static void
@@ -327,10 +452,10 @@ on_buffer_changed (Tracked *tracked)
 
   g_clear_handle_id (&tracked->debounce_source, g_source_remove);
   tracked->debounce_source = g_timeout_add_seconds (g_settings_get_uint (self->settings, "autosave-delay"),
-                                                    on_autosave_due, tracked);
+                                                    on_write_due, tracked);
   if (tracked->max_source == 0)
     tracked->max_source = g_timeout_add_seconds (g_settings_get_uint (self->settings, "autosave-max-interval"),
-                                                 on_autosave_due, tracked);
+                                                 on_write_due, tracked);
 }
 
 static void
@@ -346,6 +471,9 @@ on_modified_changed (Tracked *tracked)
           tracked->has_draft = FALSE;
           remove_file_async (tracked->session, tracked->draft_path);
         }
+      /* Nothing is left to write, so nothing is failing. */
+      if (tracked->failed)
+        tracked_set_outcome (tracked, NULL, FALSE);
     }
   weft_session_queue_session_write (tracked->session);
 }
@@ -476,6 +604,16 @@ weft_session_serialize (WeftSession *self,
   return g_bytes_new_take (text, len);
 }
 
+static gboolean
+on_session_write_due (gpointer user_data)
+{
+  WeftSession *self = user_data;
+
+  self->session_retry_source = 0;
+  weft_session_queue_session_write (self);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 on_session_written (GObject      *object,
                     GAsyncResult *result,
@@ -485,8 +623,14 @@ on_session_written (GObject      *object,
   g_autoptr(GError) error = NULL;
 
   self->session_writing = FALSE;
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    weft_session_report (self, error);
+  self->session_failed = !g_task_propagate_boolean (G_TASK (result), &error);
+  g_clear_handle_id (&self->session_retry_source, g_source_remove);
+  if (self->session_failed)
+    self->session_retry_source = g_timeout_add (next_retry_delay (&self->session_retry_delay_ms),
+                                                on_session_write_due, self);
+  else
+    self->session_retry_delay_ms = 0;
+  weft_session_report (self, error, FALSE);
   if (self->session_again)
     {
       self->session_again = FALSE;
@@ -559,6 +703,26 @@ weft_session_end (WeftSession *self)
     g_warning ("Could not record the session: %s", error->message);
 }
 
+/* A writer killed between creating its temp file and renaming it leaves
+ * the temp file behind (".<name>.weft-XXXXXXXX"); the draft it was
+ * replacing is whole, and the temp file is of no use to anyone. Only the
+ * primary instance reads the previous session, so no writer of this folder
+ * can be running. */
+static void
+weft_session_remove_stale_temps (WeftSession *self)
+{
+  g_autoptr(GDir) dir = g_dir_open (self->dir, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    if (name[0] == '.' && strstr (name, ".weft-") != NULL)
+      {
+        g_autofree char *path = g_build_filename (self->dir, name, NULL);
+
+        (void) g_unlink (path);
+      }
+}
+
 /* Drafts that no entry names (a document created and lost before the
  * session file caught up) come back as untitled documents. */
 static void
@@ -599,6 +763,7 @@ weft_session_read_previous (WeftSession *self,
 
   g_return_val_if_fail (WEFT_IS_SESSION (self), NULL);
 
+  weft_session_remove_stale_temps (self);
   *out_clean_exit = TRUE;
   if (!g_key_file_load_from_file (keyfile, self->session_path, G_KEY_FILE_NONE, NULL))
     {
@@ -675,6 +840,7 @@ weft_session_dispose (GObject *object)
   WeftSession *self = WEFT_SESSION (object);
 
   g_clear_handle_id (&self->session_source, g_source_remove);
+  g_clear_handle_id (&self->session_retry_source, g_source_remove);
   g_clear_pointer (&self->tracked, g_ptr_array_unref);
   g_clear_object (&self->settings);
 
@@ -700,11 +866,13 @@ weft_session_class_init (WeftSessionClass *klass)
   object_class->dispose = weft_session_dispose;
   object_class->finalize = weft_session_finalize;
 
-  /* A draft or the session file could not be written; the message says why.
-   * Emitted once until a later write succeeds. */
+  /* A draft, the session file or (with autosave-to-file, then @to_file is
+   * TRUE) a document's own file could not be written; the message says why.
+   * Emitted once, and autosave-recovered once when no write fails any more;
+   * failed writes are retried by themselves meanwhile. */
   signals[AUTOSAVE_FAILED] =
     g_signal_new ("autosave-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_BOOLEAN);
   signals[AUTOSAVE_RECOVERED] =
     g_signal_new ("autosave-recovered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);

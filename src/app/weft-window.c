@@ -312,11 +312,17 @@ on_autosave_banner_dismiss (WeftWindow *self)
 
 static void
 on_autosave_failed (WeftWindow *self,
-                    const char *message)
+                    const char *message,
+                    gboolean    to_file)
 {
-  g_autofree char *text =
-    g_strdup_printf (_("Unsaved changes could not be written to a draft: %s. Weft keeps trying; "
-                       "your files are untouched."), message);
+  g_autofree char *text = NULL;
+
+  if (to_file)
+    text = g_strdup_printf (_("Changes could not be saved automatically: %s. Weft keeps trying; "
+                              "the file on disk is unchanged."), message);
+  else
+    text = g_strdup_printf (_("Unsaved changes could not be written to a draft: %s. Weft keeps trying; "
+                              "your files are untouched."), message);
 
   gtk_label_set_text (self->autosave_label, text);
   gtk_revealer_set_reveal_child (self->autosave_banner, TRUE);

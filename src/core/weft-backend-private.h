@@ -46,6 +46,8 @@ typedef enum
 {
   WEFT_RUN_DONE,         /* *out or *error is set */
   WEFT_RUN_WORKER_LOST,  /* the worker died or broke protocol: replaced, job may retry */
+  WEFT_RUN_WORKER_GONE,  /* the worker had died before the job reached it: replaced
+                          * and counted, and the job runs again at no cost to it */
 } WeftRunStatus;
 
 /* How one worker runs one job; everything else (queue, cancellation,

@@ -248,6 +248,14 @@ slot_main (void *data)
       job->slot = NULL;
       slot->current = NULL;
 
+      if (status == WEFT_RUN_WORKER_GONE)
+        {
+          self->stats.crashes_survived++;
+          g_queue_push_head_link (&self->queue, &job->link);
+          job->queued = TRUE;
+          pthread_cond_signal (&self->work_cond);
+          continue;
+        }
       if (status == WEFT_RUN_WORKER_LOST)
         {
           g_clear_pointer (&output, g_bytes_unref);

@@ -7,7 +7,6 @@
 #include <glib/gstdio.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -540,6 +539,33 @@ weft_file_write_fd (int                 fd,
   return sync_fd (fd, path, error);
 }
 
+#define COPY_BUFFER_BYTES (64 * 1024)
+
+/* Moves up to @len bytes the slow way, through @buf (COPY_BUFFER_BYTES),
+ * where the file system cannot splice. */
+static ssize_t
+copy_through_buffer (int     out_fd,
+                     int     in_fd,
+                     size_t  len,
+                     char   *buf)
+{
+  ssize_t n = read (in_fd, buf, MIN (len, (size_t) COPY_BUFFER_BYTES));
+  int errsv;
+
+  if (n <= 0)
+    return n;
+  {
+    struct iovec iov = { buf, (size_t) n };
+
+    if (!writev_all (out_fd, &iov, 1, &errsv))
+      {
+        errno = errsv;
+        return -1;
+      }
+  }
+  return n;
+}
+
 gboolean
 weft_file_copy_fd (int                 out_fd,
                    const char         *path,
@@ -549,18 +575,20 @@ weft_file_copy_fd (int                 out_fd,
                    gpointer            cancel_data,
                    GError            **error)
 {
-  off_t off = 0;
+  g_autofree char *buf = NULL;  /* only once splice() is refused */
+  size_t done = 0;
 
   g_return_val_if_fail (out_fd >= 0, FALSE);
   g_return_val_if_fail (in_fd >= 0 || len == 0, FALSE);
   g_return_val_if_fail (path != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* Mapping a 63 MB memfd (populated or faulted in) cost more than the
-   * write itself; sendfile() moves the pages from the memfd's cache to the
-   * file's without that. */
-  while ((size_t) off < len)
+  /* splice() moves the pipe's pages into the file's page cache: the one
+   * copy a plain write() makes too. The sender vmsplice()d them from its
+   * own memory, so nothing else copies the text on the way. */
+  while (done < len)
     {
+      size_t want = MIN (len - done, (size_t) WRITE_BATCH_BYTES);
       ssize_t n;
 
       if (is_cancelled != NULL && is_cancelled (cancel_data))
@@ -569,17 +597,28 @@ weft_file_copy_fd (int                 out_fd,
                                "The job was cancelled");
           return FALSE;
         }
-      n = sendfile (out_fd, in_fd, &off, MIN (len - (size_t) off, (size_t) WRITE_BATCH_BYTES));
+      if (buf == NULL)
+        n = splice (in_fd, NULL, out_fd, NULL, want, SPLICE_F_MOVE | SPLICE_F_MORE);
+      else
+        n = copy_through_buffer (out_fd, in_fd, want, buf);
       if (n < 0 && errno == EINTR)
         continue;
+      /* Some file systems cannot splice into a file. */
+      if (n < 0 && buf == NULL && errno == EINVAL)
+        {
+          buf = g_malloc (COPY_BUFFER_BYTES);
+          continue;
+        }
       if (n <= 0)
         {
-          /* A source shorter than announced is the sender's fault, but the
-           * save fails the same way: nothing is renamed. */
+          /* A pipe that ends early is the sender's doing (it was cancelled
+           * or went away), but the save fails the same way: nothing is
+           * renamed. */
           set_errno_error (error, n < 0 ? errno : EIO, path,
                            _("Could not save “%s”: writing failed: %s"));
           return FALSE;
         }
+      done += (size_t) n;
     }
 
   return sync_fd (out_fd, path, error);

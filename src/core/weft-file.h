@@ -108,10 +108,10 @@ gboolean      weft_file_write_fd      (int                 fd,
                                        gpointer            cancel_data,
                                        GError            **error);
 
-/* As weft_file_write_fd(), for bytes already in a file: copies @len bytes
- * from offset 0 of @in_fd (a job's sealed memfd) into @out_fd inside the
- * kernel, without mapping them, then fsyncs @out_fd. @in_fd's offset is left
- * alone. */
+/* As weft_file_write_fd(), for bytes streamed through a pipe: moves @len
+ * bytes read from @in_fd (a pipe another process vmsplice()s the text into)
+ * into @out_fd with splice(), without mapping or buffering them, then
+ * fsyncs @out_fd. Fails if the pipe ends before @len bytes. */
 gboolean      weft_file_copy_fd       (int                 out_fd,
                                        const char         *path,
                                        int                 in_fd,

@@ -11,9 +11,10 @@ G_BEGIN_DECLS
  * type, zero flags, payload length, all little-endian) and the payload. The
  * length is checked against the datagram, then every field is read with bounds
  * checks; nothing past the declared end is trusted. Job input never travels in
- * a message: it is in a sealed memfd sent alongside with SCM_RIGHTS. */
+ * a message: it is in a sealed memfd sent alongside with SCM_RIGHTS, except a
+ * SAVE's, which streams through a pipe sent in its place. */
 #define WEFT_IPC_MAGIC             0x54464557u  /* "WEFT" */
-#define WEFT_IPC_VERSION           2u
+#define WEFT_IPC_VERSION           3u
 #define WEFT_IPC_HEADER_SIZE       12u
 #define WEFT_IPC_MAX_OPTIONS       (16u * 1024u)
 #define WEFT_IPC_MAX_ERROR_MESSAGE 1024u
@@ -26,8 +27,9 @@ typedef enum
 {
   WEFT_IPC_INIT = 1,    /* parent -> worker, with the control page's memfd */
   WEFT_IPC_READY = 2,   /* worker -> parent, once it is sandboxed */
-  WEFT_IPC_JOB = 3,     /* parent -> worker, with the input memfd unless empty,
-                         * then the job's output descriptors */
+  WEFT_IPC_JOB = 3,     /* parent -> worker, with the input memfd (a SAVE: the
+                         * input pipe) unless empty, then the job's output
+                         * descriptors */
   WEFT_IPC_RESULT = 4,  /* worker -> parent */
 } WeftIpcType;
 

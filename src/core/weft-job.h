@@ -121,9 +121,9 @@ gboolean weft_job_run (WeftJobKind        kind,
                        GError           **error);
 
 /* The part of a SAVE that runs where files cannot be opened (a sandboxed
- * worker): copies the input, @input_len bytes at the start of @input_fd (its
- * sealed memfd; -1 when empty), into @fd, a temp file the caller created
- * with weft_file_temp_new(), and fsyncs it. The caller then commits or
+ * worker): moves the input, @input_len bytes streamed through the pipe
+ * @input_fd (-1 when empty), into @fd, a temp file the caller created with
+ * weft_file_temp_new(), and fsyncs it. The caller then commits or
  * aborts. @options are checked as for any SAVE; the path only names the file
  * in messages. */
 gboolean weft_job_run_save_to_fd (int                 input_fd,

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
@@ -33,6 +34,12 @@ extern char **environ;
  * even when the worker is stuck. A healthy worker checks every 64 KiB, far
  * more often; killing a merely slow one costs only a respawn. */
 #define CANCEL_GRACE_MS 40
+
+/* A SAVE's input pipe is widened to this (the unprivileged maximum by
+ * default), so that fewer wake-ups pass between feeder and worker. */
+#define SAVE_PIPE_BYTES (1024 * 1024)
+/* How many pieces one vmsplice() hands over at most (IOV_MAX is 1024). */
+#define SAVE_PIPE_PIECES 256
 
 /* How much of a job's input one pwritev() into its memfd takes at most. */
 #define MEMFD_BATCH_PIECES 512
@@ -400,6 +407,17 @@ process_worker_new (gpointer backend_data)
   return w;
 }
 
+/* The wake eventfd only wakes the slot thread up; the job's cancel flag is
+ * what counts. */
+static void
+drain_wake_fd (ProcessWorker *w)
+{
+  guint64 count;
+
+  if (read (w->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
+    g_error ("eventfd read failed: %s", g_strerror (errno));
+}
+
 typedef enum
 {
   WAIT_READABLE,
@@ -435,16 +453,35 @@ wait_for_reply (ProcessWorker *w,
       if (rc < 0 && errno != EINTR)
         g_error ("poll failed: %s", g_strerror (errno));
       if (rc > 0 && pfds[1].revents != 0)
-        {
-          guint64 count;
-
-          /* Only wakes us up; the job's flag is what counts. */
-          if (read (w->wake_fd, &count, sizeof count) < 0 && errno != EAGAIN)
-            g_error ("eventfd read failed: %s", g_strerror (errno));
-        }
+        drain_wake_fd (w);
       if (rc > 0 && pfds[0].revents != 0)
         return WAIT_READABLE;
     }
+}
+
+/* Whether the worker hung up while it had no job: a worker never speaks
+ * unasked, so anything readable on an idle socket is its end. */
+static gboolean
+worker_died_idle (ProcessWorker *w)
+{
+  struct pollfd pfd = { w->sock, POLLIN, 0 };
+  int rc;
+
+  do
+    rc = poll (&pfd, 1, 0);
+  while (rc < 0 && errno == EINTR);
+  return rc > 0;
+}
+
+static void
+close_pipe (int pipe_fds[2])
+{
+  for (int i = 0; i < 2; i++)
+    if (pipe_fds[i] >= 0)
+      {
+        close (pipe_fds[i]);
+        pipe_fds[i] = -1;
+      }
 }
 
 static WeftRunStatus
@@ -452,6 +489,103 @@ lose_worker (ProcessWorker *w)
 {
   stop_worker (w);
   return WEFT_RUN_WORKER_LOST;
+}
+
+typedef enum
+{
+  FEED_DONE,        /* all of the input is in the pipe */
+  FEED_STOPPED,     /* the worker answered, hung up or stopped reading */
+  FEED_CANCELLED,   /* the job was cancelled; the worker has its grace period */
+} FeedStatus;
+
+/* Hands @job's input to the worker through @pipe_fd (non-blocking), piece
+ * by piece, straight from the snapshot's memory: vmsplice() gives the pipe
+ * references to the pages, and the worker's splice() copies them into the
+ * file. The snapshot is immutable and the job keeps it alive until the
+ * worker has answered, so the pages hold the text for as long as the pipe
+ * may read them. SIGPIPE is blocked on this thread while it feeds, and one
+ * raised by a worker gone away is taken back. */
+static FeedStatus
+feed_pipe (ProcessWorker *w,
+           WeftJob       *job,
+           int            pipe_fd)
+{
+  size_t len = weft_job_input_get_size (job->input);
+  size_t off = 0;
+  FeedStatus status = FEED_DONE;
+  sigset_t pipe_set, old_set;
+
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_set, &old_set);
+
+  while (off < len)
+    {
+      struct iovec iov[SAVE_PIPE_PIECES];
+      int n_iov = 0;
+      size_t batch = 0;
+      ssize_t n;
+
+      if (weft_job_is_cancelled (job))
+        {
+          status = FEED_CANCELLED;
+          break;
+        }
+      while (n_iov < SAVE_PIPE_PIECES && off + batch < len && batch < SAVE_PIPE_BYTES)
+        {
+          size_t chunk_len;
+          const void *chunk = weft_job_input_get_chunk (job->input, off + batch, &chunk_len);
+
+          chunk_len = MIN (chunk_len, (size_t) SAVE_PIPE_BYTES);
+          iov[n_iov].iov_base = (void *) chunk;
+          iov[n_iov].iov_len = chunk_len;
+          n_iov++;
+          batch += chunk_len;
+        }
+
+      n = vmsplice (pipe_fd, iov, n_iov, SPLICE_F_NONBLOCK);
+      if (n > 0)
+        {
+          /* A partial hand-over resumes from the next byte. */
+          off += (size_t) n;
+          continue;
+        }
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && errno == EAGAIN)
+        {
+          /* The pipe is full: wait for room, an answer (an error, or the
+           * worker's end) or a cancel. */
+          struct pollfd pfds[3] = {
+            { pipe_fd, POLLOUT, 0 }, { w->sock, POLLIN, 0 }, { w->wake_fd, POLLIN, 0 },
+          };
+          int rc = poll (pfds, 3, -1);
+
+          if (rc < 0 && errno != EINTR)
+            g_error ("poll failed: %s", g_strerror (errno));
+          if (rc > 0 && pfds[2].revents != 0)
+            drain_wake_fd (w);
+          if (rc > 0 && (pfds[1].revents != 0 || (pfds[0].revents & (POLLERR | POLLHUP)) != 0))
+            {
+              status = FEED_STOPPED;
+              break;
+            }
+          continue;
+        }
+      /* EPIPE: the worker closed its end or died. */
+      status = FEED_STOPPED;
+      break;
+    }
+
+  if (status == FEED_STOPPED)
+    {
+      struct timespec zero = { 0, 0 };
+
+      while (sigtimedwait (&pipe_set, NULL, &zero) > 0)
+        ;
+    }
+  pthread_sigmask (SIG_SETMASK, &old_set, NULL);
+  return status;
 }
 
 static WeftRunStatus
@@ -475,6 +609,18 @@ process_worker_run (gpointer   worker,
   size_t n_fds = 0;
   gsize options_len = 0;
   ssize_t n;
+  /* A SAVE's input pipe: the worker's end, closed once sent, and ours. */
+  int pipe_fds[2] = { -1, -1 };
+  gboolean is_save = job->kind == WEFT_JOB_SAVE;
+
+  /* A worker killed between jobs (by the OOM killer, or a user) is counted
+   * and replaced before this job is sent: its death must not use up the
+   * retry this job gets if its own worker dies. */
+  if (w->pid != 0 && worker_died_idle (w))
+    {
+      stop_worker (w);
+      return WEFT_RUN_WORKER_GONE;
+    }
 
   if (w->pid == 0)
     {
@@ -491,8 +637,8 @@ process_worker_run (gpointer   worker,
     }
 
   /* Made once, on this thread rather than the main one, and kept for a
-   * retry. */
-  if (input_len > 0 && memfd == NULL)
+   * retry. A SAVE streams its input instead (see feed_pipe()). */
+  if (input_len > 0 && memfd == NULL && !is_save)
     {
       int fd = make_sealed_memfd ("weft-job", input_len, job->input,
                                   F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL,
@@ -518,9 +664,7 @@ process_worker_run (gpointer   worker,
     }
   ipc_job.options_len = options_len;
 
-  if (memfd != NULL)
-    fds[n_fds++] = memfd->fd;
-  if (job->kind == WEFT_JOB_SAVE)
+  if (is_save)
     {
       g_autofree char *path = NULL;
       guint32 mode;
@@ -532,13 +676,47 @@ process_worker_run (gpointer   worker,
       temp = weft_file_temp_new (path, mode, error);
       if (temp == NULL)
         return WEFT_RUN_DONE;
-      fds[n_fds++] = weft_file_temp_get_fd (temp);
       ipc_job.n_output_fds = 1;
     }
+  if (is_save && input_len > 0)
+    {
+      if (pipe2 (pipe_fds, O_CLOEXEC | O_NONBLOCK) < 0)
+        {
+          int errsv = errno;
+
+          g_set_error (error, WEFT_ERROR, weft_error_from_errno (errsv),
+                       _("Could not prepare memory for a worker: %s"), g_strerror (errsv));
+          return WEFT_RUN_DONE;
+        }
+      /* Too large a size for this system only leaves the default. */
+      (void) fcntl (pipe_fds[1], F_SETPIPE_SZ, SAVE_PIPE_BYTES);
+      /* The worker's end blocks: it has nothing else to do meanwhile. */
+      (void) fcntl (pipe_fds[0], F_SETFL, 0);
+    }
+
+  /* The input first (memfd or pipe), then the output. */
+  if (memfd != NULL)
+    fds[n_fds++] = memfd->fd;
+  if (pipe_fds[0] >= 0)
+    fds[n_fds++] = pipe_fds[0];
+  if (temp != NULL)
+    fds[n_fds++] = weft_file_temp_get_fd (temp);
   weft_ipc_encode_job (msg, &ipc_job);
 
   if (send_message_fds (w->sock, msg->data, msg->len, fds, n_fds) != 0)
-    return lose_worker (w);
+    {
+      close_pipe (pipe_fds);
+      return lose_worker (w);
+    }
+  if (pipe_fds[0] >= 0)
+    {
+      close (pipe_fds[0]);
+      pipe_fds[0] = -1;
+      /* However feeding ends, the worker then sees the pipe's end: a short
+       * input fails its save, and wait_for_reply() takes it from there. */
+      (void) feed_pipe (w, job, pipe_fds[1]);
+      close_pipe (pipe_fds);
+    }
 
   if (wait_for_reply (w, job) == WAIT_CANCEL_EXPIRED)
     {

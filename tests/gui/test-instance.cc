@@ -227,22 +227,35 @@ TEST_F (WeftInstance, KillDashNineLosesNothingAndACleanQuitRestoresTheSession)
   Start ({ Path ("third.txt") });
   std::string wid;
   ASSERT_TRUE (PollUntil ([&] { return !(wid = WindowTitled ("third.txt — Weft")).empty (); }));
-  Shell ("xdotool windowfocus --sync " + wid);
-  Shell ("xdotool type --delay 5 --window " + wid + " unsaved");
-  // Autosave writes a draft a moment after typing stops.
-  ASSERT_TRUE (PollUntil ([&] { return DraftContains ("unsavedsaved"); }));
 
-  kill (pid_, SIGKILL);
-  waitpid (pid_, nullptr, 0);
-  pid_ = 0;
-  EXPECT_EQ (ReadFile (Path ("third.txt")), "saved\n");
+  // A few cycles of typing, waiting for the draft, kill -9 and a bare
+  // restart: each restart brings back everything typed before the kill, as
+  // unsaved changes, and typing goes on from there.
+  std::string typed;
+  for (int cycle = 0; cycle < 3; cycle++)
+    {
+      SCOPED_TRACE ("cycle " + std::to_string (cycle));
+      const std::string word = "unsaved" + std::to_string (cycle);
+      Shell ("xdotool windowfocus --sync " + wid);
+      // At the end, wherever the session file left the cursor.
+      Shell ("xdotool key --window " + wid + " ctrl+End");
+      Shell ("xdotool type --delay 5 --window " + wid + " " + word);
+      typed += word;
+      // Autosave writes a draft a moment after typing stops.
+      ASSERT_TRUE (PollUntil ([&] { return DraftContains ("saved\n" + typed); }));
 
-  // The next start brings the change back, unsaved, into the file's tab.
-  Start ({});
-  ASSERT_TRUE (PollUntil ([&] { return !(wid = WindowTitled ("• third.txt — Weft")).empty (); }));
+      kill (pid_, SIGKILL);
+      waitpid (pid_, nullptr, 0);
+      pid_ = 0;
+      EXPECT_EQ (ReadFile (Path ("third.txt")), "saved\n");
+
+      // The next start brings the change back, unsaved, into the file's tab.
+      Start ({});
+      ASSERT_TRUE (PollUntil ([&] { return !(wid = WindowTitled ("• third.txt — Weft")).empty (); }));
+    }
   Shell ("xdotool windowfocus --sync " + wid);
   Shell ("xdotool key --window " + wid + " ctrl+s");
-  EXPECT_TRUE (PollUntil ([&] { return ReadFile (Path ("third.txt")) == "unsavedsaved\n"; }))
+  EXPECT_TRUE (PollUntil ([&] { return ReadFile (Path ("third.txt")) == "saved\n" + typed; }))
       << ReadFile (Path ("third.txt"));
 
   // A clean quit, then a start with no arguments: the same document again.

@@ -15,12 +15,16 @@
 
 extern "C" {
 #include "weft-application.h"
+#include "weft-fault.h"
 #include "weft-window.h"
 }
 
 namespace {
 
 WeftApplication *the_app = nullptr;
+// libweft-fault's control block: every test runs with the shim preloaded,
+// injecting nothing unless a test says so.
+WeftFaultControl *fault_control = nullptr;
 
 void
 Drain ()
@@ -708,6 +712,47 @@ TEST_F (WeftAutosaveTest, DraftsAreWrittenBySandboxedWorkerProcessesToo)
   g_settings_reset (settings_, "worker-backend");
 }
 
+TEST_F (WeftAutosaveTest, EachDraftJobReportsToTheStatsUnderTheWatchdog)
+{
+  WeftBackend *backend = weft_application_get_backend (the_app);
+  WeftWatchdog *watchdog = weft_application_get_watchdog (the_app);
+  ASSERT_NE (watchdog, nullptr);
+  WeftBackendStats before;
+  weft_backend_get_stats (backend, &before);
+  weft_watchdog_reset (watchdog);
+
+  WeftPage *page = weft_window_new_document (window_);
+  Type (page, "counted");
+  ASSERT_TRUE (WaitUntil ([&] { return DraftOf (page) == "counted"; }));
+
+  // The job's result reaches the stats a moment after its file is in place.
+  WeftBackendStats after;
+  EXPECT_TRUE (WaitUntil ([&] {
+    weft_backend_get_stats (backend, &after);
+    return after.completed > before.completed;
+  }));
+  EXPECT_GT (after.submitted, before.submitted);
+  EXPECT_GT (after.run_us, before.run_us);
+  EXPECT_EQ (after.failed, before.failed);
+  // The main loop that submitted it and took its result was watched.
+  WeftWatchdogStats watched;
+  weft_watchdog_get_stats (watchdog, &watched);
+  EXPECT_GT (watched.n_iterations, 0u);
+  EXPECT_GT (watched.busy_us, 0);
+
+  // A failed draft counts as failed.
+  weft_fault_control_set (fault_control, (std::string ("ops=open errno=EIO path=") +
+                                          weft_session_get_dir (session_) + "/.*.weft-*").c_str ());
+  Type (page, " again");
+  bool failed = WaitUntil ([&] {
+    weft_backend_get_stats (backend, &after);
+    return after.failed > before.failed;
+  });
+  weft_fault_control_set (fault_control, "");
+  EXPECT_TRUE (failed);
+  EXPECT_TRUE (WaitUntil ([&] { return DraftOf (page) == "counted again"; }));
+}
+
 TEST_F (WeftAutosaveTest, SavingAndClosingRemoveTheDraft)
 {
   WriteFile (Path ("kept.txt"), "on disk\n");
@@ -805,6 +850,91 @@ TEST_F (WeftAutosaveTest, AFailingDraftIsSaidOnceAndRecovers)
   Type (page, " third");
   ASSERT_TRUE (WaitUntil ([&] { return DraftOf (page) == "first second third"; }));
   EXPECT_TRUE (WaitUntil ([&] { return !ShowsText (GTK_WIDGET (window_), "could not be written to a draft"); }));
+}
+
+TEST_F (WeftAutosaveTest, AnInjectedErrorIsSaidOnceAndSavingResumesByItself)
+{
+  struct Case
+  {
+    const char *backend;
+    const char *op;
+    const char *errname;
+    bool to_file;  // autosave to the document's own file rather than a draft
+  };
+  const Case cases[] = {
+    { "threads", "open", "ENOSPC", false },   { "processes", "write", "EIO", false },
+    { "threads", "fsync", "EACCES", false },  { "processes", "rename", "EROFS", false },
+    { "processes", "write", "ENOSPC", true },
+  };
+  int n_failed = 0, n_recovered = 0;
+  gulong failed_id = g_signal_connect_swapped (session_, "autosave-failed", G_CALLBACK (+[] (int *n) { (*n)++; }),
+                                               &n_failed);
+  gulong recovered_id = g_signal_connect_swapped (session_, "autosave-recovered",
+                                                  G_CALLBACK (+[] (int *n) { (*n)++; }), &n_recovered);
+  g_setenv ("WEFT_WORKER_PATH", WEFT_WORKER_FOR_TESTS, TRUE);
+
+  for (size_t i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const Case &c = cases[i];
+      SCOPED_TRACE (std::string (c.backend) + " " + c.op + " " + c.errname + (c.to_file ? " to the file" : ""));
+      const std::string path = Path (("user-" + std::to_string (i) + ".txt").c_str ());
+      const char *banner = c.to_file ? "could not be saved automatically" : "could not be written to a draft";
+
+      g_settings_set_string (settings_, "worker-backend", c.backend);
+      g_settings_set_boolean (settings_, "autosave-to-file", c.to_file);
+      WriteFile (path, "on disk\n");
+      WeftPage *page = Open (path);
+      ASSERT_NE (page, nullptr);
+      WeftDocument *document = weft_page_get_document (page);
+      Type (page, "first ");
+      if (c.to_file)
+        ASSERT_TRUE (WaitUntil ([&] { return ReadFile (path) == "first on disk\n" && !weft_document_get_modified (document); }));
+      else
+        ASSERT_TRUE (WaitUntil ([&] { return DraftOf (page) == "first on disk\n"; }));
+      n_failed = n_recovered = 0;
+
+      // Every temp file in the drafts folder (drafts and the session file),
+      // or the document's, now fails; reading the drafts still works.
+      g_autofree char *config = g_strdup_printf ("ops=%s errno=%s path=%s", c.op, c.errname,
+                                                 c.to_file ? (std::string (dir_) + "/.user-" + std::to_string (i) + ".txt.weft-*").c_str ()
+                                                           : (std::string (weft_session_get_dir (session_)) + "/.*.weft-*").c_str ());
+      weft_fault_control_set (fault_control, config);
+      Type (page, "second ");
+      // Typed once: the further attempts are the editor's own retries.
+      bool retried = WaitUntil ([&] { return weft_fault_control_get_injected (fault_control) >= 3; });
+      bool shown = ShowsText (GTK_WIDGET (window_), banner);
+      std::string file_during = ReadFile (path);
+      std::string draft_during = DraftOf (page);
+      weft_fault_control_set (fault_control, "");
+
+      EXPECT_TRUE (retried);
+      EXPECT_TRUE (shown);
+      EXPECT_EQ (n_failed, 1) << "one banner, however many attempts";
+      EXPECT_EQ (n_recovered, 0);
+      EXPECT_EQ (file_during, c.to_file ? "first on disk\n" : "on disk\n");
+      if (!c.to_file)
+        {
+          EXPECT_EQ (draft_during, "first on disk\n");
+        }
+
+      // Lifted: the next retry writes without any typing, and the banner goes.
+      if (c.to_file)
+        EXPECT_TRUE (WaitUntil ([&] { return ReadFile (path) == "first second on disk\n"; }));
+      else
+        EXPECT_TRUE (WaitUntil ([&] { return DraftOf (page) == "first second on disk\n"; }));
+      EXPECT_TRUE (WaitUntil ([&] { return !ShowsText (GTK_WIDGET (window_), banner); }));
+      EXPECT_EQ (n_failed, 1);
+      EXPECT_EQ (n_recovered, 1);
+      if (!c.to_file)
+        {
+          EXPECT_EQ (ReadFile (path), "on disk\n");
+        }
+    }
+
+  g_signal_handler_disconnect (session_, failed_id);
+  g_signal_handler_disconnect (session_, recovered_id);
+  g_settings_reset (settings_, "worker-backend");
+  g_settings_reset (settings_, "autosave-to-file");
 }
 
 static GtkButton *
@@ -1099,6 +1229,7 @@ TEST_F (WeftWindowTest, ClosingATabWhileItLoadsDoesNotAsk)
 int
 main (int argc, char **argv)
 {
+  fault_control = weft_fault_preload_or_die (argv, WEFT_FAULT_SHIM, g_get_tmp_dir ());
   ::testing::InitGoogleTest (&argc, argv);
 
   // Settings live in memory: tests must not leave preferences behind.

@@ -1404,7 +1404,11 @@ TEST_F (ProcessBackend, KillingWorkersDuringAHundredJobsLosesNone)
         continue;
       ASSERT_EQ (kill (pids[kills % pids.size ()], SIGKILL), 0);
       kills++;
-      ASSERT_TRUE (WaitFor ([&] { return charged () >= (guint) kills || NDelivered () == ids.size (); }));
+      // A busy worker's death is charged to its job; an idle one's only
+      // counted, when its next job finds it gone.
+      ASSERT_TRUE (WaitFor ([&] {
+        return Stats (backend).crashes_survived >= (guint64) kills || NDelivered () == ids.size ();
+      }));
     }
   ASSERT_TRUE (WaitFor ([&] { return NDelivered () == ids.size (); }));
 
@@ -1416,7 +1420,7 @@ TEST_F (ProcessBackend, KillingWorkersDuringAHundredJobsLosesNone)
       EXPECT_EQ (Hash (deliveries_[id]), ExpectedBench (inputs[id], 10));
       EXPECT_LE (deliveries_[id].stats.crashes, 1u);
     }
-  EXPECT_EQ (charged (), (guint) kills);
+  EXPECT_LE (charged (), (guint) kills);
   EXPECT_EQ (Stats (backend).crashes_survived, (guint64) kills);
   EXPECT_EQ (Stats (backend).completed, 100u);
 }
