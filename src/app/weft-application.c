@@ -135,6 +135,12 @@ typedef struct
   WeftBackend     *backend;
 } Retiring;
 
+char *
+weft_application_dup_worker_path (void)
+{
+  return find_worker ();
+}
+
 static void
 on_old_backend_closed (gpointer user_data)
 {
@@ -610,6 +616,7 @@ static const struct {
   { "win.find-previous", { "<Control><Shift>g", NULL } },
   { "win.go-to-line", { "<Control>l", NULL } },
   { "win.sort-lines", { "F9", NULL } },
+  { "win.show-stats", { "F8", NULL } },
   { "win.zoom-in", { "<Control>plus", "<Control>equal", NULL } },
   { "win.zoom-out", { "<Control>minus", NULL } },
   { "win.zoom-reset", { "<Control>0", NULL } },

@@ -27,6 +27,8 @@ WeftWatchdog    *weft_application_get_watchdog (WeftApplication *self);
 void             weft_application_get_backend_stats (WeftApplication  *self,
                                                      WeftBackendKind   kind,
                                                      WeftBackendStats *out_stats);
+/* The weft-worker helper to start for the processes backend. */
+char            *weft_application_dup_worker_path (void);
 /* Cancels @owner's jobs on the current backend and on any swapped out that
  * is still finishing its jobs. */
 void             weft_application_cancel_owner (WeftApplication   *self,
