@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <string>
 
+#include "gui-wait.h"
+
 extern "C" {
 #include "weft-application.h"
 #include "weft-window.h"
@@ -19,35 +21,6 @@ extern "C" {
 namespace {
 
 WeftApplication *the_app = nullptr;
-
-// Runs the main loop until @cond holds or @timeout_ms passes. The timeout only
-// catches a broken build: every wait here ends on a condition.
-bool
-WaitUntil (const std::function<bool ()> &cond, int timeout_ms = 20000)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  guint tick = g_timeout_add (5, [] (gpointer) -> gboolean { return G_SOURCE_CONTINUE; }, nullptr);
-  bool ok = true;
-
-  while (!cond ())
-    {
-      if (g_get_monotonic_time () > deadline)
-        {
-          ok = false;
-          break;
-        }
-      g_main_context_iteration (nullptr, TRUE);
-    }
-  g_source_remove (tick);
-  return ok;
-}
-
-void
-Drain ()
-{
-  while (g_main_context_iteration (nullptr, FALSE))
-    ;
-}
 
 std::string
 BufferText (WeftPage *page)
