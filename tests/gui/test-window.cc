@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <string>
 
+#include "gui-app.h"
 #include "gui-wait.h"
 
 extern "C" {
@@ -1092,26 +1093,5 @@ TEST_F (WeftWindowTest, ClosingATabWhileItLoadsDoesNotAsk)
 int
 main (int argc, char **argv)
 {
-  ::testing::InitGoogleTest (&argc, argv);
-
-  // Settings live in memory: tests must not leave preferences behind.
-  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
-  g_set_prgname ("weft");
-  g_set_application_name ("Weft");
-
-  the_app = weft_application_new (G_APPLICATION_NON_UNIQUE);
-  g_autoptr (GError) error = nullptr;
-  if (!g_application_register (G_APPLICATION (the_app), nullptr, &error))
-    {
-      fprintf (stderr, "cannot register the application: %s\n", error->message);
-      return 1;
-    }
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, nullptr);
-  g_application_hold (G_APPLICATION (the_app));
-
-  int rc = RUN_ALL_TESTS ();
-
-  g_application_release (G_APPLICATION (the_app));
-  g_object_unref (the_app);
-  return rc;
+  return RunTestsWithApplication (argc, argv, &the_app);
 }
