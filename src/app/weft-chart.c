@@ -22,6 +22,7 @@ struct _WeftChart
   char      *x_label;
   char      *y_label;
   GPtrArray *series;  /* Series */
+  gboolean   log_scale;
 };
 
 G_DEFINE_FINAL_TYPE (WeftChart, weft_chart, GTK_TYPE_WIDGET)
@@ -40,6 +41,7 @@ static const GdkRGBA palette[] = {
 #define MARGIN_RIGHT  12
 #define MARGIN_TOP    40
 #define MARGIN_BOTTOM 36
+#define LEGEND_LINE   18
 
 static void
 series_free (gpointer data)
@@ -73,6 +75,16 @@ weft_chart_set_labels (WeftChart  *self,
   self->x_label = g_strdup (x_label);
   self->y_label = g_strdup (y_label);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self), GTK_ACCESSIBLE_PROPERTY_LABEL, title, -1);
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+weft_chart_set_log_scale (WeftChart *self,
+                          gboolean   log_scale)
+{
+  g_return_if_fail (WEFT_IS_CHART (self));
+
+  self->log_scale = !!log_scale;
   gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 
@@ -183,13 +195,20 @@ weft_chart_snapshot (GtkWidget   *widget,
   double width = gtk_widget_get_width (widget);
   double height = gtk_widget_get_height (widget);
   double plot_w = width - MARGIN_LEFT - MARGIN_RIGHT;
-  double plot_h = height - MARGIN_TOP - MARGIN_BOTTOM;
-  double x_min = G_MAXDOUBLE, x_max = -G_MAXDOUBLE, y_max = 0, y_step, bar_pad = 0;
+  double plot_h;
+  double x_min = G_MAXDOUBLE, x_max = -G_MAXDOUBLE, y_max = 0, y_min_positive = G_MAXDOUBLE, y_step, bar_pad = 0;
+  double log_lo = 0, log_hi = 1;
+  guint n_named = 0;
   gboolean any_bars = FALSE, any = FALSE;
   GdkRGBA fg;
   cairo_t *cr;
   char tick[32];
 
+  /* The legend goes under the plot, one line per named series, so that it
+   * never hides a line. */
+  for (guint s = 0; s < self->series->len; s++)
+    n_named += ((Series *) g_ptr_array_index (self->series, s))->name != NULL;
+  plot_h = height - MARGIN_TOP - MARGIN_BOTTOM - n_named * LEGEND_LINE;
   if (plot_w < 20 || plot_h < 20)
     return;
 
@@ -213,6 +232,8 @@ weft_chart_snapshot (GtkWidget   *widget,
           x_min = MIN (x_min, x);
           x_max = MAX (x_max, x);
           y_max = MAX (y_max, y);
+          if (y > 0)
+            y_min_positive = MIN (y_min_positive, y);
         }
     }
 
@@ -234,23 +255,38 @@ weft_chart_snapshot (GtkWidget   *widget,
   x_max += bar_pad;
   y_step = nice_step (y_max > 0 ? y_max : 1);
   y_max = ceil ((y_max > 0 ? y_max * 1.05 : 1) / y_step) * y_step;
+  if (self->log_scale)
+    {
+      /* Whole decades, from the one below the smallest value. */
+      log_lo = y_min_positive < G_MAXDOUBLE ? floor (log10 (y_min_positive)) : 0;
+      log_hi = MAX (ceil (log10 (MAX (y_max, 1e-300))), log_lo + 1);
+      y_step = 1;
+    }
 
 #define PX(v) (MARGIN_LEFT + ((v) - x_min) / (x_max - x_min) * plot_w)
-#define PY(v) (MARGIN_TOP + plot_h - (v) / y_max * plot_h)
+#define PY(v) (self->log_scale \
+                 ? MARGIN_TOP + plot_h - (log10 (MAX ((v), pow (10, log_lo))) - log_lo) / (log_hi - log_lo) * plot_h \
+                 : MARGIN_TOP + plot_h - (v) / y_max * plot_h)
 
   /* Grid and axes, faint then firm, in the text colour. */
   cairo_set_line_width (cr, 1);
-  for (double v = 0; v <= y_max + y_step / 2; v += y_step)
+  for (double t = self->log_scale ? log_lo : 0;
+       t <= (self->log_scale ? log_hi : y_max) + y_step / 2;
+       t += y_step)
     {
       GdkRGBA faint = fg;
+      double v = self->log_scale ? pow (10, t) : t;
 
-      faint.alpha = v == 0 ? 0.6 : 0.15;
+      faint.alpha = t == (self->log_scale ? log_lo : 0) ? 0.6 : 0.15;
       gdk_cairo_set_source_rgba (cr, &faint);
       cairo_move_to (cr, MARGIN_LEFT, round (PY (v)) + 0.5);
       cairo_line_to (cr, MARGIN_LEFT + plot_w, round (PY (v)) + 0.5);
       cairo_stroke (cr);
       gdk_cairo_set_source_rgba (cr, &fg);
-      format_tick (tick, sizeof tick, v, y_step);
+      if (self->log_scale)
+        g_snprintf (tick, sizeof tick, "%g", v);
+      else
+        format_tick (tick, sizeof tick, v, y_step);
       show_text (widget, cr, tick, MARGIN_LEFT - 6, PY (v), 1, FALSE);
     }
   {
@@ -264,7 +300,7 @@ weft_chart_snapshot (GtkWidget   *widget,
       }
   }
   if (self->x_label != NULL)
-    show_text (widget, cr, self->x_label, MARGIN_LEFT + plot_w / 2, height - 8, 0.5, FALSE);
+    show_text (widget, cr, self->x_label, MARGIN_LEFT + plot_w / 2, MARGIN_TOP + plot_h + 28, 0.5, FALSE);
   if (self->y_label != NULL)
     show_text (widget, cr, self->y_label, MARGIN_LEFT, MARGIN_TOP - 12, 0, FALSE);
 
@@ -315,9 +351,9 @@ weft_chart_snapshot (GtkWidget   *widget,
     }
   cairo_set_dash (cr, NULL, 0, 0);
 
-  /* The legend, top right, one line per named series. */
+  /* The legend, under the axis label. */
   {
-    double ly = MARGIN_TOP + 8;
+    double ly = MARGIN_TOP + plot_h + MARGIN_BOTTOM + 2;
 
     for (guint s = 0; s < self->series->len; s++)
       {
@@ -330,13 +366,13 @@ weft_chart_snapshot (GtkWidget   *widget,
         layout = gtk_widget_create_pango_layout (widget, series->name);
         pango_layout_get_pixel_size (layout, &tw, &th);
         gdk_cairo_set_source_rgba (cr, &palette[series->color_index]);
-        cairo_rectangle (cr, MARGIN_LEFT + plot_w - tw - 22, ly + th / 2.0 - 2, 14, 4);
+        cairo_rectangle (cr, MARGIN_LEFT, ly + th / 2.0 - 2, 14, 4);
         cairo_fill (cr);
         gdk_cairo_set_source_rgba (cr, &fg);
-        cairo_move_to (cr, MARGIN_LEFT + plot_w - tw - 4, ly);
+        cairo_move_to (cr, MARGIN_LEFT + 20, ly);
         pango_cairo_show_layout (cr, layout);
         g_object_unref (layout);
-        ly += th + 2;
+        ly += LEGEND_LINE;
       }
   }
 #undef PX

@@ -22,6 +22,9 @@ void       weft_chart_set_labels   (WeftChart      *self,
                                     const char     *title,
                                     const char     *x_label,
                                     const char     *y_label);
+/* A logarithmic y axis (values at or below 0 sit on its floor). */
+void       weft_chart_set_log_scale (WeftChart     *self,
+                                     gboolean       log_scale);
 void       weft_chart_clear        (WeftChart      *self);
 /* Adds a series of @n points; @color_index picks one of a few colours that
  * read well on both light and dark backgrounds. Copies the points. */

@@ -106,10 +106,13 @@ dup_spell_language (void)
   g_autofree char *language = g_settings_get_string (settings, "spell-language");
   const char * const *names = g_get_language_names ();
 
+  g_autofree char *locale = NULL;
+
   if (language[0] != '\0')
     return g_steal_pointer (&language);
-  if (names[0] != NULL && !g_str_equal (names[0], "C") && !g_str_equal (names[0], "POSIX"))
-    return g_strndup (names[0], strcspn (names[0], ".@"));
+  locale = g_strndup (names[0], strcspn (names[0], ".@"));
+  if (!g_str_equal (locale, "C") && !g_str_equal (locale, "POSIX"))
+    return g_steal_pointer (&locale);
   return g_strdup ("en_US");
 }
 
@@ -245,7 +248,8 @@ on_compare_done (GObject      *object,
       const WeftCompareRow *row = &g_array_index (rows, WeftCompareRow, i);
 
       if (row->note != NULL && strstr (notes->str, row->note) == NULL)
-        g_string_append_printf (notes, "%s%s.", notes->len > 0 ? " " : "", row->note);
+        g_string_append_printf (notes, "%s%s%s", notes->len > 0 ? " " : "", row->note,
+                                g_str_has_suffix (row->note, ".") ? "" : ".");
     }
   gtk_label_set_text (self->status_label, notes->str);
   g_string_free (notes, TRUE);
@@ -478,7 +482,9 @@ weft_compare_window_init (WeftCompareWindow *self)
     {
       self->charts[c] = WEFT_CHART (weft_chart_new ());
       weft_chart_set_labels (self->charts[c], _(titles[c][0]), _(titles[c][1]), _(titles[c][2]));
-      gtk_widget_set_size_request (GTK_WIDGET (self->charts[c]), -1, 240);
+      gtk_widget_set_size_request (GTK_WIDGET (self->charts[c]), -1, 300);
+      /* Sort, spell and a draft differ by orders of magnitude per job. */
+      weft_chart_set_log_scale (self->charts[c], c > 0);
       gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->charts[c]));
     }
 
