@@ -35,6 +35,8 @@ struct _WeftCompareWindow
   CompareJob     *job;        /* the running one, owned by its GTask; NULL when idle */
   GArray         *rows;       /* the last finished comparison */
   guint           progress_source;
+  /* Set by dispose: a comparison still running then finishes into nothing. */
+  gboolean        disposed;
 
   GtkProgressBar *progress;
   GtkWidget      *start_button;
@@ -220,9 +222,15 @@ on_compare_done (GObject      *object,
   WeftCompareWindow *self = WEFT_COMPARE_WINDOW (object);
   g_autoptr(GError) error = NULL;
   GArray *rows = g_task_propagate_pointer (G_TASK (result), &error);
-  GString *notes = g_string_new (NULL);
+  GString *notes;
 
   self->job = NULL;
+  if (self->disposed)
+    {
+      g_clear_pointer (&rows, weft_compare_rows_free);
+      return;
+    }
+  notes = g_string_new (NULL);
   g_clear_handle_id (&self->progress_source, g_source_remove);
   weft_compare_window_set_running (self, FALSE);
 
@@ -400,6 +408,9 @@ weft_compare_window_dispose (GObject *object)
 {
   WeftCompareWindow *self = WEFT_COMPARE_WINDOW (object);
 
+  self->disposed = TRUE;
+  if (self->job != NULL)
+    atomic_store_explicit (&self->job->cancel, TRUE, memory_order_release);
   g_clear_handle_id (&self->progress_source, g_source_remove);
   g_clear_pointer (&self->input, weft_job_input_unref);
   g_clear_pointer (&self->rows, weft_compare_rows_free);

@@ -283,7 +283,12 @@ TEST_F (WeftStatsTest, CompareRunsBothBackendsAndChartsThem)
   ASSERT_TRUE (WaitUntil ([&] { return !weft_compare_window_get_running (compare); }, 60000));
   EXPECT_EQ (weft_compare_window_get_rows (compare), rows);
 
+  // Closed while it runs: the comparison stops and the window goes away.
+  weft_compare_window_start (compare, &config);
+  gpointer alive = compare;
+  g_object_add_weak_pointer (G_OBJECT (compare), &alive);
   gtk_window_destroy (GTK_WINDOW (compare));
+  EXPECT_TRUE (WaitUntil ([&] { return alive == nullptr; }, 60000));
 }
 
 } // namespace
