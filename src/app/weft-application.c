@@ -2,8 +2,10 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
+#include <stdio.h>
 
 #include "weft-application.h"
+#include "weft-spell.h"
 #include "weft-preferences-window.h"
 
 struct _WeftApplication
@@ -16,6 +18,11 @@ struct _WeftApplication
   /* The workers background jobs go to; replaced live when the user picks
    * the other kind. Main thread only. */
   WeftBackend    *backend;
+  /* Backends swapped out and still finishing their jobs, and the totals of
+   * those that have finished, per kind: the stats panel shows what each
+   * kind did in this session. Main thread only. */
+  GPtrArray      *draining;
+  WeftBackendStats retired[WEFT_N_BACKEND_KINDS];
   WeftWatchdog   *watchdog;
   guint           restored : 1;
 };
@@ -81,10 +88,97 @@ find_worker (void)
   return g_build_filename (LIBEXECDIR, "weft-worker", NULL);
 }
 
+static WeftBackendKind
+backend_kind_of (WeftBackend *backend)
+{
+  WeftBackendKind kind = WEFT_BACKEND_KIND_THREADS;
+
+  weft_backend_kind_from_name (weft_backend_get_name (backend), &kind);
+  return kind;
+}
+
+void
+weft_application_get_backend_stats (WeftApplication  *self,
+                                    WeftBackendKind   kind,
+                                    WeftBackendStats *out_stats)
+{
+  WeftBackendStats stats;
+
+  g_return_if_fail (WEFT_IS_APPLICATION (self));
+  g_return_if_fail (kind < WEFT_N_BACKEND_KINDS);
+
+  *out_stats = self->retired[kind];
+  for (guint i = 0; i < self->draining->len; i++)
+    {
+      WeftBackend *backend = g_ptr_array_index (self->draining, i);
+
+      if (backend_kind_of (backend) != kind)
+        continue;
+      weft_backend_get_stats (backend, &stats);
+      stats.n_workers = 0;
+      weft_backend_stats_merge (out_stats, &stats);
+    }
+  out_stats->n_workers = 0;
+  if (self->backend != NULL && backend_kind_of (self->backend) == kind)
+    {
+      weft_backend_get_stats (self->backend, &stats);
+      weft_backend_stats_merge (out_stats, &stats);
+    }
+  weft_backend_stats_finish (out_stats);
+}
+
+/* A backend swapped out: its jobs finish, then its totals join the
+ * session's for its kind. */
+typedef struct
+{
+  WeftApplication *app;
+  WeftBackend     *backend;
+} Retiring;
+
+char *
+weft_application_dup_worker_path (void)
+{
+  return find_worker ();
+}
+
 static void
 on_old_backend_closed (gpointer user_data)
 {
-  g_debug ("A replaced %s backend has finished its last jobs", (const char *) user_data);
+  Retiring *retiring = user_data;
+  WeftApplication *self = retiring->app;
+  WeftBackendStats stats;
+
+  weft_backend_get_stats (retiring->backend, &stats);
+  weft_backend_stats_merge (&self->retired[backend_kind_of (retiring->backend)], &stats);
+  g_ptr_array_remove (self->draining, retiring->backend);
+  g_object_unref (self);
+  g_free (retiring);
+}
+
+static void
+weft_application_retire_backend (WeftApplication *self,
+                                 WeftBackend     *backend)
+{
+  Retiring *retiring = g_new0 (Retiring, 1);
+
+  retiring->app = g_object_ref (self);
+  retiring->backend = backend;
+  g_ptr_array_add (self->draining, backend);
+  /* Jobs already queued or running there finish there, each exactly once;
+   * new jobs go to the new backend. */
+  weft_backend_shutdown (backend, WEFT_SHUTDOWN_DRAIN, on_old_backend_closed, retiring);
+}
+
+void
+weft_application_cancel_owner (WeftApplication *self,
+                               guint64          owner)
+{
+  g_return_if_fail (WEFT_IS_APPLICATION (self));
+
+  if (self->backend != NULL)
+    weft_backend_cancel_owner (self->backend, owner);
+  for (guint i = 0; i < self->draining->len; i++)
+    weft_backend_cancel_owner (g_ptr_array_index (self->draining, i), owner);
 }
 
 /* Creates the backend the settings ask for. New jobs go to it at once; the
@@ -129,8 +223,7 @@ weft_application_update_backend (WeftApplication *self)
     }
 
   if (self->backend != NULL)
-    weft_backend_shutdown (self->backend, WEFT_SHUTDOWN_DRAIN, on_old_backend_closed,
-                           (gpointer) weft_backend_get_name (self->backend));
+    weft_application_retire_backend (self, self->backend);
   self->backend = backend;
 }
 
@@ -257,7 +350,150 @@ weft_application_handle_local_options (GApplication *app,
       g_print ("weft %s\n", PACKAGE_VERSION);
       return EXIT_SUCCESS;
     }
+  /* --bench itself never gets here: see local_command_line. */
+  if (g_variant_dict_contains (options, "backend") || g_variant_dict_contains (options, "workers") ||
+      g_variant_dict_contains (options, "runs"))
+    {
+      g_printerr (_("weft: --backend, --workers and --runs go with --bench\n"));
+      return 2;
+    }
   return -1;
+}
+
+/* The spell-checking language the settings name, where they can be read:
+ * the comparison runs without a window, maybe without installed schemas. */
+static char *
+dup_bench_spell_language (void)
+{
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = source != NULL ? g_settings_schema_source_lookup (source, APP_ID, TRUE) : NULL;
+  g_autofree char *language = NULL;
+
+  if (schema != NULL && g_settings_schema_has_key (schema, "spell-language"))
+    {
+      g_autoptr(GSettings) settings = g_settings_new (APP_ID);
+
+      language = g_settings_get_string (settings, "spell-language");
+    }
+  if (language == NULL || language[0] == '\0')
+    return g_strdup ("en_US");
+  return g_steal_pointer (&language);
+}
+
+/* `weft --bench [--backend threads|processes|both] [--workers N] [--runs N]
+ * [FILE]`: the stats panel's comparison without a window, as JSON Lines on
+ * stdout. Returns the exit status. */
+static int
+weft_application_run_bench (char **arguments)
+{
+  g_auto(GStrv) args = g_strdupv (arguments);
+  g_autofree char *backend = NULL;
+  g_autofree char *worker = find_worker ();
+  g_autofree char *language = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *jsonl = NULL;
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(WeftJobInput) input = NULL;
+  GArray *rows;
+  gboolean bench = FALSE;
+  int workers = 0, runs = 0;
+  size_t len = 0;
+  WeftCompareConfig config;
+  const GOptionEntry entries[] = {
+    { "bench", 0, 0, G_OPTION_ARG_NONE, &bench, NULL, NULL },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, &backend, NULL, NULL },
+    { "workers", 0, 0, G_OPTION_ARG_INT, &workers, NULL, NULL },
+    { "runs", 0, 0, G_OPTION_ARG_INT, &runs, NULL, NULL },
+    { NULL }
+  };
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_help_enabled (context, FALSE);
+  g_option_context_add_main_entries (context, entries, NULL);
+  if (!g_option_context_parse_strv (context, &args, &error))
+    {
+      g_printerr ("weft: %s\n", error->message);
+      return 2;
+    }
+
+  weft_compare_config_init (&config);
+  if (backend != NULL && !g_str_equal (backend, "both"))
+    {
+      WeftBackendKind kind;
+
+      if (!weft_backend_kind_from_name (backend, &kind))
+        {
+          g_printerr (_("weft: --backend is threads, processes or both, not “%s”\n"), backend);
+          return 2;
+        }
+      config.backends = 1u << kind;
+    }
+  if (workers < 0 || workers > 1024 || runs < 0 || runs > 1000)
+    {
+      g_printerr (_("weft: --workers and --runs take a positive number\n"));
+      return 2;
+    }
+  if (workers > 0)
+    config.min_workers = config.max_workers = (guint) workers;
+  if (runs > 0)
+    config.runs = (guint) runs;
+  if (g_strv_length (args) > 2)
+    {
+      g_printerr (_("weft: --bench takes at most one file\n"));
+      return 2;
+    }
+
+  if (args[1] != NULL)
+    {
+      if (!g_file_get_contents (args[1], &text, &len, &error))
+        {
+          g_printerr ("weft: %s\n", error->message);
+          return 1;
+        }
+      if (!g_utf8_validate_len (text, len, NULL))
+        {
+          g_printerr (_("weft: “%s” is not UTF-8 text\n"), args[1]);
+          return 1;
+        }
+    }
+  else
+    text = weft_compare_make_lines (1000000, &len);
+
+  weft_spell_process_init ();
+  language = dup_bench_spell_language ();
+  config.worker_path = worker;
+  config.spell_language = language;
+  bytes = g_bytes_new_take (g_steal_pointer (&text), len);
+  input = weft_job_input_new_bytes (bytes);
+  rows = weft_compare_run (&config, input, NULL, NULL, NULL, &error);
+  if (rows == NULL)
+    {
+      g_printerr ("weft: %s\n", error->message);
+      return 1;
+    }
+  jsonl = weft_compare_rows_to_jsonl (rows);
+  weft_compare_rows_free (rows);
+  fputs (jsonl, stdout);
+  return fflush (stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+/* --bench runs before the application registers or opens anything. */
+static gboolean
+weft_application_local_command_line (GApplication   *app,
+                                     char         ***arguments,
+                                     int            *exit_status)
+{
+  char **argv = *arguments;
+
+  for (int i = 1; argv[i] != NULL && !g_str_equal (argv[i], "--"); i++)
+    if (g_str_equal (argv[i], "--bench"))
+      {
+        *exit_status = weft_application_run_bench (argv);
+        return TRUE;
+      }
+  return G_APPLICATION_CLASS (weft_application_parent_class)->local_command_line (app, arguments, exit_status);
 }
 
 static void
@@ -380,6 +616,7 @@ static const struct {
   { "win.find-previous", { "<Control><Shift>g", NULL } },
   { "win.go-to-line", { "<Control>l", NULL } },
   { "win.sort-lines", { "F9", NULL } },
+  { "win.show-stats", { "F8", NULL } },
   { "win.zoom-in", { "<Control>plus", "<Control>equal", NULL } },
   { "win.zoom-out", { "<Control>minus", NULL } },
   { "win.zoom-reset", { "<Control>0", NULL } },
@@ -451,6 +688,7 @@ weft_application_dispose (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->zoom_css);
   g_clear_object (&self->session);
+  g_clear_pointer (&self->draining, g_ptr_array_unref);
 
   G_OBJECT_CLASS (weft_application_parent_class)->dispose (object);
 }
@@ -466,6 +704,7 @@ weft_application_class_init (WeftApplicationClass *klass)
   app_class->open = weft_application_open;
   app_class->command_line = weft_application_command_line;
   app_class->handle_local_options = weft_application_handle_local_options;
+  app_class->local_command_line = weft_application_local_command_line;
   app_class->startup = weft_application_startup;
   app_class->shutdown = weft_application_shutdown;
 }
@@ -475,8 +714,15 @@ weft_application_init (WeftApplication *self)
 {
   static const GOptionEntry entries[] = {
     { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and exit"), NULL },
+    { "bench", 0, 0, G_OPTION_ARG_NONE, NULL,
+      N_("Compare the backends on FILE (or a generated 1M-line text) and print JSON Lines"), NULL },
+    { "backend", 0, 0, G_OPTION_ARG_STRING, NULL, N_("With --bench: threads, processes or both"), N_("KIND") },
+    { "workers", 0, 0, G_OPTION_ARG_INT, NULL, N_("With --bench: only this many workers"), N_("N") },
+    { "runs", 0, 0, G_OPTION_ARG_INT, NULL, N_("With --bench: timed runs per row"), N_("N") },
     { NULL }
   };
+
+  self->draining = g_ptr_array_new ();
 
   g_application_add_main_option_entries (G_APPLICATION (self), entries);
   g_application_set_option_context_parameter_string (G_APPLICATION (self), _("[+LINE] [FILE…]"));

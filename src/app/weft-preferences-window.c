@@ -1,9 +1,11 @@
 /* weft-preferences-window.c: the Preferences window, every row bound to GSettings. */
 #include "config.h"
 
+#include <glib/gi18n.h>
 #include <gtksourceview/gtksource.h>
 
 #include "weft-preferences-window.h"
+#include "weft-spell.h"
 
 struct _WeftPreferencesWindow
 {
@@ -27,6 +29,10 @@ struct _WeftPreferencesWindow
   GtkSpinButton        *interval_spin;
   GtkSwitch            *to_file_switch;
   GtkSwitch            *restore_switch;
+  GtkSwitch            *spell_switch;
+  AdwComboRow          *spell_language_row;
+  /* The language row's tags, in its order; "" first, for the locale's. */
+  GStrv                 spell_languages;
 };
 
 G_DEFINE_FINAL_TYPE (WeftPreferencesWindow, weft_preferences_window, ADW_TYPE_PREFERENCES_WINDOW)
@@ -93,12 +99,65 @@ backend_to_setting (const GValue       *value,
   return g_variant_new_string (backends[MIN (position, G_N_ELEMENTS (backends) - 1)]);
 }
 
+static gboolean
+language_from_setting (GValue   *value,
+                       GVariant *variant,
+                       gpointer  user_data)
+{
+  WeftPreferencesWindow *self = user_data;
+  const char *tag = g_variant_get_string (variant, NULL);
+
+  for (guint i = 0; self->spell_languages[i] != NULL; i++)
+    if (g_str_equal (tag, self->spell_languages[i]))
+      {
+        g_value_set_uint (value, i);
+        return TRUE;
+      }
+  /* A language whose dictionary is gone reads as the locale's. */
+  g_value_set_uint (value, 0);
+  return TRUE;
+}
+
+static GVariant *
+language_to_setting (const GValue       *value,
+                     const GVariantType *type,
+                     gpointer            user_data)
+{
+  WeftPreferencesWindow *self = user_data;
+  guint position = g_value_get_uint (value);
+
+  if (position >= g_strv_length (self->spell_languages))
+    position = 0;
+  return g_variant_new_string (self->spell_languages[position]);
+}
+
+/* "" (the locale's language) first, then every installed dictionary. */
+static void
+weft_preferences_window_fill_languages (WeftPreferencesWindow *self)
+{
+  g_auto(GStrv) installed = weft_spell_list_languages ();
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  GtkStringList *names = gtk_string_list_new (NULL);
+
+  g_strv_builder_add (builder, "");
+  gtk_string_list_append (names, _("The Language of the System"));
+  for (guint i = 0; installed != NULL && installed[i] != NULL; i++)
+    {
+      g_strv_builder_add (builder, installed[i]);
+      gtk_string_list_append (names, installed[i]);
+    }
+  self->spell_languages = g_strv_builder_end (builder);
+  adw_combo_row_set_model (self->spell_language_row, G_LIST_MODEL (names));
+  g_object_unref (names);
+}
+
 static void
 weft_preferences_window_dispose (GObject *object)
 {
   WeftPreferencesWindow *self = WEFT_PREFERENCES_WINDOW (object);
 
   g_clear_object (&self->settings);
+  g_clear_pointer (&self->spell_languages, g_strfreev);
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_PREFERENCES_WINDOW);
 
   G_OBJECT_CLASS (weft_preferences_window_parent_class)->dispose (object);
@@ -130,6 +189,8 @@ weft_preferences_window_class_init (WeftPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, interval_spin);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, to_file_switch);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, restore_switch);
+  gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, spell_switch);
+  gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, spell_language_row);
 }
 
 static void
@@ -161,4 +222,10 @@ weft_preferences_window_init (WeftPreferencesWindow *self)
   g_settings_bind (self->settings, "autosave-max-interval", self->interval_spin, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "autosave-to-file", self->to_file_switch, "active", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "restore-session", self->restore_switch, "active", G_SETTINGS_BIND_DEFAULT);
+
+  weft_preferences_window_fill_languages (self);
+  g_settings_bind (self->settings, "spell-check", self->spell_switch, "active", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "spell-check", self->spell_language_row, "sensitive", G_SETTINGS_BIND_GET);
+  g_settings_bind_with_mapping (self->settings, "spell-language", self->spell_language_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT, language_from_setting, language_to_setting, self, NULL);
 }

@@ -525,8 +525,8 @@ weft_session_untrack (WeftSession  *self,
 
   /* Closing means the user saved or discarded the changes: a draft still
    * being written has no reason to finish. */
-  if (weft_session_get_backend () != NULL)
-    weft_backend_cancel_owner (weft_session_get_backend (), tracked->owner);
+  if (WEFT_IS_APPLICATION (g_application_get_default ()))
+    weft_application_cancel_owner (WEFT_APPLICATION (g_application_get_default ()), tracked->owner);
   remove_file_async (self, tracked->draft_path);
   g_ptr_array_remove (self->tracked, tracked);
   weft_session_queue_session_write (self);

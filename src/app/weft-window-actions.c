@@ -3,7 +3,9 @@
 
 #include <glib/gi18n.h>
 
+#include "weft-compare-window.h"
 #include "weft-error.h"
+#include "weft-export.h"
 #include "weft-sort-dialog.h"
 #include "weft-window-private.h"
 
@@ -411,7 +413,65 @@ action_sort_lines (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+static void
+action_show_stats (GSimpleAction *action,
+                   GVariant      *state,
+                   gpointer       user_data)
+{
+  WeftWindow *self = WEFT_WINDOW (user_data);
+
+  g_simple_action_set_state (action, state);
+  gtk_revealer_set_reveal_child (self->stats_revealer, g_variant_get_boolean (state));
+}
+
+static void
+action_export_stats (GSimpleAction *action,
+                     GVariant      *param,
+                     gpointer       user_data)
+{
+  WeftWindow *self = WEFT_WINDOW (user_data);
+  gboolean csv = g_str_equal (g_variant_get_string (param, NULL), "csv");
+  g_autofree char *contents = NULL;
+
+  weft_stats_panel_refresh (self->stats_panel);
+  contents = csv ? weft_stats_panel_to_csv (self->stats_panel) : weft_stats_panel_to_json (self->stats_panel);
+  weft_export_save (GTK_WINDOW (self), csv ? "weft-stats.csv" : "weft-stats.json", contents);
+}
+
+/* Compare works on the document in front of the user, or on a generated
+ * 1M-line one when that is empty or still loading. */
+static void
+action_compare_backends (GSimpleAction *action,
+                         GVariant      *param,
+                         gpointer       user_data)
+{
+  WeftWindow *self = WEFT_WINDOW (user_data);
+  WeftPage *page = weft_window_get_active_page (self);
+  WeftDocument *document = page != NULL ? weft_page_get_document (page) : NULL;
+  g_autoptr(WeftJobInput) input = NULL;
+  g_autofree char *source = NULL;
+  GtkWidget *window;
+
+  if (document != NULL && !weft_document_get_busy (document) &&
+      gtk_text_buffer_get_char_count (GTK_TEXT_BUFFER (weft_document_get_buffer (document))) > 0)
+    {
+      g_autoptr(WeftSnapshot) snapshot = weft_document_dup_snapshot (document);
+
+      input = weft_job_input_new_snapshot (snapshot);
+      /* TRANSLATORS: %s is the document's title */
+      source = g_strdup_printf (_("“%s”"), weft_document_get_title (document));
+    }
+  else
+    source = g_strdup (_("a generated document of 1,000,000 lines"));
+
+  window = weft_compare_window_new (GTK_WINDOW (self), input, source);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
 static const GActionEntry win_entries[] = {
+  { "show-stats", NULL, NULL, "false", action_show_stats },
+  { "export-stats", action_export_stats, "s" },
+  { "compare-backends", action_compare_backends },
   { "sort-lines", action_sort_lines },
   { "new-document", action_new_document },
   { "open", action_open },

@@ -1,6 +1,7 @@
 /* weft-window-private.h: what weft-window.c shares with weft-window-actions.c. */
 #pragma once
 
+#include "weft-stats-panel.h"
 #include "weft-window.h"
 
 G_BEGIN_DECLS
@@ -27,6 +28,8 @@ struct _WeftWindow
   GMenu                *recent_section;
   GtkRevealer          *autosave_banner;
   GtkLabel             *autosave_label;
+  GtkRevealer          *stats_revealer;
+  WeftStatsPanel       *stats_panel;
 
   /* Set once the user has agreed to close with unsaved changes handled. */
   guint                 close_confirmed : 1;

@@ -958,6 +958,7 @@ weft_window_class_init (WeftWindowClass *klass)
   window_class->close_request = weft_window_close_request;
 
   g_type_ensure (WEFT_TYPE_PAGE);
+  g_type_ensure (WEFT_TYPE_STATS_PANEL);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/weftedit/Weft/weft-window.ui");
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, window_title);
@@ -972,6 +973,8 @@ weft_window_class_init (WeftWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, recent_section);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, autosave_banner);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, autosave_label);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, stats_revealer);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, stats_panel);
   gtk_widget_class_bind_template_callback (widget_class, on_page_detached);
   gtk_widget_class_bind_template_callback (widget_class, on_autosave_banner_dismiss);
   gtk_widget_class_bind_template_callback (widget_class, on_close_page);

@@ -162,6 +162,7 @@ finish_job_locked (WeftBackend *self,
   else
     outcome = WEFT_JOB_OUTCOME_FAILED;
   weft_backend_stats_add_job (&self->stats, &job->stats, outcome);
+  self->stats.jobs_by_kind[weft_stats_kind_slot (job->kind)]++;
 
   g_hash_table_remove (self->live, &job->id);
   g_queue_push_tail (&self->finished, job);

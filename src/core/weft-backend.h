@@ -91,7 +91,11 @@ void         weft_backend_get_stats   (WeftBackend      *self,
 
 /* Consumes the backend. Returns at once; the jobs finish or are cancelled per
  * @mode, every callback is still delivered, and then, from @ctx, the workers
- * are reaped, @closed (nullable) is called and the memory is freed. Switching
+ * are reaped, @closed (nullable) is called and the memory is freed. Until
+ * @closed has returned, weft_backend_get_stats(), weft_backend_cancel() and
+ * weft_backend_cancel_owner() (and only those) may still be called, from
+ * @ctx's thread: to read the totals as the last jobs finish, and to cancel
+ * jobs whose owner went away meanwhile. Switching
  * backends at run time is: create the new one, send new jobs to it, shut the
  * old one down with WEFT_SHUTDOWN_DRAIN. */
 void         weft_backend_shutdown    (WeftBackend           *self,

@@ -96,6 +96,39 @@ weft_stats_percentile_us (const guint64 *buckets,
   return max_us;
 }
 
+guint
+weft_stats_kind_slot (guint kind)
+{
+  return MIN (kind, (guint) WEFT_STATS_N_KINDS - 1);
+}
+
+void
+weft_backend_stats_merge (WeftBackendStats       *into,
+                          const WeftBackendStats *from)
+{
+  into->n_workers = from->n_workers;
+  into->n_running = from->n_running;
+  into->submitted += from->submitted;
+  into->completed += from->completed;
+  into->failed += from->failed;
+  into->cancelled += from->cancelled;
+  into->crashes_survived += from->crashes_survived;
+  into->queue_wait_us += from->queue_wait_us;
+  into->run_us += from->run_us;
+  into->cpu_user_us += from->cpu_user_us;
+  into->cpu_sys_us += from->cpu_sys_us;
+  into->voluntary_switches += from->voluntary_switches;
+  into->involuntary_switches += from->involuntary_switches;
+  into->ipc_bytes += from->ipc_bytes;
+  into->worker_maxrss_kb = MAX (into->worker_maxrss_kb, from->worker_maxrss_kb);
+  into->latency_max_us = MAX (into->latency_max_us, from->latency_max_us);
+  for (guint b = 0; b < WEFT_STATS_N_BUCKETS; b++)
+    into->latency_buckets[b] += from->latency_buckets[b];
+  for (guint k = 0; k < WEFT_STATS_N_KINDS; k++)
+    into->jobs_by_kind[k] += from->jobs_by_kind[k];
+  weft_backend_stats_finish (into);
+}
+
 void
 weft_backend_stats_finish (WeftBackendStats *totals)
 {

@@ -28,6 +28,10 @@ typedef struct
  * percentile is known within 19 % from 1 µs up to days. */
 #define WEFT_STATS_N_BUCKETS 160
 
+/* Jobs are counted by kind up to this number (the kinds of real work sit
+ * below it); test kinds and anything above share the last slot. */
+#define WEFT_STATS_N_KINDS 16
+
 /* A backend's totals, copied out by weft_backend_get_stats(). */
 typedef struct
 {
@@ -50,6 +54,7 @@ typedef struct
   gint64  latency_p95_us;
   gint64  latency_max_us;
   guint64 latency_buckets[WEFT_STATS_N_BUCKETS];
+  guint64 jobs_by_kind[WEFT_STATS_N_KINDS];  /* finished jobs, any outcome; see weft_stats_kind_slot() */
 } WeftBackendStats;
 
 typedef enum
@@ -64,6 +69,13 @@ typedef enum
 void   weft_backend_stats_add_job       (WeftBackendStats   *totals,
                                          const WeftJobStats *job,
                                          WeftJobOutcome      outcome);
+/* The jobs_by_kind slot a job kind counts in. */
+guint  weft_stats_kind_slot             (guint               kind);
+/* Adds @from's totals to @into, as one backend that had served both: sums,
+ * largest maxima, merged buckets, then the percentiles refreshed. The
+ * worker and running counts are @from's, the live ones. */
+void   weft_backend_stats_merge         (WeftBackendStats       *into,
+                                         const WeftBackendStats *from);
 /* Fills in the percentile fields from the buckets. */
 void   weft_backend_stats_finish        (WeftBackendStats   *totals);
 guint  weft_stats_bucket_for_us         (gint64              us);

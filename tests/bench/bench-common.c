@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bench-common.h"
+#include "weft-compare.h"
 
 gboolean
 weft_bench_parse_options (const char         *subcommand,
@@ -182,68 +183,12 @@ weft_bench_print_note (const WeftBenchOptions *opts,
   fputc ('\n', opts->json ? stderr : stdout);
 }
 
-/* xorshift64*: tiny, fast, and identical everywhere, so that inputs (and
- * therefore results) can be compared between machines and runs. */
-static guint64
-next_random (guint64 *state)
-{
-  *state ^= *state >> 12;
-  *state ^= *state << 25;
-  *state ^= *state >> 27;
-  return *state * 0x2545F4914F6CDD1DULL;
-}
-
-#define LINE_TEXT_BYTES 62
-
 char *
 weft_bench_make_lines (size_t  n_lines,
                        size_t *out_len)
 {
-  static const char *const words[] = {
-    "the", "quick", "brown", "fox", "jumps", "over", "lazy", "dog", "weft",
-    "warp", "loom", "thread", "shuttle", "heddle", "reed", "bobbin", "spool",
-    "pattern", "linen", "wool", "cotton", "silk", "indigo", "madder", "weave",
-    "café", "naïve", "Größe", "señor", "façade", "€uro", "übung", "zebra",
-    "alpha", "beta", "gamma", "delta", "epsilon", "omega", "kappa", "sigma",
-  };
-  size_t len = n_lines * (LINE_TEXT_BYTES + 1);
-  char *text = g_malloc (len + 1);
-  char *p = text;
-  guint64 state = 0x5745465442454E43ULL;
-
-  for (size_t line = 0; line < n_lines; line++)
-    {
-      size_t used = 0;
-
-      for (;;)
-        {
-          const char *word = words[next_random (&state) % G_N_ELEMENTS (words)];
-          size_t word_len = strlen (word);
-          size_t need = word_len + (used > 0);
-
-          if (used + need > LINE_TEXT_BYTES)
-            break;
-          if (used > 0)
-            p[used++] = ' ';
-          memcpy (p + used, word, word_len);
-          used += word_len;
-        }
-
-      /* Fill the rest with a word of ASCII letters so every line is exactly
-       * 63 bytes and no multi-byte sequence is cut. */
-      if (used > 0 && used + 1 < LINE_TEXT_BYTES)
-        p[used++] = ' ';
-      while (used < LINE_TEXT_BYTES)
-        p[used++] = (char) ('a' + next_random (&state) % 26);
-
-      p[LINE_TEXT_BYTES] = '\n';
-      p += LINE_TEXT_BYTES + 1;
-    }
-
-  *p = '\0';
-  if (out_len != NULL)
-    *out_len = len;
-  return text;
+  /* The editor's Compare and `weft --bench` generate the same document. */
+  return weft_compare_make_lines (n_lines, out_len);
 }
 
 char *

@@ -10,7 +10,8 @@
 #include <cstring>
 #include <functional>
 
-#include "wait-until.h"
+#include "gui-app.h"
+#include "gui-wait.h"
 
 extern "C" {
 #include "weft-application.h"
@@ -74,26 +75,11 @@ TEST (WeftTranslation, TheMainMenuIsInGermanWhenLanguageIsDe)
 int
 main (int argc, char **argv)
 {
-  ::testing::InitGoogleTest (&argc, argv);
-
   // What main.c does, with the catalogues compiled in the build tree.
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, WEFT_BUILD_LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
-  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
-  g_set_prgname ("weft");
-  the_app = weft_application_new (G_APPLICATION_NON_UNIQUE);
-  g_autoptr (GError) error = nullptr;
-  if (!g_application_register (G_APPLICATION (the_app), nullptr, &error))
-    {
-      fprintf (stderr, "cannot register the application: %s\n", error->message);
-      return 1;
-    }
-  g_application_hold (G_APPLICATION (the_app));
-  int rc = RUN_ALL_TESTS ();
-  g_application_release (G_APPLICATION (the_app));
-  g_object_unref (the_app);
-  return rc;
+  return RunTestsWithApplication (argc, argv, &the_app);
 }

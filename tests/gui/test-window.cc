@@ -11,7 +11,8 @@
 #include <sys/stat.h>
 #include <string>
 
-#include "wait-until.h"
+#include "gui-app.h"
+#include "gui-wait.h"
 
 extern "C" {
 #include "weft-application.h"
@@ -25,13 +26,6 @@ WeftApplication *the_app = nullptr;
 // libweft-fault's control block: every test runs with the shim preloaded,
 // injecting nothing unless a test says so.
 WeftFaultControl *fault_control = nullptr;
-
-void
-Drain ()
-{
-  while (g_main_context_iteration (nullptr, FALSE))
-    ;
-}
 
 std::string
 BufferText (WeftPage *page)
@@ -1230,26 +1224,5 @@ int
 main (int argc, char **argv)
 {
   fault_control = weft_fault_preload_or_die (argv, WEFT_FAULT_SHIM, g_get_tmp_dir ());
-  ::testing::InitGoogleTest (&argc, argv);
-
-  // Settings live in memory: tests must not leave preferences behind.
-  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
-  g_set_prgname ("weft");
-  g_set_application_name ("Weft");
-
-  the_app = weft_application_new (G_APPLICATION_NON_UNIQUE);
-  g_autoptr (GError) error = nullptr;
-  if (!g_application_register (G_APPLICATION (the_app), nullptr, &error))
-    {
-      fprintf (stderr, "cannot register the application: %s\n", error->message);
-      return 1;
-    }
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, nullptr);
-  g_application_hold (G_APPLICATION (the_app));
-
-  int rc = RUN_ALL_TESTS ();
-
-  g_application_release (G_APPLICATION (the_app));
-  g_object_unref (the_app);
-  return rc;
+  return RunTestsWithApplication (argc, argv, &the_app);
 }

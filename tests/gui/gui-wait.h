@@ -1,9 +1,8 @@
-// wait-until.h: the one way the in-process GUI tests wait, on a condition.
+// gui-wait.h: waiting on the main loop for a condition, as every GUI test does.
 #pragma once
 
-#include <glib.h>
-
 #include <functional>
+#include <glib.h>
 
 // Runs the main loop until @cond holds or @timeout_ms passes. The timeout only
 // catches a broken build: every wait ends on a condition.
@@ -25,4 +24,11 @@ WaitUntil (const std::function<bool ()> &cond, int timeout_ms = 20000)
     }
   g_source_remove (tick);
   return ok;
+}
+
+inline void
+Drain ()
+{
+  while (g_main_context_iteration (nullptr, FALSE))
+    ;
 }

@@ -1,0 +1,36 @@
+// gui-app.h: the one Weft application a GUI test program drives, and its main().
+#pragma once
+
+#include <gtest/gtest.h>
+
+extern "C" {
+#include "weft-application.h"
+}
+
+// Runs every test with *@app a registered, held application whose settings
+// live in memory, so that tests leave no preferences behind.
+inline int
+RunTestsWithApplication (int argc, char **argv, WeftApplication **app)
+{
+  ::testing::InitGoogleTest (&argc, argv);
+
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  g_set_prgname ("weft");
+  g_set_application_name ("Weft");
+
+  *app = weft_application_new (G_APPLICATION_NON_UNIQUE);
+  g_autoptr (GError) error = nullptr;
+  if (!g_application_register (G_APPLICATION (*app), nullptr, &error))
+    {
+      fprintf (stderr, "cannot register the application: %s\n", error->message);
+      return 1;
+    }
+  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, nullptr);
+  g_application_hold (G_APPLICATION (*app));
+
+  int rc = RUN_ALL_TESTS ();
+
+  g_application_release (G_APPLICATION (*app));
+  g_clear_object (app);
+  return rc;
+}
