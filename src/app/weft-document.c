@@ -8,18 +8,14 @@
 #include "weft-document.h"
 #include "weft-error.h"
 #include "weft-file.h"
+#include "weft-history.h"
+#include "weft-slice.h"
 #include "weft-sort.h"
 #include "weft-text.h"
 
-/* A load inserts its text in slices of at most this many bytes, and stops
- * for the main loop once a dispatch has used this much time: the window
- * keeps drawing and answering while a large file comes in. */
-#define LOAD_SLICE_BYTES   (16 * 1024)
-/* Below GTK's redraw, so every due frame is drawn between two dispatches,
- * but above GtkTextView's line validation, which would otherwise run to the
- * end of the text after every slice and leave the load waiting for it. */
-#define LOAD_PRIORITY      (GDK_PRIORITY_REDRAW + 2)
-#define LOAD_BUDGET_USEC   4000
+#define LOAD_SLICE_BYTES   WEFT_SLICE_BYTES
+#define LOAD_PRIORITY      WEFT_SLICE_PRIORITY
+#define LOAD_BUDGET_USEC   WEFT_SLICE_BUDGET_USEC
 
 struct _WeftDocument
 {
@@ -47,6 +43,17 @@ struct _WeftDocument
   /* Bumped on every change of the buffer, so that a save which finishes
    * after further typing does not mark those edits as saved. */
   guint64          change_count;
+  /* Undo of large replacements (see weft-history.h). The boundary is the
+   * text as the last such step left it: the buffer's own history holds
+   * exactly the edits made since. States number the texts steps go between;
+   * saved_state is the one last saved (0: none of them), saved_version the
+   * mirror version last saved (G_MAXUINT64: none). */
+  WeftHistory     *history;
+  WeftSnapshot    *boundary;
+  guint            boundary_state;
+  guint            saved_state;
+  guint            next_state;
+  guint64          saved_version;
   guint            busy : 1;
   guint            loading : 1;
   guint            applying : 1;   /* a large replacement is going in, slice by slice */
@@ -114,6 +121,10 @@ typedef struct
   /* Main thread: how many bytes of text are in the buffer so far. */
   size_t    inserted;
   guint     slice_source;
+  /* The text the load replaces (NULL: there was none), and its state in
+   * the history: a reload can be undone. */
+  WeftSnapshot *replaced;
+  guint     replaced_state;
 } LoadData;
 
 static void
@@ -129,6 +140,7 @@ load_data_free (LoadData *data)
   g_free (data->text);
   g_free (data->content_type);
   g_clear_pointer (&data->mirror, weft_text_free);
+  g_clear_pointer (&data->replaced, weft_snapshot_unref);
   g_free (data);
 }
 
@@ -208,6 +220,112 @@ on_buffer_changed (WeftDocument  *self,
 {
   self->change_count++;
   self->ever_changed = TRUE;
+  /* An edit of the user's starts a new branch: what was undone is gone. */
+  if (!self->loading && !self->applying)
+    weft_history_clear_redo (self->history);
+}
+
+/* The text as it is now is where the last step of the history ends. */
+static void
+weft_document_set_boundary (WeftDocument *self,
+                            guint         state)
+{
+  g_clear_pointer (&self->boundary, weft_snapshot_unref);
+  self->boundary = weft_text_snapshot (self->mirror);
+  self->boundary_state = state;
+}
+
+static guint
+weft_document_new_state (WeftDocument *self)
+{
+  guint state = ++self->next_state;
+
+  if (weft_text_get_version (self->mirror) == self->saved_version)
+    self->saved_state = state;
+  return state;
+}
+
+/* The state of the text now. Edits made since the boundary (ordinary
+ * typing, recorded by the buffer's own history, which the next irreversible
+ * action will empty) become one step of their own first, so that undoing
+ * past a large replacement still comes back through them. */
+static guint
+weft_document_settle (WeftDocument *self)
+{
+  g_autoptr(WeftSnapshot) now = weft_text_snapshot (self->mirror);
+  guint state;
+
+  if (weft_snapshot_same_text (now, self->boundary))
+    {
+      weft_document_set_boundary (self, self->boundary_state);
+      return self->boundary_state;
+    }
+  state = weft_document_new_state (self);
+  weft_history_push (self->history, self->boundary, self->boundary_state, now, state,
+                     0, weft_snapshot_get_n_chars (self->boundary), weft_snapshot_get_n_chars (now));
+  weft_document_set_boundary (self, state);
+  return state;
+}
+
+/* A replacement of @before_chars chars at @start_char of @before has just
+ * gone in, as an irreversible action: it becomes a step of the history. */
+static void
+weft_document_end_step (WeftDocument *self,
+                        WeftSnapshot *before,
+                        guint         before_state,
+                        size_t        start_char,
+                        size_t        before_chars)
+{
+  g_autoptr(WeftSnapshot) after = weft_text_snapshot (self->mirror);
+  size_t after_chars = before_chars + weft_snapshot_get_n_chars (after) - weft_snapshot_get_n_chars (before);
+  guint state = weft_document_new_state (self);
+
+  weft_history_push (self->history, before, before_state, after, state, start_char, before_chars, after_chars);
+  weft_document_set_boundary (self, state);
+  /* Ending an irreversible action resets the buffer's modified flag to what
+   * its (emptied) history last knew. */
+  gtk_text_buffer_set_modified (GTK_TEXT_BUFFER (self->buffer), state != self->saved_state);
+}
+
+static void on_step_done              (gpointer      user_data,
+                                       guint         state);
+static void weft_document_set_applying (WeftDocument *self,
+                                        gboolean      applying);
+
+static gboolean
+weft_document_step (WeftDocument *self,
+                    gboolean      redo)
+{
+  if (!weft_history_step (self->history, redo, on_step_done, self))
+    return FALSE;
+  weft_document_set_busy (self, TRUE);
+  weft_document_set_applying (self, TRUE);
+  return TRUE;
+}
+
+/* A text that just came in from a file (or nothing, when loading failed):
+ * the history starts again from it, or, when it replaced a text, records
+ * that replacement as a step. */
+static void
+weft_document_restart_history (WeftDocument *self,
+                               WeftSnapshot *replaced,
+                               guint         replaced_state,
+                               gboolean      saved)
+{
+  guint state = ++self->next_state;
+
+  if (replaced != NULL && weft_snapshot_get_n_chars (replaced) > 0)
+    {
+      g_autoptr(WeftSnapshot) now = weft_text_snapshot (self->mirror);
+
+      weft_history_push (self->history, replaced, replaced_state, now, state,
+                         0, weft_snapshot_get_n_chars (replaced), weft_snapshot_get_n_chars (now));
+    }
+  else
+    weft_history_clear (self->history);
+  self->saved_state = saved ? state : 0;
+  self->saved_version = saved ? weft_text_get_version (self->mirror) : G_MAXUINT64;
+  weft_document_set_boundary (self, state);
 }
 
 static void
@@ -320,6 +438,8 @@ weft_document_dispose (GObject *object)
     }
   if (self->buffer != NULL)
     g_signal_handlers_disconnect_by_data (self->buffer, self);
+  /* Before the buffer: a step going in has a mark in it. */
+  g_clear_pointer (&self->history, weft_history_free);
   g_clear_object (&self->buffer);
   g_clear_object (&self->settings);
   g_clear_object (&self->file);
@@ -333,6 +453,7 @@ weft_document_finalize (GObject *object)
   WeftDocument *self = WEFT_DOCUMENT (object);
 
   g_clear_pointer (&self->title, g_free);
+  g_clear_pointer (&self->boundary, weft_snapshot_unref);
   g_clear_pointer (&self->mirror, weft_text_free);
   g_free (self->disk_identity);
   g_free (self->seen_identity);
@@ -437,6 +558,9 @@ weft_document_init (WeftDocument *self)
                            G_CALLBACK (on_modified_changed), self, G_CONNECT_SWAPPED);
 
   self->mirror = weft_text_new ();
+  self->history = weft_history_new (GTK_TEXT_BUFFER (self->buffer));
+  self->saved_version = G_MAXUINT64;
+  weft_document_restart_history (self, NULL, 0, TRUE);
   g_signal_connect_object (self->buffer, "insert-text",
                            G_CALLBACK (on_insert_text), self, G_CONNECT_SWAPPED | G_CONNECT_AFTER);
   g_signal_connect_object (self->buffer, "insert-paintable",
@@ -816,11 +940,14 @@ weft_document_finish_load (WeftDocument *self,
       self->mirror = weft_text_new ();
       /* Nor may a save write that empty buffer over the file. */
       weft_document_set_file (self, data->previous_file);
+      /* A failed reload leaves the text it replaced one undo away. */
+      weft_document_restart_history (self, data->replaced, data->replaced_state, TRUE);
     }
   else
     {
       weft_text_free (self->mirror);
       self->mirror = g_steal_pointer (&data->mirror);
+      weft_document_restart_history (self, data->replaced, data->replaced_state, !data->as_modified);
       weft_document_set_file (self, data->as_file);
       weft_document_watch_file (self, g_steal_pointer (&data->identity));
       g_signal_emit (self, signals[DISK_CHANGED], 0);
@@ -921,6 +1048,11 @@ on_file_read (GObject      *object,
 
   /* Loading replaces whatever the (untouched) buffer held, as one action
    * nobody can undo; the mirror follows once, at the end. */
+  if (gtk_text_buffer_get_char_count (buffer) > 0)
+    {
+      data->replaced_state = weft_document_settle (self);
+      data->replaced = weft_text_snapshot (self->mirror);
+    }
   weft_document_set_loading (self, TRUE, 0.0);
   gtk_text_buffer_begin_irreversible_action (buffer);
   gtk_text_buffer_get_bounds (buffer, &start, &end);
@@ -1123,7 +1255,11 @@ weft_document_save_finish (WeftDocument  *self,
   weft_document_watch_file (self, g_steal_pointer (&data->identity));
   g_signal_emit (self, signals[DISK_CHANGED], 0);
   if (data->change_count == self->change_count)
-    gtk_text_buffer_set_modified (GTK_TEXT_BUFFER (self->buffer), FALSE);
+    {
+      gtk_text_buffer_set_modified (GTK_TEXT_BUFFER (self->buffer), FALSE);
+      self->saved_version = weft_snapshot_get_version (data->snapshot);
+      self->saved_state = self->saved_version == weft_snapshot_get_version (self->boundary) ? self->boundary_state : 0;
+    }
   if (was_untitled)
     weft_document_guess_language (self, NULL);
   return TRUE;
@@ -1144,6 +1280,7 @@ typedef struct
   GtkTextMark     *insert_mark;
   int              remaining_chars;        /* still to delete */
   size_t           inserted;               /* of sorted_len */
+  guint            before_state;           /* of the history, for undo */
   guint            slice_source;
 } SortData;
 
@@ -1223,7 +1360,9 @@ weft_document_set_applying (WeftDocument *self,
 }
 
 /* Deletes the old lines, then inserts the sorted ones, a slice at a time
- * within the time budget; the whole is one undoable action. */
+ * within the time budget; the whole is one step of the document's history,
+ * which undoes it in slices too (not the buffer's own undo, which would
+ * put a million lines back in one blocking call). */
 static gboolean
 apply_sort_slices (gpointer user_data)
 {
@@ -1261,7 +1400,9 @@ apply_sort_slices (gpointer user_data)
   if (data->remaining_chars > 0 || data->inserted < data->sorted_len)
     return G_SOURCE_CONTINUE;
 
-  gtk_text_buffer_end_user_action (buffer);
+  gtk_text_buffer_end_irreversible_action (buffer);
+  weft_document_end_step (self, data->snapshot, data->before_state, (size_t) data->start_char,
+                          (size_t) (data->end_char - data->start_char));
   data->slice_source = 0;
   weft_document_set_applying (self, FALSE);
   weft_document_set_busy (self, FALSE);
@@ -1300,7 +1441,8 @@ on_sorted (GObject      *object,
     }
 
   weft_document_set_applying (self, TRUE);
-  gtk_text_buffer_begin_user_action (buffer);
+  data->before_state = weft_document_settle (self);
+  gtk_text_buffer_begin_irreversible_action (buffer);
   gtk_text_buffer_get_iter_at_offset (buffer, &start, data->start_char);
   /* Right gravity: it stays after each slice that goes in at it. */
   data->insert_mark = g_object_ref (gtk_text_buffer_create_mark (buffer, NULL, &start, FALSE));
@@ -1397,4 +1539,82 @@ weft_document_get_applying (WeftDocument *self)
   g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
 
   return self->applying;
+}
+
+/* Undo and redo */
+
+static void
+on_step_done (gpointer user_data,
+              guint    state)
+{
+  WeftDocument *self = user_data;
+
+  weft_document_set_boundary (self, state);
+  gtk_text_buffer_set_modified (GTK_TEXT_BUFFER (self->buffer), state != self->saved_state);
+  weft_document_set_applying (self, FALSE);
+  weft_document_set_busy (self, FALSE);
+}
+
+/* Ctrl+Z: the buffer's own undo while it has edits to undo (those since the
+ * last large replacement), then the document's history, which puts large
+ * replacements back in slices while the view is read-only. FALSE when
+ * there is nothing to undo or the document is busy. */
+gboolean
+weft_document_undo (WeftDocument *self)
+{
+  GtkTextBuffer *buffer;
+
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+
+  buffer = GTK_TEXT_BUFFER (self->buffer);
+  if (self->busy)
+    return FALSE;
+  if (gtk_text_buffer_get_can_undo (buffer))
+    {
+      gtk_text_buffer_undo (buffer);
+      return TRUE;
+    }
+  if (!weft_history_can_undo (self->history))
+    return FALSE;
+
+  /* Edits the buffer no longer keeps (more than its limit) become a step
+   * of their own, undone first. */
+  weft_document_settle (self);
+  return weft_document_step (self, FALSE);
+}
+
+gboolean
+weft_document_redo (WeftDocument *self)
+{
+  GtkTextBuffer *buffer;
+
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+
+  buffer = GTK_TEXT_BUFFER (self->buffer);
+  if (self->busy)
+    return FALSE;
+  if (gtk_text_buffer_get_can_redo (buffer))
+    {
+      gtk_text_buffer_redo (buffer);
+      return TRUE;
+    }
+  /* Any edit since the last step emptied the history's redo list, so the
+   * text is the one the step to redo starts from. */
+  return weft_document_step (self, TRUE);
+}
+
+gboolean
+weft_document_get_can_undo (WeftDocument *self)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+
+  return gtk_text_buffer_get_can_undo (GTK_TEXT_BUFFER (self->buffer)) || weft_history_can_undo (self->history);
+}
+
+gboolean
+weft_document_get_can_redo (WeftDocument *self)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+
+  return gtk_text_buffer_get_can_redo (GTK_TEXT_BUFFER (self->buffer)) || weft_history_can_redo (self->history);
 }

@@ -255,6 +255,37 @@ on_key_pressed (WeftPage              *self,
   return GDK_EVENT_PROPAGATE;
 }
 
+/* Undo and redo go through the document, which undoes large replacements
+ * itself (in slices) once the buffer's own history is used up. The view's
+ * own shortcuts would stay disabled then, so these come first. */
+static gboolean
+on_view_key_pressed (WeftPage              *self,
+                     guint                  keyval,
+                     guint                  keycode,
+                     GdkModifierType        state,
+                     GtkEventControllerKey *controller)
+{
+  GdkModifierType mods = state & gtk_accelerator_get_default_mod_mask ();
+  gboolean redo;
+
+  if (mods == GDK_CONTROL_MASK && (keyval == GDK_KEY_z || keyval == GDK_KEY_Z))
+    redo = FALSE;
+  else if ((mods == (GDK_CONTROL_MASK | GDK_SHIFT_MASK) && (keyval == GDK_KEY_z || keyval == GDK_KEY_Z)) ||
+           (mods == GDK_CONTROL_MASK && (keyval == GDK_KEY_y || keyval == GDK_KEY_Y)))
+    redo = TRUE;
+  else
+    return GDK_EVENT_PROPAGATE;
+
+  /* Nothing is undone while a replacement is going in. */
+  if (!gtk_text_view_get_editable (GTK_TEXT_VIEW (self->view)))
+    return GDK_EVENT_STOP;
+  if (redo)
+    weft_document_redo (self->document);
+  else
+    weft_document_undo (self->document);
+  return GDK_EVENT_STOP;
+}
+
 static void
 weft_page_constructed (GObject *object)
 {
@@ -381,4 +412,9 @@ weft_page_init (WeftPage *self)
   gtk_event_controller_set_propagation_phase (key, GTK_PHASE_CAPTURE);
   g_signal_connect_object (key, "key-pressed", G_CALLBACK (on_key_pressed), self, G_CONNECT_SWAPPED);
   gtk_widget_add_controller (GTK_WIDGET (self), key);
+
+  key = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (key, GTK_PHASE_CAPTURE);
+  g_signal_connect_object (key, "key-pressed", G_CALLBACK (on_view_key_pressed), self, G_CONNECT_SWAPPED);
+  gtk_widget_add_controller (GTK_WIDGET (self->view), key);
 }
