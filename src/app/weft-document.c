@@ -289,6 +289,8 @@ weft_document_end_step (WeftDocument *self,
 
 static void on_step_done              (gpointer      user_data,
                                        guint         state);
+static void weft_document_set_progress (WeftDocument *self,
+                                        double        progress);
 static void weft_document_set_applying (WeftDocument *self,
                                         gboolean      applying);
 
@@ -296,8 +298,9 @@ static gboolean
 weft_document_step (WeftDocument *self,
                     gboolean      redo)
 {
-  if (!weft_history_step (self->history, redo, on_step_done, self))
+  if (!weft_history_step (self->history, redo, (WeftHistoryProgress) weft_document_set_progress, on_step_done, self))
     return FALSE;
+  weft_document_set_progress (self, 0.0);
   weft_document_set_busy (self, TRUE);
   weft_document_set_applying (self, TRUE);
   return TRUE;
@@ -733,6 +736,18 @@ load_thread (GTask        *task,
   g_task_return_boolean (task, TRUE);
 }
 
+/* How far the text going in (a load, or a large replacement) has got. */
+static void
+weft_document_set_progress (WeftDocument *self,
+                            double        progress)
+{
+  if (self->load_progress != progress)
+    {
+      self->load_progress = progress;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOAD_PROGRESS]);
+    }
+}
+
 static void
 weft_document_set_loading (WeftDocument *self,
                            gboolean      loading,
@@ -740,11 +755,7 @@ weft_document_set_loading (WeftDocument *self,
 {
   g_assert (WEFT_IS_DOCUMENT (self));
 
-  if (self->load_progress != progress)
-    {
-      self->load_progress = progress;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOAD_PROGRESS]);
-    }
+  weft_document_set_progress (self, progress);
   if (self->loading != !!loading)
     {
       self->loading = !!loading;
@@ -1398,7 +1409,13 @@ apply_sort_slices (gpointer user_data)
   while ((data->remaining_chars > 0 || data->inserted < data->sorted_len) && g_get_monotonic_time () < deadline);
 
   if (data->remaining_chars > 0 || data->inserted < data->sorted_len)
-    return G_SOURCE_CONTINUE;
+    {
+      size_t total = (size_t) (data->end_char - data->start_char) + data->sorted_len;
+
+      weft_document_set_progress (self, 1.0 - (double) ((size_t) data->remaining_chars +
+                                                        data->sorted_len - data->inserted) / (double) total);
+      return G_SOURCE_CONTINUE;
+    }
 
   gtk_text_buffer_end_irreversible_action (buffer);
   weft_document_end_step (self, data->snapshot, data->before_state, (size_t) data->start_char,
@@ -1440,6 +1457,7 @@ on_sorted (GObject      *object,
       return;
     }
 
+  weft_document_set_progress (self, 0.0);
   weft_document_set_applying (self, TRUE);
   data->before_state = weft_document_settle (self);
   gtk_text_buffer_begin_irreversible_action (buffer);

@@ -25,7 +25,9 @@ typedef struct
   size_t          remaining_chars;  /* of the old region, still to delete */
   size_t          start_char;
   GtkTextMark    *mark;             /* where the next slice goes */
+  size_t          total;            /* chars to delete and bytes to insert */
   guint           target_state;
+  WeftHistoryProgress progress;
   WeftHistoryDone done;
   gpointer        done_data;
   char            scratch[WEFT_SLICE_BYTES + 1];
@@ -200,7 +202,12 @@ apply_slices (gpointer user_data)
          g_get_monotonic_time () < deadline);
 
   if (apply->remaining_chars > 0 || apply->source_byte < apply->source_end_byte)
-    return G_SOURCE_CONTINUE;
+    {
+      size_t left = apply->remaining_chars + (apply->source_end_byte - apply->source_byte);
+
+      apply->progress (apply->done_data, 1.0 - (double) left / (double) apply->total);
+      return G_SOURCE_CONTINUE;
+    }
 
   gtk_text_buffer_end_irreversible_action (self->buffer);
   gtk_text_buffer_get_iter_at_offset (self->buffer, &iter, (int) apply->start_char);
@@ -217,8 +224,9 @@ apply_slices (gpointer user_data)
 
 gboolean
 weft_history_step (WeftHistory     *self,
-                   gboolean         redo,
-                   WeftHistoryDone  done,
+                   gboolean             redo,
+                   WeftHistoryProgress  progress,
+                   WeftHistoryDone      done,
                    gpointer         user_data)
 {
   GPtrArray *from = redo ? self->redo : self->undo;
@@ -246,6 +254,8 @@ weft_history_step (WeftHistory     *self,
   apply->remaining_chars = current_chars;
   apply->start_char = step->start_char;
   apply->target_state = redo ? step->after_state : step->before_state;
+  apply->total = MAX (current_chars + (apply->source_end_byte - apply->source_byte), 1);
+  apply->progress = progress;
   apply->done = done;
   apply->done_data = user_data;
 

@@ -29,8 +29,10 @@ G_BEGIN_DECLS
  * Main thread only; owned by one WeftDocument. */
 typedef struct _WeftHistory WeftHistory;
 
-typedef void (*WeftHistoryDone) (gpointer user_data,
-                                 guint    state);
+typedef void (*WeftHistoryDone)     (gpointer user_data,
+                                     guint    state);
+typedef void (*WeftHistoryProgress) (gpointer user_data,
+                                     double   fraction);
 
 WeftHistory *weft_history_new          (GtkTextBuffer *buffer);
 void         weft_history_free         (WeftHistory   *self);
@@ -57,12 +59,14 @@ gboolean     weft_history_is_applying  (WeftHistory   *self);
 /* Starts undoing (@redo FALSE) or redoing the next step. The text must be
  * the one the step left (or, to redo, started from): the caller turns any
  * other edits into a step first. The replacement runs from the main loop,
- * at most about 4 ms per dispatch, as an irreversible action; @done is
- * called once it is all in, with the state the text is now in. FALSE
+ * at most about 4 ms per dispatch, as an irreversible action; @progress
+ * is called after each dispatch and @done once it is all in, with the state
+ * the text is now in. FALSE
  * (nothing started) when there is no such step or one is still going in. */
-gboolean     weft_history_step         (WeftHistory    *self,
-                                        gboolean        redo,
-                                        WeftHistoryDone done,
-                                        gpointer        user_data);
+gboolean     weft_history_step         (WeftHistory        *self,
+                                        gboolean            redo,
+                                        WeftHistoryProgress progress,
+                                        WeftHistoryDone     done,
+                                        gpointer            user_data);
 
 G_END_DECLS

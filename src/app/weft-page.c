@@ -166,13 +166,16 @@ on_loading_changed (WeftPage *self)
   if (gtk_text_view_get_editable (GTK_TEXT_VIEW (self->view)) != editable)
     {
       gtk_text_view_set_editable (GTK_TEXT_VIEW (self->view), editable);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->load_progress), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      loading ? _("Loading the file") : _("Replacing the text"), -1);
       /* GTK 4.8 enables the view's undo and redo actions only when the
        * buffer says it can undo: one that became undoable while the view
        * was read-only would stay disabled. */
       g_object_notify (G_OBJECT (buffer), "can-undo");
       g_object_notify (G_OBJECT (buffer), "can-redo");
     }
-  gtk_widget_set_visible (GTK_WIDGET (self->load_progress), loading);
+  /* The bar also shows a large replacement (a sort, an undo of one) going in. */
+  gtk_widget_set_visible (GTK_WIDGET (self->load_progress), !editable);
   gtk_progress_bar_set_fraction (self->load_progress, weft_document_get_load_progress (self->document));
 }
 
