@@ -15,7 +15,6 @@
 
 #define LOAD_SLICE_BYTES   WEFT_SLICE_BYTES
 #define LOAD_PRIORITY      WEFT_SLICE_PRIORITY
-#define LOAD_BUDGET_USEC   WEFT_SLICE_BUDGET_USEC
 
 struct _WeftDocument
 {
@@ -983,7 +982,7 @@ insert_slices_step (GTask *task)
   WeftDocument *self = g_task_get_source_object (task);
   LoadData *data = g_task_get_task_data (task);
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
-  gint64 deadline = g_get_monotonic_time () + LOAD_BUDGET_USEC;
+  WeftSliceBudget budget;
   GError *error = NULL;
 
   if (g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &error))
@@ -992,6 +991,7 @@ insert_slices_step (GTask *task)
       return TRUE;
     }
 
+  weft_slice_budget_init (&budget);
   do
     {
       size_t end = slice_end (data->text, data->len, data->inserted);
@@ -1009,7 +1009,7 @@ insert_slices_step (GTask *task)
           gtk_text_buffer_select_range (buffer, &iter, &iter);
         }
     }
-  while (data->inserted < data->len && g_get_monotonic_time () < deadline);
+  while (data->inserted < data->len && weft_slice_budget_next (&budget));
 
   if (data->inserted < data->len)
     {
@@ -1381,8 +1381,9 @@ apply_sort_slices (gpointer user_data)
   WeftDocument *self = g_task_get_source_object (task);
   SortData *data = g_task_get_task_data (task);
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
-  gint64 deadline = g_get_monotonic_time () + LOAD_BUDGET_USEC;
+  WeftSliceBudget budget;
 
+  weft_slice_budget_init (&budget);
   do
     {
       GtkTextIter start, end;
@@ -1406,7 +1407,7 @@ apply_sort_slices (gpointer user_data)
           data->inserted = slice;
         }
     }
-  while ((data->remaining_chars > 0 || data->inserted < data->sorted_len) && g_get_monotonic_time () < deadline);
+  while ((data->remaining_chars > 0 || data->inserted < data->sorted_len) && weft_slice_budget_next (&budget));
 
   if (data->remaining_chars > 0 || data->inserted < data->sorted_len)
     {

@@ -172,12 +172,13 @@ apply_slices (gpointer user_data)
 {
   WeftHistory *self = user_data;
   Apply *apply = self->apply;
-  gint64 deadline = g_get_monotonic_time () + WEFT_SLICE_BUDGET_USEC;
+  WeftSliceBudget budget;
   WeftHistoryDone done;
   gpointer done_data;
   guint state;
   GtkTextIter iter;
 
+  weft_slice_budget_init (&budget);
   do
     {
       gtk_text_buffer_get_iter_at_mark (self->buffer, &iter, apply->mark);
@@ -199,7 +200,7 @@ apply_slices (gpointer user_data)
         }
     }
   while ((apply->remaining_chars > 0 || apply->source_byte < apply->source_end_byte) &&
-         g_get_monotonic_time () < deadline);
+         weft_slice_budget_next (&budget));
 
   if (apply->remaining_chars > 0 || apply->source_byte < apply->source_end_byte)
     {
