@@ -9,6 +9,7 @@
 #include "weft-error.h"
 #include "weft-file.h"
 #include "weft-history.h"
+#include "weft-replace.h"
 #include "weft-slice.h"
 #include "weft-sort.h"
 #include "weft-text.h"
@@ -1288,28 +1289,17 @@ typedef struct
   char            *sorted;                 /* NUL-terminated at sorted_len */
   size_t           sorted_len;
   /* Applying, on the main thread: */
-  GtkTextMark     *insert_mark;
-  int              remaining_chars;        /* still to delete */
-  size_t           inserted;               /* of sorted_len */
+  WeftReplace     *replace;
   guint            before_state;           /* of the history, for undo */
-  guint            slice_source;
 } SortData;
 
 static void
 sort_data_free (SortData *data)
 {
-  g_clear_handle_id (&data->slice_source, g_source_remove);
+  g_clear_pointer (&data->replace, weft_replace_free);
   g_clear_pointer (&data->snapshot, weft_snapshot_unref);
   g_free (data->locale);
   g_free (data->sorted);
-  if (data->insert_mark != NULL)
-    {
-      GtkTextBuffer *buffer = gtk_text_mark_get_buffer (data->insert_mark);
-
-      if (buffer != NULL)
-        gtk_text_buffer_delete_mark (buffer, data->insert_mark);
-      g_clear_object (&data->insert_mark);
-    }
   g_free (data);
 }
 
@@ -1370,62 +1360,29 @@ weft_document_set_applying (WeftDocument *self,
     }
 }
 
-/* Deletes the old lines, then inserts the sorted ones, a slice at a time
- * within the time budget; the whole is one step of the document's history,
- * which undoes it in slices too (not the buffer's own undo, which would
- * put a million lines back in one blocking call). */
-static gboolean
-apply_sort_slices (gpointer user_data)
+static void
+on_sort_progress (GTask  *task,
+                  double  fraction)
 {
-  GTask *task = user_data;
+  weft_document_set_progress (g_task_get_source_object (task), fraction);
+}
+
+/* The sorted lines are in: the whole is one step of the document's history,
+ * which undoes it in slices too (not the buffer's own undo, which would put
+ * a million lines back in one blocking call). */
+static void
+on_sort_applied (GTask *task)
+{
   WeftDocument *self = g_task_get_source_object (task);
   SortData *data = g_task_get_task_data (task);
-  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
-  WeftSliceBudget budget;
 
-  weft_slice_budget_init (&budget);
-  do
-    {
-      GtkTextIter start, end;
-
-      if (data->remaining_chars > 0)
-        {
-          int n = MIN (data->remaining_chars, LOAD_SLICE_BYTES);
-
-          gtk_text_buffer_get_iter_at_mark (buffer, &start, data->insert_mark);
-          end = start;
-          gtk_text_iter_forward_chars (&end, n);
-          gtk_text_buffer_delete (buffer, &start, &end);
-          data->remaining_chars -= n;
-        }
-      else
-        {
-          size_t slice = slice_end (data->sorted, data->sorted_len, data->inserted);
-
-          gtk_text_buffer_get_iter_at_mark (buffer, &start, data->insert_mark);
-          insert_slice (buffer, &start, data->sorted, data->inserted, slice);
-          data->inserted = slice;
-        }
-    }
-  while ((data->remaining_chars > 0 || data->inserted < data->sorted_len) && weft_slice_budget_next (&budget));
-
-  if (data->remaining_chars > 0 || data->inserted < data->sorted_len)
-    {
-      size_t total = (size_t) (data->end_char - data->start_char) + data->sorted_len;
-
-      weft_document_set_progress (self, 1.0 - (double) ((size_t) data->remaining_chars +
-                                                        data->sorted_len - data->inserted) / (double) total);
-      return G_SOURCE_CONTINUE;
-    }
-
-  gtk_text_buffer_end_irreversible_action (buffer);
+  gtk_text_buffer_end_irreversible_action (GTK_TEXT_BUFFER (self->buffer));
   weft_document_end_step (self, data->snapshot, data->before_state, (size_t) data->start_char,
                           (size_t) (data->end_char - data->start_char));
-  data->slice_source = 0;
   weft_document_set_applying (self, FALSE);
   weft_document_set_busy (self, FALSE);
   g_task_return_boolean (task, TRUE);
-  return G_SOURCE_REMOVE;
+  g_object_unref (task);
 }
 
 static void
@@ -1437,7 +1394,6 @@ on_sorted (GObject      *object,
   g_autoptr(GTask) task = user_data;
   SortData *data = g_task_get_task_data (task);
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
-  GtkTextIter start;
   GError *error = NULL;
 
   g_clear_object (&self->sort_cancellable);
@@ -1462,11 +1418,11 @@ on_sorted (GObject      *object,
   weft_document_set_applying (self, TRUE);
   data->before_state = weft_document_settle (self);
   gtk_text_buffer_begin_irreversible_action (buffer);
-  gtk_text_buffer_get_iter_at_offset (buffer, &start, data->start_char);
-  /* Right gravity: it stays after each slice that goes in at it. */
-  data->insert_mark = g_object_ref (gtk_text_buffer_create_mark (buffer, NULL, &start, FALSE));
-  data->remaining_chars = data->end_char - data->start_char;
-  data->slice_source = g_idle_add_full (LOAD_PRIORITY, apply_sort_slices, g_object_ref (task), g_object_unref);
+  data->replace = weft_replace_new_from_text (buffer, (size_t) data->start_char,
+                                              (size_t) (data->end_char - data->start_char),
+                                              g_steal_pointer (&data->sorted), data->sorted_len);
+  weft_replace_start (data->replace, (WeftReplaceProgress) on_sort_progress, (WeftReplaceDone) on_sort_applied,
+                      g_object_ref (task));
 }
 
 /* Sorts the lines from the one holding @start_char to the one holding

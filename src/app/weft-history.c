@@ -2,7 +2,7 @@
 #include "config.h"
 
 #include "weft-history.h"
-#include "weft-slice.h"
+#include "weft-replace.h"
 
 typedef struct
 {
@@ -15,22 +15,15 @@ typedef struct
   size_t        after_chars;
 } Step;
 
-/* One replacement going in: the old region is deleted a slice at a time,
- * then the target's bytes are copied out of its snapshot and inserted. */
+/* A step going in. */
 typedef struct
 {
-  WeftSnapshot   *source;
-  size_t          source_byte;      /* next byte of @source to insert */
-  size_t          source_end_byte;
-  size_t          remaining_chars;  /* of the old region, still to delete */
-  size_t          start_char;
-  GtkTextMark    *mark;             /* where the next slice goes */
-  size_t          total;            /* chars to delete and bytes to insert */
-  guint           target_state;
+  WeftReplace        *replace;
+  size_t              start_char;
+  guint               target_state;
   WeftHistoryProgress progress;
-  WeftHistoryDone done;
-  gpointer        done_data;
-  char            scratch[WEFT_SLICE_BYTES + 1];
+  WeftHistoryDone     done;
+  gpointer            done_data;
 } Apply;
 
 struct _WeftHistory
@@ -39,7 +32,6 @@ struct _WeftHistory
   GPtrArray     *undo;     /* of Step, oldest first */
   GPtrArray     *redo;     /* of Step, the next to redo last */
   Apply         *apply;
-  guint          apply_source;
 };
 
 static void
@@ -64,17 +56,10 @@ weft_history_new (GtkTextBuffer *buffer)
 static void
 apply_free (WeftHistory *self)
 {
-  Apply *apply = self->apply;
-
-  if (apply == NULL)
+  if (self->apply == NULL)
     return;
-  g_clear_handle_id (&self->apply_source, g_source_remove);
-  weft_snapshot_unref (apply->source);
-  if (gtk_text_mark_get_buffer (apply->mark) != NULL)
-    gtk_text_buffer_delete_mark (self->buffer, apply->mark);
-  g_object_unref (apply->mark);
-  g_free (apply);
-  self->apply = NULL;
+  weft_replace_free (self->apply->replace);
+  g_clear_pointer (&self->apply, g_free);
 }
 
 void
@@ -142,85 +127,30 @@ weft_history_is_applying (WeftHistory *self)
   return self->apply != NULL;
 }
 
-/* Copies the next slice of the source into the scratch buffer: up to a
- * newline when there is one, so lines go in whole, and never ending inside
- * a UTF-8 sequence. Returns its length. */
-static size_t
-next_slice (Apply *apply)
+static void
+on_apply_progress (gpointer user_data,
+                   double   fraction)
 {
-  size_t len = MIN (apply->source_end_byte - apply->source_byte, (size_t) WEFT_SLICE_BYTES);
+  WeftHistory *self = user_data;
 
-  weft_snapshot_copy_range (apply->source, apply->source_byte, len, apply->scratch);
-  if (apply->source_byte + len < apply->source_end_byte)
-    {
-      const char *newline = g_strrstr_len (apply->scratch, (gssize) len, "\n");
-
-      if (newline != NULL)
-        len = (size_t) (newline - apply->scratch) + 1;
-      else
-        while (len > 0 && ((guchar) apply->scratch[len] & 0xC0) == 0x80)
-          len--;
-    }
-  /* GTK 4.8's accessibility code reads inserted text up to a NUL whatever
-   * length it is given (see insert_slice() in weft-document.c). */
-  apply->scratch[len] = '\0';
-  return len;
+  self->apply->progress (self->apply->done_data, fraction);
 }
 
-static gboolean
-apply_slices (gpointer user_data)
+static void
+on_apply_done (gpointer user_data)
 {
   WeftHistory *self = user_data;
   Apply *apply = self->apply;
-  WeftSliceBudget budget;
-  WeftHistoryDone done;
-  gpointer done_data;
-  guint state;
+  WeftHistoryDone done = apply->done;
+  gpointer done_data = apply->done_data;
+  guint state = apply->target_state;
   GtkTextIter iter;
-
-  weft_slice_budget_init (&budget);
-  do
-    {
-      gtk_text_buffer_get_iter_at_mark (self->buffer, &iter, apply->mark);
-      if (apply->remaining_chars > 0)
-        {
-          GtkTextIter end = iter;
-          size_t n = MIN (apply->remaining_chars, (size_t) WEFT_SLICE_BYTES);
-
-          gtk_text_iter_forward_chars (&end, (int) n);
-          gtk_text_buffer_delete (self->buffer, &iter, &end);
-          apply->remaining_chars -= n;
-        }
-      else
-        {
-          size_t len = next_slice (apply);
-
-          gtk_text_buffer_insert (self->buffer, &iter, apply->scratch, (int) len);
-          apply->source_byte += len;
-        }
-    }
-  while ((apply->remaining_chars > 0 || apply->source_byte < apply->source_end_byte) &&
-         weft_slice_budget_next (&budget));
-
-  if (apply->remaining_chars > 0 || apply->source_byte < apply->source_end_byte)
-    {
-      size_t left = apply->remaining_chars + (apply->source_end_byte - apply->source_byte);
-
-      apply->progress (apply->done_data, 1.0 - (double) left / (double) apply->total);
-      return G_SOURCE_CONTINUE;
-    }
 
   gtk_text_buffer_end_irreversible_action (self->buffer);
   gtk_text_buffer_get_iter_at_offset (self->buffer, &iter, (int) apply->start_char);
   gtk_text_buffer_place_cursor (self->buffer, &iter);
-
-  done = apply->done;
-  done_data = apply->done_data;
-  state = apply->target_state;
-  self->apply_source = 0;
   apply_free (self);
   done (done_data, state);
-  return G_SOURCE_REMOVE;
 }
 
 gboolean
@@ -234,8 +164,7 @@ weft_history_step (WeftHistory     *self,
   GPtrArray *to = redo ? self->undo : self->redo;
   Step *step;
   WeftSnapshot *target;
-  size_t target_chars, current_chars;
-  GtkTextIter iter;
+  size_t target_chars, current_chars, byte_off;
   Apply *apply;
 
   if (self->apply != NULL || from->len == 0)
@@ -249,22 +178,18 @@ weft_history_step (WeftHistory     *self,
   current_chars = redo ? step->before_chars : step->after_chars;
 
   apply = g_new0 (Apply, 1);
-  apply->source = weft_snapshot_ref (target);
-  apply->source_byte = weft_snapshot_char_to_byte (target, step->start_char);
-  apply->source_end_byte = weft_snapshot_char_to_byte (target, step->start_char + target_chars);
-  apply->remaining_chars = current_chars;
   apply->start_char = step->start_char;
   apply->target_state = redo ? step->after_state : step->before_state;
-  apply->total = MAX (current_chars + (apply->source_end_byte - apply->source_byte), 1);
   apply->progress = progress;
   apply->done = done;
   apply->done_data = user_data;
 
   gtk_text_buffer_begin_irreversible_action (self->buffer);
-  gtk_text_buffer_get_iter_at_offset (self->buffer, &iter, (int) step->start_char);
-  /* Right gravity: it stays after each slice inserted at it. */
-  apply->mark = g_object_ref (gtk_text_buffer_create_mark (self->buffer, NULL, &iter, FALSE));
+  byte_off = weft_snapshot_char_to_byte (target, step->start_char);
+  apply->replace = weft_replace_new_from_snapshot (self->buffer, step->start_char, current_chars, target, byte_off,
+                                                   weft_snapshot_char_to_byte (target, step->start_char + target_chars) -
+                                                   byte_off);
   self->apply = apply;
-  self->apply_source = g_idle_add_full (WEFT_SLICE_PRIORITY, apply_slices, self, NULL);
+  weft_replace_start (apply->replace, on_apply_progress, on_apply_done, self);
   return TRUE;
 }

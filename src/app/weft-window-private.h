@@ -27,6 +27,7 @@ struct _WeftWindow
   GMenu                *recent_section;
   GtkRevealer          *autosave_banner;
   GtkLabel             *autosave_label;
+  guint                 position_source;
 
   /* Set once the user has agreed to close with unsaved changes handled. */
   guint                 close_confirmed : 1;

@@ -1026,6 +1026,39 @@ TEST_F (WeftWindowTest, UndoPastALargeReplacementComesBackThroughEarlierTyping)
   EXPECT_EQ (MirrorText (document), "a\nb\nc\nd\n");
 }
 
+TEST_F (WeftWindowTest, UndoingASortOfSomeLinesLeavesTheOthersAlone)
+{
+  WriteFile (Path ("middle.txt"), "x\nc\nb\nä\ny\n");
+  WeftPage *page = Open (Path ("middle.txt"));
+  ASSERT_NE (page, nullptr);
+  WeftDocument *document = weft_page_get_document (page);
+  GtkTextView *view = GTK_TEXT_VIEW (weft_page_get_view (page));
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_loading (document); }));
+
+  // The lines "c", "b" and "ä" only: chars 2 to 8.
+  WeftSortOptions options = {};
+  options.collation = WEFT_SORT_COLLATION_BYTES;
+  bool done = false;
+  weft_document_sort_lines_async (
+      document, 2, 8, &options, nullptr,
+      [] (GObject *object, GAsyncResult *result, gpointer user_data) {
+        EXPECT_TRUE (weft_document_sort_lines_finish (WEFT_DOCUMENT (object), result, nullptr));
+        *static_cast<bool *> (user_data) = true;
+      },
+      &done);
+  ASSERT_TRUE (WaitUntil ([&] { return done; }));
+  EXPECT_EQ (BufferText (page), "x\nb\nc\nä\ny\n");
+
+  ASSERT_TRUE (weft_document_undo (document));
+  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
+  EXPECT_EQ (BufferText (page), "x\nc\nb\nä\ny\n");
+  EXPECT_EQ (MirrorText (document), "x\nc\nb\nä\ny\n");
+  ASSERT_TRUE (weft_document_redo (document));
+  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
+  EXPECT_EQ (BufferText (page), "x\nb\nc\nä\ny\n");
+  EXPECT_EQ (MirrorText (document), "x\nb\nc\nä\ny\n");
+}
+
 TEST_F (WeftWindowTest, SortLinesDialogPreviewsAndSortsTheSelection)
 {
   g_autoptr (GSettings) settings = g_settings_new ("io.github.weftedit.Weft");
