@@ -3,7 +3,9 @@
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "weft-document.h"
 #include "weft-error.h"
@@ -121,6 +123,11 @@ typedef struct
   /* Main thread: how many bytes of text are in the buffer so far. */
   size_t    inserted;
   guint     slice_source;
+  /* The start of the file, read first and shown while the rest is read
+   * (NULL when it was not valid UTF-8: the whole read says why). */
+  char     *head;
+  size_t    head_len;
+  gboolean  prepared;     /* the buffer is emptied and loading has begun */
   /* The text the load replaces (NULL: there was none), and its state in
    * the history: a reload can be undone. */
   WeftSnapshot *replaced;
@@ -141,6 +148,7 @@ load_data_free (LoadData *data)
   g_free (data->content_type);
   g_clear_pointer (&data->mirror, weft_text_free);
   g_clear_pointer (&data->replaced, weft_snapshot_unref);
+  g_free (data->head);
   g_free (data);
 }
 
@@ -730,9 +738,12 @@ load_thread (GTask        *task,
 
   /* Sniffing is thread-safe; the language manager is not, so the language
    * itself is picked on the main thread. */
-  basename = g_path_get_basename (data->path);
-  data->content_type = g_content_type_guess (basename, (const guchar *) data->text,
-                                             MIN (data->len, 4096), NULL);
+  if (data->content_type == NULL)
+    {
+      basename = g_path_get_basename (data->path);
+      data->content_type = g_content_type_guess (basename, (const guchar *) data->text,
+                                                 MIN (data->len, 4096), NULL);
+    }
   g_task_return_boolean (task, TRUE);
 }
 
@@ -1034,27 +1045,15 @@ insert_slices (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Empties the buffer and starts loading into it: the file's language
+ * first, so the first screenful is already coloured. */
 static void
-on_file_read (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+weft_document_prepare_load (WeftDocument *self,
+                            LoadData     *data)
 {
-  WeftDocument *self = WEFT_DOCUMENT (object);
-  g_autoptr(GTask) task = user_data;
-  LoadData *data = g_task_get_task_data (task);
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
   GtkTextIter start, end;
-  GError *error = NULL;
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
-    {
-      g_clear_object (&self->load_cancellable);
-      weft_document_set_busy (self, FALSE);
-      g_task_return_error (task, error);
-      return;
-    }
-
-  /* The file's language first, so the first screenful is already coloured. */
   weft_document_set_file (self, data->as_file);
   weft_document_guess_language (self, data->content_type);
 
@@ -1069,12 +1068,138 @@ on_file_read (GObject      *object,
   gtk_text_buffer_begin_irreversible_action (buffer);
   gtk_text_buffer_get_bounds (buffer, &start, &end);
   gtk_text_buffer_delete (buffer, &start, &end);
+  data->prepared = TRUE;
+}
+
+static void
+on_file_read (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  WeftDocument *self = WEFT_DOCUMENT (object);
+  g_autoptr(GTask) task = user_data;
+  LoadData *data = g_task_get_task_data (task);
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
+  GError *error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      if (data->prepared)
+        {
+          /* The head is in: take it out again. */
+          weft_document_finish_load (self, task, error);
+          return;
+        }
+      g_clear_object (&self->load_cancellable);
+      weft_document_set_busy (self, FALSE);
+      g_task_return_error (task, error);
+      return;
+    }
+
+  if (!data->prepared)
+    weft_document_prepare_load (self, data);
+  else if (data->len < data->inserted || memcmp (data->text, data->head, data->inserted) != 0)
+    {
+      /* The file changed between the two reads: start again from the top. */
+      GtkTextIter start, end;
+
+      gtk_text_buffer_get_bounds (buffer, &start, &end);
+      gtk_text_buffer_delete (buffer, &start, &end);
+      data->inserted = 0;
+    }
 
   /* The first slice now, so the first screenful shows at once; the rest
    * when the main loop is idle. */
   if (!insert_slices_step (task))
     data->slice_source = g_idle_add_full (LOAD_PRIORITY, insert_slices,
                                           g_object_ref (task), g_object_unref);
+}
+
+/* Reads the first slice of the file, so it can show while the whole is
+ * read, checked and counted (seconds for a million lines on a busy
+ * machine). Anything unusual is left for the whole read to report. */
+static void
+head_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  LoadData *data = task_data;
+  g_autofree char *basename = NULL;
+  struct stat st;
+  char *head;
+  ssize_t n = 0;
+  int fd;
+
+  if (stat (data->path, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  fd = open (data->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  head = g_malloc (LOAD_SLICE_BYTES + 1);
+  while (n < LOAD_SLICE_BYTES)
+    {
+      ssize_t got = read (fd, head + n, (size_t) (LOAD_SLICE_BYTES - n));
+
+      if (got <= 0)
+        break;
+      n += got;
+    }
+  close (fd);
+
+  /* Whole lines only, unless this is all there is. */
+  if (n == LOAD_SLICE_BYTES)
+    {
+      const char *newline = g_strrstr_len (head, n, "\n");
+
+      n = newline != NULL ? newline - head + 1 : 0;
+    }
+  if (n > 0 && g_utf8_validate_len (head, (gsize) n, NULL))
+    {
+      head[n] = '\0';
+      data->head = head;
+      data->head_len = (size_t) n;
+      basename = g_path_get_basename (data->path);
+      data->content_type = g_content_type_guess (basename, (const guchar *) head, MIN ((size_t) n, 4096), NULL);
+    }
+  else
+    g_free (head);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_head_read (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  WeftDocument *self = WEFT_DOCUMENT (object);
+  g_autoptr(GTask) task = user_data;
+  LoadData *data = g_task_get_task_data (task);
+  g_autoptr(GTask) read_task = NULL;
+
+  g_task_propagate_boolean (G_TASK (result), NULL);
+  if (data->head != NULL && !g_cancellable_is_cancelled (self->load_cancellable))
+    {
+      GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
+      GtkTextIter iter;
+
+      weft_document_prepare_load (self, data);
+      gtk_text_buffer_get_start_iter (buffer, &iter);
+      insert_slice (buffer, &iter, data->head, 0, data->head_len);
+      data->inserted = data->head_len;
+      gtk_text_buffer_get_start_iter (buffer, &iter);
+      gtk_text_buffer_select_range (buffer, &iter, &iter);
+    }
+
+  read_task = g_task_new (self, self->load_cancellable, on_file_read, g_object_ref (task));
+  g_task_set_task_data (read_task, data, NULL);
+  g_task_run_in_thread (read_task, load_thread);
 }
 
 static void
@@ -1125,10 +1250,10 @@ weft_document_start_load (WeftDocument        *self,
   g_task_set_source_tag (task, weft_document_load_async);
   g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
 
-  read_task = g_task_new (self, self->load_cancellable, on_file_read, g_object_ref (task));
+  read_task = g_task_new (self, self->load_cancellable, on_head_read, g_object_ref (task));
   g_task_set_task_data (read_task, data, NULL);
   weft_document_set_busy (self, TRUE);
-  g_task_run_in_thread (read_task, load_thread);
+  g_task_run_in_thread (read_task, head_thread);
 }
 
 void

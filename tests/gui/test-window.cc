@@ -395,6 +395,23 @@ TEST_F (WeftWindowTest, InvalidUtf8ShowsAMessageAndChangesNothing)
   EXPECT_EQ (ReadFile (Path ("latin1.txt")), latin1);
 }
 
+// The first slice of a file shows while the rest is read; a file that
+// turns out not to be UTF-8 further on must still come to nothing.
+TEST_F (WeftWindowTest, InvalidUtf8AfterTheFirstScreenfulShowsAMessageAndChangesNothing)
+{
+  std::string text;
+  while (text.size () < 200 * 1024)
+    text += "a perfectly good line of text\n";
+  text += "caf\xe9\n";
+  WriteFile (Path ("late-latin1.txt"), text);
+  g_autoptr (GFile) file = g_file_new_for_path (Path ("late-latin1.txt").c_str ());
+  weft_window_open_file (window_, file, 0);
+
+  ASSERT_TRUE (WaitUntil ([&] { return ShowsText (GTK_WIDGET (window_), "is not valid UTF-8 text"); }));
+  EXPECT_EQ (weft_window_get_n_pages (window_), 0u);
+  EXPECT_EQ (ReadFile (Path ("late-latin1.txt")), text);
+}
+
 TEST_F (WeftWindowTest, MissingFileShowsAMessage)
 {
   g_autoptr (GFile) file = g_file_new_for_path (Path ("does-not-exist.txt").c_str ());
