@@ -3,23 +3,21 @@
 
 #include <adwaita.h>
 #include <glib/gi18n.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "weft-document.h"
 #include "weft-error.h"
 #include "weft-file.h"
+#include "weft-history.h"
+#include "weft-replace.h"
+#include "weft-slice.h"
 #include "weft-sort.h"
 #include "weft-text.h"
 
-/* A load inserts its text in slices of at most this many bytes, and stops
- * for the main loop once a dispatch has used this much time: the window
- * keeps drawing and answering while a large file comes in. */
-#define LOAD_SLICE_BYTES   (16 * 1024)
-/* Below GTK's redraw, so every due frame is drawn between two dispatches,
- * but above GtkTextView's line validation, which would otherwise run to the
- * end of the text after every slice and leave the load waiting for it. */
-#define LOAD_PRIORITY      (GDK_PRIORITY_REDRAW + 2)
-#define LOAD_BUDGET_USEC   4000
+#define LOAD_SLICE_BYTES   WEFT_SLICE_BYTES
+#define LOAD_PRIORITY      WEFT_SLICE_PRIORITY
 
 struct _WeftDocument
 {
@@ -47,6 +45,17 @@ struct _WeftDocument
   /* Bumped on every change of the buffer, so that a save which finishes
    * after further typing does not mark those edits as saved. */
   guint64          change_count;
+  /* Undo of large replacements (see weft-history.h). The boundary is the
+   * text as the last such step left it: the buffer's own history holds
+   * exactly the edits made since. States number the texts steps go between;
+   * saved_state is the one last saved (0: none of them), saved_version the
+   * mirror version last saved (G_MAXUINT64: none). */
+  WeftHistory     *history;
+  WeftSnapshot    *boundary;
+  guint            boundary_state;
+  guint            saved_state;
+  guint            next_state;
+  guint64          saved_version;
   guint            busy : 1;
   guint            loading : 1;
   guint            applying : 1;   /* a large replacement is going in, slice by slice */
@@ -114,6 +123,15 @@ typedef struct
   /* Main thread: how many bytes of text are in the buffer so far. */
   size_t    inserted;
   guint     slice_source;
+  /* The start of the file, read first and shown while the rest is read
+   * (NULL when it was not valid UTF-8: the whole read says why). */
+  char     *head;
+  size_t    head_len;
+  gboolean  prepared;     /* the buffer is emptied and loading has begun */
+  /* The text the load replaces (NULL: there was none), and its state in
+   * the history: a reload can be undone. */
+  WeftSnapshot *replaced;
+  guint     replaced_state;
 } LoadData;
 
 static void
@@ -129,6 +147,8 @@ load_data_free (LoadData *data)
   g_free (data->text);
   g_free (data->content_type);
   g_clear_pointer (&data->mirror, weft_text_free);
+  g_clear_pointer (&data->replaced, weft_snapshot_unref);
+  g_free (data->head);
   g_free (data);
 }
 
@@ -208,6 +228,115 @@ on_buffer_changed (WeftDocument  *self,
 {
   self->change_count++;
   self->ever_changed = TRUE;
+  /* An edit of the user's starts a new branch: what was undone is gone. */
+  if (!self->loading && !self->applying)
+    weft_history_clear_redo (self->history);
+}
+
+/* The text as it is now is where the last step of the history ends. */
+static void
+weft_document_set_boundary (WeftDocument *self,
+                            guint         state)
+{
+  g_clear_pointer (&self->boundary, weft_snapshot_unref);
+  self->boundary = weft_text_snapshot (self->mirror);
+  self->boundary_state = state;
+}
+
+static guint
+weft_document_new_state (WeftDocument *self)
+{
+  guint state = ++self->next_state;
+
+  if (weft_text_get_version (self->mirror) == self->saved_version)
+    self->saved_state = state;
+  return state;
+}
+
+/* The state of the text now. Edits made since the boundary (ordinary
+ * typing, recorded by the buffer's own history, which the next irreversible
+ * action will empty) become one step of their own first, so that undoing
+ * past a large replacement still comes back through them. */
+static guint
+weft_document_settle (WeftDocument *self)
+{
+  g_autoptr(WeftSnapshot) now = weft_text_snapshot (self->mirror);
+  guint state;
+
+  if (weft_snapshot_same_text (now, self->boundary))
+    {
+      weft_document_set_boundary (self, self->boundary_state);
+      return self->boundary_state;
+    }
+  state = weft_document_new_state (self);
+  weft_history_push (self->history, self->boundary, self->boundary_state, now, state,
+                     0, weft_snapshot_get_n_chars (self->boundary), weft_snapshot_get_n_chars (now));
+  weft_document_set_boundary (self, state);
+  return state;
+}
+
+/* A replacement of @before_chars chars at @start_char of @before has just
+ * gone in, as an irreversible action: it becomes a step of the history. */
+static void
+weft_document_end_step (WeftDocument *self,
+                        WeftSnapshot *before,
+                        guint         before_state,
+                        size_t        start_char,
+                        size_t        before_chars)
+{
+  g_autoptr(WeftSnapshot) after = weft_text_snapshot (self->mirror);
+  size_t after_chars = before_chars + weft_snapshot_get_n_chars (after) - weft_snapshot_get_n_chars (before);
+  guint state = weft_document_new_state (self);
+
+  weft_history_push (self->history, before, before_state, after, state, start_char, before_chars, after_chars);
+  weft_document_set_boundary (self, state);
+  /* Ending an irreversible action resets the buffer's modified flag to what
+   * its (emptied) history last knew. */
+  gtk_text_buffer_set_modified (GTK_TEXT_BUFFER (self->buffer), state != self->saved_state);
+}
+
+static void on_step_done              (gpointer      user_data,
+                                       guint         state);
+static void weft_document_set_progress (WeftDocument *self,
+                                        double        progress);
+static void weft_document_set_applying (WeftDocument *self,
+                                        gboolean      applying);
+
+static gboolean
+weft_document_step (WeftDocument *self,
+                    gboolean      redo)
+{
+  if (!weft_history_step (self->history, redo, (WeftHistoryProgress) weft_document_set_progress, on_step_done, self))
+    return FALSE;
+  weft_document_set_progress (self, 0.0);
+  weft_document_set_busy (self, TRUE);
+  weft_document_set_applying (self, TRUE);
+  return TRUE;
+}
+
+/* A text that just came in from a file (or nothing, when loading failed):
+ * the history starts again from it, or, when it replaced a text, records
+ * that replacement as a step. */
+static void
+weft_document_restart_history (WeftDocument *self,
+                               WeftSnapshot *replaced,
+                               guint         replaced_state,
+                               gboolean      saved)
+{
+  guint state = ++self->next_state;
+
+  if (replaced != NULL && weft_snapshot_get_n_chars (replaced) > 0)
+    {
+      g_autoptr(WeftSnapshot) now = weft_text_snapshot (self->mirror);
+
+      weft_history_push (self->history, replaced, replaced_state, now, state,
+                         0, weft_snapshot_get_n_chars (replaced), weft_snapshot_get_n_chars (now));
+    }
+  else
+    weft_history_clear (self->history);
+  self->saved_state = saved ? state : 0;
+  self->saved_version = saved ? weft_text_get_version (self->mirror) : G_MAXUINT64;
+  weft_document_set_boundary (self, state);
 }
 
 static void
@@ -320,6 +449,8 @@ weft_document_dispose (GObject *object)
     }
   if (self->buffer != NULL)
     g_signal_handlers_disconnect_by_data (self->buffer, self);
+  /* Before the buffer: a step going in has a mark in it. */
+  g_clear_pointer (&self->history, weft_history_free);
   g_clear_object (&self->buffer);
   g_clear_object (&self->settings);
   g_clear_object (&self->file);
@@ -333,6 +464,7 @@ weft_document_finalize (GObject *object)
   WeftDocument *self = WEFT_DOCUMENT (object);
 
   g_clear_pointer (&self->title, g_free);
+  g_clear_pointer (&self->boundary, weft_snapshot_unref);
   g_clear_pointer (&self->mirror, weft_text_free);
   g_free (self->disk_identity);
   g_free (self->seen_identity);
@@ -437,6 +569,9 @@ weft_document_init (WeftDocument *self)
                            G_CALLBACK (on_modified_changed), self, G_CONNECT_SWAPPED);
 
   self->mirror = weft_text_new ();
+  self->history = weft_history_new (GTK_TEXT_BUFFER (self->buffer));
+  self->saved_version = G_MAXUINT64;
+  weft_document_restart_history (self, NULL, 0, TRUE);
   g_signal_connect_object (self->buffer, "insert-text",
                            G_CALLBACK (on_insert_text), self, G_CONNECT_SWAPPED | G_CONNECT_AFTER);
   g_signal_connect_object (self->buffer, "insert-paintable",
@@ -603,10 +738,25 @@ load_thread (GTask        *task,
 
   /* Sniffing is thread-safe; the language manager is not, so the language
    * itself is picked on the main thread. */
-  basename = g_path_get_basename (data->path);
-  data->content_type = g_content_type_guess (basename, (const guchar *) data->text,
-                                             MIN (data->len, 4096), NULL);
+  if (data->content_type == NULL)
+    {
+      basename = g_path_get_basename (data->path);
+      data->content_type = g_content_type_guess (basename, (const guchar *) data->text,
+                                                 MIN (data->len, 4096), NULL);
+    }
   g_task_return_boolean (task, TRUE);
+}
+
+/* How far the text going in (a load, or a large replacement) has got. */
+static void
+weft_document_set_progress (WeftDocument *self,
+                            double        progress)
+{
+  if (self->load_progress != progress)
+    {
+      self->load_progress = progress;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOAD_PROGRESS]);
+    }
 }
 
 static void
@@ -616,11 +766,7 @@ weft_document_set_loading (WeftDocument *self,
 {
   g_assert (WEFT_IS_DOCUMENT (self));
 
-  if (self->load_progress != progress)
-    {
-      self->load_progress = progress;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOAD_PROGRESS]);
-    }
+  weft_document_set_progress (self, progress);
   if (self->loading != !!loading)
     {
       self->loading = !!loading;
@@ -816,11 +962,14 @@ weft_document_finish_load (WeftDocument *self,
       self->mirror = weft_text_new ();
       /* Nor may a save write that empty buffer over the file. */
       weft_document_set_file (self, data->previous_file);
+      /* A failed reload leaves the text it replaced one undo away. */
+      weft_document_restart_history (self, data->replaced, data->replaced_state, TRUE);
     }
   else
     {
       weft_text_free (self->mirror);
       self->mirror = g_steal_pointer (&data->mirror);
+      weft_document_restart_history (self, data->replaced, data->replaced_state, !data->as_modified);
       weft_document_set_file (self, data->as_file);
       weft_document_watch_file (self, g_steal_pointer (&data->identity));
       g_signal_emit (self, signals[DISK_CHANGED], 0);
@@ -845,7 +994,7 @@ insert_slices_step (GTask *task)
   WeftDocument *self = g_task_get_source_object (task);
   LoadData *data = g_task_get_task_data (task);
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
-  gint64 deadline = g_get_monotonic_time () + LOAD_BUDGET_USEC;
+  WeftSliceBudget budget;
   GError *error = NULL;
 
   if (g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &error))
@@ -854,6 +1003,7 @@ insert_slices_step (GTask *task)
       return TRUE;
     }
 
+  weft_slice_budget_init (&budget);
   do
     {
       size_t end = slice_end (data->text, data->len, data->inserted);
@@ -871,7 +1021,7 @@ insert_slices_step (GTask *task)
           gtk_text_buffer_select_range (buffer, &iter, &iter);
         }
     }
-  while (data->inserted < data->len && g_get_monotonic_time () < deadline);
+  while (data->inserted < data->len && weft_slice_budget_next (&budget));
 
   if (data->inserted < data->len)
     {
@@ -895,6 +1045,32 @@ insert_slices (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* Empties the buffer and starts loading into it: the file's language
+ * first, so the first screenful is already coloured. */
+static void
+weft_document_prepare_load (WeftDocument *self,
+                            LoadData     *data)
+{
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
+  GtkTextIter start, end;
+
+  weft_document_set_file (self, data->as_file);
+  weft_document_guess_language (self, data->content_type);
+
+  /* Loading replaces whatever the (untouched) buffer held, as one action
+   * nobody can undo; the mirror follows once, at the end. */
+  if (gtk_text_buffer_get_char_count (buffer) > 0)
+    {
+      data->replaced_state = weft_document_settle (self);
+      data->replaced = weft_text_snapshot (self->mirror);
+    }
+  weft_document_set_loading (self, TRUE, 0.0);
+  gtk_text_buffer_begin_irreversible_action (buffer);
+  gtk_text_buffer_get_bounds (buffer, &start, &end);
+  gtk_text_buffer_delete (buffer, &start, &end);
+  data->prepared = TRUE;
+}
+
 static void
 on_file_read (GObject      *object,
               GAsyncResult *result,
@@ -904,33 +1080,126 @@ on_file_read (GObject      *object,
   g_autoptr(GTask) task = user_data;
   LoadData *data = g_task_get_task_data (task);
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
-  GtkTextIter start, end;
   GError *error = NULL;
 
   if (!g_task_propagate_boolean (G_TASK (result), &error))
     {
+      if (data->prepared)
+        {
+          /* The head is in: take it out again. */
+          weft_document_finish_load (self, task, error);
+          return;
+        }
       g_clear_object (&self->load_cancellable);
       weft_document_set_busy (self, FALSE);
       g_task_return_error (task, error);
       return;
     }
 
-  /* The file's language first, so the first screenful is already coloured. */
-  weft_document_set_file (self, data->as_file);
-  weft_document_guess_language (self, data->content_type);
+  if (!data->prepared)
+    weft_document_prepare_load (self, data);
+  else if (data->len < data->inserted || memcmp (data->text, data->head, data->inserted) != 0)
+    {
+      /* The file changed between the two reads: start again from the top. */
+      GtkTextIter start, end;
 
-  /* Loading replaces whatever the (untouched) buffer held, as one action
-   * nobody can undo; the mirror follows once, at the end. */
-  weft_document_set_loading (self, TRUE, 0.0);
-  gtk_text_buffer_begin_irreversible_action (buffer);
-  gtk_text_buffer_get_bounds (buffer, &start, &end);
-  gtk_text_buffer_delete (buffer, &start, &end);
+      gtk_text_buffer_get_bounds (buffer, &start, &end);
+      gtk_text_buffer_delete (buffer, &start, &end);
+      data->inserted = 0;
+    }
 
   /* The first slice now, so the first screenful shows at once; the rest
    * when the main loop is idle. */
   if (!insert_slices_step (task))
     data->slice_source = g_idle_add_full (LOAD_PRIORITY, insert_slices,
                                           g_object_ref (task), g_object_unref);
+}
+
+/* Reads the first slice of the file, so it can show while the whole is
+ * read, checked and counted (seconds for a million lines on a busy
+ * machine). Anything unusual is left for the whole read to report. */
+static void
+head_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  LoadData *data = task_data;
+  g_autofree char *basename = NULL;
+  struct stat st;
+  char *head;
+  ssize_t n = 0;
+  int fd;
+
+  if (stat (data->path, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  fd = open (data->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  head = g_malloc (LOAD_SLICE_BYTES + 1);
+  while (n < LOAD_SLICE_BYTES)
+    {
+      ssize_t got = read (fd, head + n, (size_t) (LOAD_SLICE_BYTES - n));
+
+      if (got <= 0)
+        break;
+      n += got;
+    }
+  close (fd);
+
+  /* Whole lines only, unless this is all there is. */
+  if (n == LOAD_SLICE_BYTES)
+    {
+      const char *newline = g_strrstr_len (head, n, "\n");
+
+      n = newline != NULL ? newline - head + 1 : 0;
+    }
+  if (n > 0 && g_utf8_validate_len (head, (gsize) n, NULL))
+    {
+      head[n] = '\0';
+      data->head = head;
+      data->head_len = (size_t) n;
+      basename = g_path_get_basename (data->path);
+      data->content_type = g_content_type_guess (basename, (const guchar *) head, MIN ((size_t) n, 4096), NULL);
+    }
+  else
+    g_free (head);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+on_head_read (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  WeftDocument *self = WEFT_DOCUMENT (object);
+  g_autoptr(GTask) task = user_data;
+  LoadData *data = g_task_get_task_data (task);
+  g_autoptr(GTask) read_task = NULL;
+
+  g_task_propagate_boolean (G_TASK (result), NULL);
+  if (data->head != NULL && !g_cancellable_is_cancelled (self->load_cancellable))
+    {
+      GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
+      GtkTextIter iter;
+
+      weft_document_prepare_load (self, data);
+      gtk_text_buffer_get_start_iter (buffer, &iter);
+      insert_slice (buffer, &iter, data->head, 0, data->head_len);
+      data->inserted = data->head_len;
+      gtk_text_buffer_get_start_iter (buffer, &iter);
+      gtk_text_buffer_select_range (buffer, &iter, &iter);
+    }
+
+  read_task = g_task_new (self, self->load_cancellable, on_file_read, g_object_ref (task));
+  g_task_set_task_data (read_task, data, NULL);
+  g_task_run_in_thread (read_task, load_thread);
 }
 
 static void
@@ -981,10 +1250,10 @@ weft_document_start_load (WeftDocument        *self,
   g_task_set_source_tag (task, weft_document_load_async);
   g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
 
-  read_task = g_task_new (self, self->load_cancellable, on_file_read, g_object_ref (task));
+  read_task = g_task_new (self, self->load_cancellable, on_head_read, g_object_ref (task));
   g_task_set_task_data (read_task, data, NULL);
   weft_document_set_busy (self, TRUE);
-  g_task_run_in_thread (read_task, load_thread);
+  g_task_run_in_thread (read_task, head_thread);
 }
 
 void
@@ -1123,7 +1392,11 @@ weft_document_save_finish (WeftDocument  *self,
   weft_document_watch_file (self, g_steal_pointer (&data->identity));
   g_signal_emit (self, signals[DISK_CHANGED], 0);
   if (data->change_count == self->change_count)
-    gtk_text_buffer_set_modified (GTK_TEXT_BUFFER (self->buffer), FALSE);
+    {
+      gtk_text_buffer_set_modified (GTK_TEXT_BUFFER (self->buffer), FALSE);
+      self->saved_version = weft_snapshot_get_version (data->snapshot);
+      self->saved_state = self->saved_version == weft_snapshot_get_version (self->boundary) ? self->boundary_state : 0;
+    }
   if (was_untitled)
     weft_document_guess_language (self, NULL);
   return TRUE;
@@ -1141,27 +1414,17 @@ typedef struct
   char            *sorted;                 /* NUL-terminated at sorted_len */
   size_t           sorted_len;
   /* Applying, on the main thread: */
-  GtkTextMark     *insert_mark;
-  int              remaining_chars;        /* still to delete */
-  size_t           inserted;               /* of sorted_len */
-  guint            slice_source;
+  WeftReplace     *replace;
+  guint            before_state;           /* of the history, for undo */
 } SortData;
 
 static void
 sort_data_free (SortData *data)
 {
-  g_clear_handle_id (&data->slice_source, g_source_remove);
+  g_clear_pointer (&data->replace, weft_replace_free);
   g_clear_pointer (&data->snapshot, weft_snapshot_unref);
   g_free (data->locale);
   g_free (data->sorted);
-  if (data->insert_mark != NULL)
-    {
-      GtkTextBuffer *buffer = gtk_text_mark_get_buffer (data->insert_mark);
-
-      if (buffer != NULL)
-        gtk_text_buffer_delete_mark (buffer, data->insert_mark);
-      g_clear_object (&data->insert_mark);
-    }
   g_free (data);
 }
 
@@ -1222,51 +1485,29 @@ weft_document_set_applying (WeftDocument *self,
     }
 }
 
-/* Deletes the old lines, then inserts the sorted ones, a slice at a time
- * within the time budget; the whole is one undoable action. */
-static gboolean
-apply_sort_slices (gpointer user_data)
+static void
+on_sort_progress (GTask  *task,
+                  double  fraction)
 {
-  GTask *task = user_data;
+  weft_document_set_progress (g_task_get_source_object (task), fraction);
+}
+
+/* The sorted lines are in: the whole is one step of the document's history,
+ * which undoes it in slices too (not the buffer's own undo, which would put
+ * a million lines back in one blocking call). */
+static void
+on_sort_applied (GTask *task)
+{
   WeftDocument *self = g_task_get_source_object (task);
   SortData *data = g_task_get_task_data (task);
-  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
-  gint64 deadline = g_get_monotonic_time () + LOAD_BUDGET_USEC;
 
-  do
-    {
-      GtkTextIter start, end;
-
-      if (data->remaining_chars > 0)
-        {
-          int n = MIN (data->remaining_chars, LOAD_SLICE_BYTES);
-
-          gtk_text_buffer_get_iter_at_mark (buffer, &start, data->insert_mark);
-          end = start;
-          gtk_text_iter_forward_chars (&end, n);
-          gtk_text_buffer_delete (buffer, &start, &end);
-          data->remaining_chars -= n;
-        }
-      else
-        {
-          size_t slice = slice_end (data->sorted, data->sorted_len, data->inserted);
-
-          gtk_text_buffer_get_iter_at_mark (buffer, &start, data->insert_mark);
-          insert_slice (buffer, &start, data->sorted, data->inserted, slice);
-          data->inserted = slice;
-        }
-    }
-  while ((data->remaining_chars > 0 || data->inserted < data->sorted_len) && g_get_monotonic_time () < deadline);
-
-  if (data->remaining_chars > 0 || data->inserted < data->sorted_len)
-    return G_SOURCE_CONTINUE;
-
-  gtk_text_buffer_end_user_action (buffer);
-  data->slice_source = 0;
+  gtk_text_buffer_end_irreversible_action (GTK_TEXT_BUFFER (self->buffer));
+  weft_document_end_step (self, data->snapshot, data->before_state, (size_t) data->start_char,
+                          (size_t) (data->end_char - data->start_char));
   weft_document_set_applying (self, FALSE);
   weft_document_set_busy (self, FALSE);
   g_task_return_boolean (task, TRUE);
-  return G_SOURCE_REMOVE;
+  g_object_unref (task);
 }
 
 static void
@@ -1278,7 +1519,6 @@ on_sorted (GObject      *object,
   g_autoptr(GTask) task = user_data;
   SortData *data = g_task_get_task_data (task);
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
-  GtkTextIter start;
   GError *error = NULL;
 
   g_clear_object (&self->sort_cancellable);
@@ -1299,13 +1539,15 @@ on_sorted (GObject      *object,
       return;
     }
 
+  weft_document_set_progress (self, 0.0);
   weft_document_set_applying (self, TRUE);
-  gtk_text_buffer_begin_user_action (buffer);
-  gtk_text_buffer_get_iter_at_offset (buffer, &start, data->start_char);
-  /* Right gravity: it stays after each slice that goes in at it. */
-  data->insert_mark = g_object_ref (gtk_text_buffer_create_mark (buffer, NULL, &start, FALSE));
-  data->remaining_chars = data->end_char - data->start_char;
-  data->slice_source = g_idle_add_full (LOAD_PRIORITY, apply_sort_slices, g_object_ref (task), g_object_unref);
+  data->before_state = weft_document_settle (self);
+  gtk_text_buffer_begin_irreversible_action (buffer);
+  data->replace = weft_replace_new_from_text (buffer, (size_t) data->start_char,
+                                              (size_t) (data->end_char - data->start_char),
+                                              g_steal_pointer (&data->sorted), data->sorted_len);
+  weft_replace_start (data->replace, (WeftReplaceProgress) on_sort_progress, (WeftReplaceDone) on_sort_applied,
+                      g_object_ref (task));
 }
 
 /* Sorts the lines from the one holding @start_char to the one holding
@@ -1397,4 +1639,82 @@ weft_document_get_applying (WeftDocument *self)
   g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
 
   return self->applying;
+}
+
+/* Undo and redo */
+
+static void
+on_step_done (gpointer user_data,
+              guint    state)
+{
+  WeftDocument *self = user_data;
+
+  weft_document_set_boundary (self, state);
+  gtk_text_buffer_set_modified (GTK_TEXT_BUFFER (self->buffer), state != self->saved_state);
+  weft_document_set_applying (self, FALSE);
+  weft_document_set_busy (self, FALSE);
+}
+
+/* Ctrl+Z: the buffer's own undo while it has edits to undo (those since the
+ * last large replacement), then the document's history, which puts large
+ * replacements back in slices while the view is read-only. FALSE when
+ * there is nothing to undo or the document is busy. */
+gboolean
+weft_document_undo (WeftDocument *self)
+{
+  GtkTextBuffer *buffer;
+
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+
+  buffer = GTK_TEXT_BUFFER (self->buffer);
+  if (self->busy)
+    return FALSE;
+  if (gtk_text_buffer_get_can_undo (buffer))
+    {
+      gtk_text_buffer_undo (buffer);
+      return TRUE;
+    }
+  if (!weft_history_can_undo (self->history))
+    return FALSE;
+
+  /* Edits the buffer no longer keeps (more than its limit) become a step
+   * of their own, undone first. */
+  weft_document_settle (self);
+  return weft_document_step (self, FALSE);
+}
+
+gboolean
+weft_document_redo (WeftDocument *self)
+{
+  GtkTextBuffer *buffer;
+
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+
+  buffer = GTK_TEXT_BUFFER (self->buffer);
+  if (self->busy)
+    return FALSE;
+  if (gtk_text_buffer_get_can_redo (buffer))
+    {
+      gtk_text_buffer_redo (buffer);
+      return TRUE;
+    }
+  /* Any edit since the last step emptied the history's redo list, so the
+   * text is the one the step to redo starts from. */
+  return weft_document_step (self, TRUE);
+}
+
+gboolean
+weft_document_get_can_undo (WeftDocument *self)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+
+  return gtk_text_buffer_get_can_undo (GTK_TEXT_BUFFER (self->buffer)) || weft_history_can_undo (self->history);
+}
+
+gboolean
+weft_document_get_can_redo (WeftDocument *self)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+
+  return gtk_text_buffer_get_can_redo (GTK_TEXT_BUFFER (self->buffer)) || weft_history_can_redo (self->history);
 }

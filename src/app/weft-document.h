@@ -27,6 +27,10 @@ gboolean         weft_document_get_disk_changed (WeftDocument     *self);
 gboolean         weft_document_get_disk_deleted (WeftDocument     *self);
 void             weft_document_keep_mine    (WeftDocument         *self);
 gboolean         weft_document_get_applying (WeftDocument         *self);
+gboolean         weft_document_undo         (WeftDocument         *self);
+gboolean         weft_document_redo         (WeftDocument         *self);
+gboolean         weft_document_get_can_undo (WeftDocument         *self);
+gboolean         weft_document_get_can_redo (WeftDocument         *self);
 void             weft_document_sort_lines_async  (WeftDocument          *self,
                                                   int                    start_char,
                                                   int                    end_char,

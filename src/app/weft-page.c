@@ -166,13 +166,16 @@ on_loading_changed (WeftPage *self)
   if (gtk_text_view_get_editable (GTK_TEXT_VIEW (self->view)) != editable)
     {
       gtk_text_view_set_editable (GTK_TEXT_VIEW (self->view), editable);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->load_progress), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      loading ? _("Loading the file") : _("Replacing the text"), -1);
       /* GTK 4.8 enables the view's undo and redo actions only when the
        * buffer says it can undo: one that became undoable while the view
        * was read-only would stay disabled. */
       g_object_notify (G_OBJECT (buffer), "can-undo");
       g_object_notify (G_OBJECT (buffer), "can-redo");
     }
-  gtk_widget_set_visible (GTK_WIDGET (self->load_progress), loading);
+  /* The bar also shows a large replacement (a sort, an undo of one) going in. */
+  gtk_widget_set_visible (GTK_WIDGET (self->load_progress), !editable);
   gtk_progress_bar_set_fraction (self->load_progress, weft_document_get_load_progress (self->document));
 }
 
@@ -253,6 +256,37 @@ on_key_pressed (WeftPage              *self,
       return GDK_EVENT_STOP;
     }
   return GDK_EVENT_PROPAGATE;
+}
+
+/* Undo and redo go through the document, which undoes large replacements
+ * itself (in slices) once the buffer's own history is used up. The view's
+ * own shortcuts would stay disabled then, so these come first. */
+static gboolean
+on_view_key_pressed (WeftPage              *self,
+                     guint                  keyval,
+                     guint                  keycode,
+                     GdkModifierType        state,
+                     GtkEventControllerKey *controller)
+{
+  GdkModifierType mods = state & gtk_accelerator_get_default_mod_mask ();
+  gboolean redo;
+
+  if (mods == GDK_CONTROL_MASK && (keyval == GDK_KEY_z || keyval == GDK_KEY_Z))
+    redo = FALSE;
+  else if ((mods == (GDK_CONTROL_MASK | GDK_SHIFT_MASK) && (keyval == GDK_KEY_z || keyval == GDK_KEY_Z)) ||
+           (mods == GDK_CONTROL_MASK && (keyval == GDK_KEY_y || keyval == GDK_KEY_Y)))
+    redo = TRUE;
+  else
+    return GDK_EVENT_PROPAGATE;
+
+  /* Nothing is undone while a replacement is going in. */
+  if (!gtk_text_view_get_editable (GTK_TEXT_VIEW (self->view)))
+    return GDK_EVENT_STOP;
+  if (redo)
+    weft_document_redo (self->document);
+  else
+    weft_document_undo (self->document);
+  return GDK_EVENT_STOP;
 }
 
 static void
@@ -381,4 +415,9 @@ weft_page_init (WeftPage *self)
   gtk_event_controller_set_propagation_phase (key, GTK_PHASE_CAPTURE);
   g_signal_connect_object (key, "key-pressed", G_CALLBACK (on_key_pressed), self, G_CONNECT_SWAPPED);
   gtk_widget_add_controller (GTK_WIDGET (self), key);
+
+  key = gtk_event_controller_key_new ();
+  gtk_event_controller_set_propagation_phase (key, GTK_PHASE_CAPTURE);
+  g_signal_connect_object (key, "key-pressed", G_CALLBACK (on_view_key_pressed), self, G_CONNECT_SWAPPED);
+  gtk_widget_add_controller (GTK_WIDGET (self->view), key);
 }

@@ -30,6 +30,7 @@ struct _WeftWindow
   GtkLabel             *autosave_label;
   GtkRevealer          *stats_revealer;
   WeftStatsPanel       *stats_panel;
+  guint                 position_source;
 
   /* Set once the user has agreed to close with unsaved changes handled. */
   guint                 close_confirmed : 1;

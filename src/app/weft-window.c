@@ -137,7 +137,28 @@ weft_window_update_position (WeftWindow *self)
   weft_page_get_cursor (page, &line, &column);
   /* TRANSLATORS: the cursor position in the status bar: line and column */
   label = g_strdup_printf (_("Ln %d, Col %d"), line, column);
-  gtk_menu_button_set_label (self->position_button, label);
+  /* Setting a menu button's label builds its child anew: only on a change. */
+  if (g_strcmp0 (label, gtk_menu_button_get_label (self->position_button)) != 0)
+    gtk_menu_button_set_label (self->position_button, label);
+}
+
+static gboolean
+update_position_now (gpointer user_data)
+{
+  WeftWindow *self = user_data;
+
+  self->position_source = 0;
+  weft_window_update_position (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The cursor moves with every slice of a large replacement going in
+ * before it: the status bar follows once per dispatch, before the frame. */
+static void
+on_cursor_moved (WeftWindow *self)
+{
+  if (self->position_source == 0)
+    self->position_source = g_idle_add_full (GDK_PRIORITY_REDRAW - 1, update_position_now, self, NULL);
 }
 
 static void
@@ -930,6 +951,7 @@ weft_window_dispose (GObject *object)
   if (self->recent_manager != NULL)
     g_signal_handlers_disconnect_by_data (self->recent_manager, self);
   g_clear_object (&self->buffer_signals);
+  g_clear_handle_id (&self->position_source, g_source_remove);
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_WINDOW);
 
   G_OBJECT_CLASS (weft_window_parent_class)->dispose (object);
@@ -1009,7 +1031,7 @@ weft_window_init (WeftWindow *self)
 
   self->buffer_signals = g_signal_group_new (GTK_SOURCE_TYPE_BUFFER);
   g_signal_group_connect_object (self->buffer_signals, "notify::cursor-position",
-                                 G_CALLBACK (weft_window_update_position), self, G_CONNECT_SWAPPED);
+                                 G_CALLBACK (on_cursor_moved), self, G_CONNECT_SWAPPED);
 
   self->recent_manager = gtk_recent_manager_get_default ();
   g_signal_connect_object (self->recent_manager, "changed",

@@ -1234,6 +1234,40 @@ weft_snapshot_dup_utf8 (const WeftSnapshot *snap,
   return s;
 }
 
+gboolean
+weft_snapshot_same_text (const WeftSnapshot *a,
+                         const WeftSnapshot *b)
+{
+  WeftChunkIter ia, ib;
+  const char *pa = NULL, *pb = NULL;
+  size_t la = 0, lb = 0;
+
+  g_return_val_if_fail (a != NULL && b != NULL, FALSE);
+
+  if (a->root == b->root)
+    return TRUE;
+  if (a->root->n_bytes != b->root->n_bytes || a->root->n_chars != b->root->n_chars)
+    return FALSE;
+
+  weft_chunk_iter_init (&ia, a, 0, SIZE_MAX);
+  weft_chunk_iter_init (&ib, b, 0, SIZE_MAX);
+  for (;;)
+    {
+      size_t n;
+
+      if (la == 0 && !weft_chunk_iter_next (&ia, &pa, &la))
+        return TRUE;   /* same length, so b is done too */
+      if (lb == 0)
+        weft_chunk_iter_next (&ib, &pb, &lb);
+      n = MIN (la, lb);
+      /* Versions of one text share most leaves: those compare by address. */
+      if (pa != pb && memcmp (pa, pb, n) != 0)
+        return FALSE;
+      pa += n, la -= n;
+      pb += n, lb -= n;
+    }
+}
+
 static size_t
 count_leaves (const WeftNode *node)
 {

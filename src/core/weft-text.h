@@ -118,6 +118,12 @@ void          weft_snapshot_copy_range  (const WeftSnapshot *snap,
 char         *weft_snapshot_dup_utf8    (const WeftSnapshot *snap,
                                          size_t             *out_len);
 
+/* Whether the two snapshots hold the same text, whatever their versions.
+ * Leaves two versions of one text share are compared by address, so after a
+ * few edits this is O(number of chunks) rather than O(n) byte compares. */
+gboolean      weft_snapshot_same_text   (const WeftSnapshot *a,
+                                         const WeftSnapshot *b);
+
 /* Number of leaf chunks, for tests and memory statistics. O(number of nodes). */
 size_t        weft_snapshot_get_n_chunks (const WeftSnapshot *snap);
 

@@ -28,6 +28,15 @@ WeftApplication *the_app = nullptr;
 WeftFaultControl *fault_control = nullptr;
 
 std::string
+MirrorText (WeftDocument *document)
+{
+  g_autoptr (WeftSnapshot) snapshot = weft_document_dup_snapshot (document);
+  size_t len = 0;
+  g_autofree char *text = weft_snapshot_dup_utf8 (snapshot, &len);
+  return std::string (text, len);
+}
+
+std::string
 BufferText (WeftPage *page)
 {
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (weft_page_get_document (page)));
@@ -362,6 +371,23 @@ TEST_F (WeftWindowTest, InvalidUtf8ShowsAMessageAndChangesNothing)
   EXPECT_TRUE (ShowsText (GTK_WIDGET (window_), "latin1.txt"));
   EXPECT_EQ (weft_window_get_n_pages (window_), 0u);
   EXPECT_EQ (ReadFile (Path ("latin1.txt")), latin1);
+}
+
+// The first slice of a file shows while the rest is read; a file that
+// turns out not to be UTF-8 further on must still come to nothing.
+TEST_F (WeftWindowTest, InvalidUtf8AfterTheFirstScreenfulShowsAMessageAndChangesNothing)
+{
+  std::string text;
+  while (text.size () < 200 * 1024)
+    text += "a perfectly good line of text\n";
+  text += "caf\xe9\n";
+  WriteFile (Path ("late-latin1.txt"), text);
+  g_autoptr (GFile) file = g_file_new_for_path (Path ("late-latin1.txt").c_str ());
+  weft_window_open_file (window_, file, 0);
+
+  ASSERT_TRUE (WaitUntil ([&] { return ShowsText (GTK_WIDGET (window_), "is not valid UTF-8 text"); }));
+  EXPECT_EQ (weft_window_get_n_pages (window_), 0u);
+  EXPECT_EQ (ReadFile (Path ("late-latin1.txt")), text);
 }
 
 TEST_F (WeftWindowTest, MissingFileShowsAMessage)
@@ -1043,13 +1069,115 @@ TEST_F (WeftWindowTest, SortingLargeTextReplacesItAndUndoRestoresIt)
   EXPECT_TRUE (BufferText (page) == expected);
   EXPECT_TRUE (weft_document_get_modified (document));
 
-  // One undo brings the whole original back.
+  // Typing after the sort is undone by the buffer's own undo, at once.
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (document));
-  ASSERT_TRUE (gtk_text_buffer_get_can_undo (buffer));
-  // Ctrl+Z, once the view has caught up with being editable again.
-  Drain ();
-  gtk_widget_activate_action (GTK_WIDGET (weft_page_get_view (page)), "text.undo", nullptr);
+  GtkTextView *view = GTK_TEXT_VIEW (weft_page_get_view (page));
+  MoveCursorToEnd (page);
+  Type (page, "typed after");
+  ASSERT_TRUE (weft_document_undo (document));
+  EXPECT_TRUE (BufferText (page) == expected);
+
+  // The sort itself is not in the buffer's history (its undo would put
+  // the whole text back in one blocking call) but in the document's, which
+  // puts it back in slices while the view is read-only.
+  EXPECT_FALSE (gtk_text_buffer_get_can_undo (buffer));
+  ASSERT_TRUE (weft_document_get_can_undo (document));
+  ASSERT_TRUE (weft_document_undo (document));
+  EXPECT_FALSE (gtk_text_view_get_editable (view));
+  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }, 60000));
   EXPECT_TRUE (BufferText (page) == original) << BufferText (page).substr (0, 200);
+  EXPECT_TRUE (MirrorText (document) == original);
+  // Back to the text that was loaded, so nothing is unsaved.
+  EXPECT_FALSE (weft_document_get_modified (document));
+
+  // Redo sorts again, also in slices; typing then drops what could be redone.
+  ASSERT_TRUE (weft_document_get_can_redo (document));
+  ASSERT_TRUE (weft_document_redo (document));
+  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }, 60000));
+  EXPECT_TRUE (BufferText (page) == expected);
+  EXPECT_TRUE (weft_document_get_modified (document));
+  ASSERT_TRUE (weft_document_undo (document));
+  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }, 60000));
+  Type (page, "new branch");
+  EXPECT_FALSE (weft_document_get_can_redo (document));
+  EXPECT_FALSE (weft_document_redo (document));
+}
+
+TEST_F (WeftWindowTest, UndoPastALargeReplacementComesBackThroughEarlierTyping)
+{
+  WriteFile (Path ("few.txt"), "c\nb\na\n");
+  WeftPage *page = Open (Path ("few.txt"));
+  ASSERT_NE (page, nullptr);
+  WeftDocument *document = weft_page_get_document (page);
+  GtkTextView *view = GTK_TEXT_VIEW (weft_page_get_view (page));
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_loading (document); }));
+
+  MoveCursorToEnd (page);
+  Type (page, "d\n");
+  WeftSortOptions options = {};
+  options.collation = WEFT_SORT_COLLATION_BYTES;
+  bool done = false;
+  weft_document_sort_lines_async (
+      document, 0, G_MAXINT, &options, nullptr,
+      [] (GObject *object, GAsyncResult *result, gpointer user_data) {
+        EXPECT_TRUE (weft_document_sort_lines_finish (WEFT_DOCUMENT (object), result, nullptr));
+        *static_cast<bool *> (user_data) = true;
+      },
+      &done);
+  ASSERT_TRUE (WaitUntil ([&] { return done; }));
+  EXPECT_EQ (BufferText (page), "a\nb\nc\nd\n");
+
+  // Undo: the sort, then the typing before it, then nothing more.
+  ASSERT_TRUE (weft_document_undo (document));
+  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
+  EXPECT_EQ (BufferText (page), "c\nb\na\nd\n");
+  EXPECT_TRUE (weft_document_get_modified (document));
+  ASSERT_TRUE (weft_document_undo (document));
+  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
+  EXPECT_EQ (BufferText (page), "c\nb\na\n");
+  EXPECT_FALSE (weft_document_get_modified (document));
+  EXPECT_FALSE (weft_document_get_can_undo (document));
+
+  // And forward again through both.
+  ASSERT_TRUE (weft_document_redo (document));
+  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
+  ASSERT_TRUE (weft_document_redo (document));
+  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
+  EXPECT_EQ (BufferText (page), "a\nb\nc\nd\n");
+  EXPECT_EQ (MirrorText (document), "a\nb\nc\nd\n");
+}
+
+TEST_F (WeftWindowTest, UndoingASortOfSomeLinesLeavesTheOthersAlone)
+{
+  WriteFile (Path ("middle.txt"), "x\nc\nb\nä\ny\n");
+  WeftPage *page = Open (Path ("middle.txt"));
+  ASSERT_NE (page, nullptr);
+  WeftDocument *document = weft_page_get_document (page);
+  GtkTextView *view = GTK_TEXT_VIEW (weft_page_get_view (page));
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_loading (document); }));
+
+  // The lines "c", "b" and "ä" only: chars 2 to 8.
+  WeftSortOptions options = {};
+  options.collation = WEFT_SORT_COLLATION_BYTES;
+  bool done = false;
+  weft_document_sort_lines_async (
+      document, 2, 8, &options, nullptr,
+      [] (GObject *object, GAsyncResult *result, gpointer user_data) {
+        EXPECT_TRUE (weft_document_sort_lines_finish (WEFT_DOCUMENT (object), result, nullptr));
+        *static_cast<bool *> (user_data) = true;
+      },
+      &done);
+  ASSERT_TRUE (WaitUntil ([&] { return done; }));
+  EXPECT_EQ (BufferText (page), "x\nb\nc\nä\ny\n");
+
+  ASSERT_TRUE (weft_document_undo (document));
+  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
+  EXPECT_EQ (BufferText (page), "x\nc\nb\nä\ny\n");
+  EXPECT_EQ (MirrorText (document), "x\nc\nb\nä\ny\n");
+  ASSERT_TRUE (weft_document_redo (document));
+  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
+  EXPECT_EQ (BufferText (page), "x\nb\nc\nä\ny\n");
+  EXPECT_EQ (MirrorText (document), "x\nb\nc\nä\ny\n");
 }
 
 TEST_F (WeftWindowTest, SortLinesDialogPreviewsAndSortsTheSelection)

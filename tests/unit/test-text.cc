@@ -713,3 +713,34 @@ TEST (WeftText, LargePasteAndDeleteAll)
 }
 
 }  // namespace
+
+TEST (WeftText, SameTextComparesContentNotVersion)
+{
+  std::string big;
+  for (int i = 0; i < 20000; i++)
+    big += "line " + std::to_string (i) + "\n";
+  g_autoptr (WeftText) text = weft_text_new_from_utf8 (big.data (), big.size ());
+  g_autoptr (WeftText) other = weft_text_new_from_utf8 (big.data (), big.size ());
+  g_autoptr (WeftSnapshot) start = weft_text_snapshot (text);
+
+  // Typed and taken out again: another version, the same text.
+  weft_text_insert (text, 5000, "xyz", 3);
+  {
+    g_autoptr (WeftSnapshot) typed = weft_text_snapshot (text);
+    EXPECT_FALSE (weft_snapshot_same_text (start, typed));
+  }
+  weft_text_delete (text, 5000, 3);
+  g_autoptr (WeftSnapshot) back = weft_text_snapshot (text);
+  EXPECT_NE (weft_snapshot_get_version (back), weft_snapshot_get_version (start));
+  EXPECT_TRUE (weft_snapshot_same_text (start, back));
+
+  // Built separately, sharing nothing.
+  g_autoptr (WeftSnapshot) separate = weft_text_snapshot (other);
+  EXPECT_TRUE (weft_snapshot_same_text (start, separate));
+
+  // One byte different at the very end, with the same length.
+  weft_text_delete (other, weft_text_get_n_chars (other) - 1, 1);
+  weft_text_insert (other, weft_text_get_n_chars (other), "!", 1);
+  g_autoptr (WeftSnapshot) changed = weft_text_snapshot (other);
+  EXPECT_FALSE (weft_snapshot_same_text (start, changed));
+}

@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""gui-large: large documents in Weft beside GNOME Text Editor, measured from outside.
+
+Run it inside tests/headless-session (its own Xvfb and session bus, with the
+accessibility bus activatable, as on a GNOME desktop):
+
+  tests/headless-session tests/bench/gui-large.py --weft build/src/app/weft \
+      --xprobe build/tests/bench/weft-xprobe --schemas build/data [--lines 200000,1000000] [--runs 1]
+
+For each editor and each generated file it records: time to the first
+screenful and to fully loaded, main-loop stalls during the load (_NET_WM_PING
+round trips every 10 ms), key-to-paint latency while typing at the end
+(XTest + DAMAGE), the stalls of Ctrl+End and Ctrl+Home, peak RSS; for Weft
+also sorting the whole document and undoing it. It prints a side-by-side
+table, then one JSON object per measurement (JSON Lines) with the fields
+bench, backend, workers, input_bytes, runs, median_ms, min_ms, max_ms and
+more. GNOME Text Editor is measured when installed (Debian's
+gnome-text-editor); it is skipped with a note otherwise.
+"""
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def generate(path, n_lines):
+    """Lines in a fixed scrambled order, so that sorting has work to do."""
+    if os.path.exists(path):
+        return
+    rng = random.Random(n_lines)
+    order = list(range(n_lines))
+    rng.shuffle(order)
+    with open(path + ".part", "w") as f:
+        for k in order:
+            f.write("%07d lorem ipsum dolor sit amet, consectetur adipiscing elit %04d\n" % (k, k % 9973))
+    os.rename(path + ".part", path)
+
+
+class Probe:
+    def __init__(self, path):
+        self.path = path
+
+    def run(self, *args, timeout=600):
+        out = subprocess.run([self.path] + [str(a) for a in args], capture_output=True, text=True, timeout=timeout)
+        if out.returncode not in (0, 1) or not out.stdout.strip():
+            raise RuntimeError("weft-xprobe %s failed: %s" % (" ".join(map(str, args)), out.stderr.strip()))
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    def now(self):
+        return float(subprocess.run([self.path, "now"], capture_output=True, text=True).stdout)
+
+    def start_ping(self, window):
+        return subprocess.Popen([self.path, "ping", str(window), "10"], stdout=subprocess.PIPE, text=True)
+
+    @staticmethod
+    def stop_ping(proc):
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+        result = json.loads(out.strip().splitlines()[-1])
+        result["stalls"] = [s for s in result["stalls"] if s is not None]
+        return result
+
+
+def peak_rss_kib(pid):
+    """VmHWM of the process and of its children (worker processes)."""
+    total = 0
+    pids = [pid]
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            pids += [int(p) for p in f.read().split()]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            with open("/proc/%d/status" % p) as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+class Editor:
+    def __init__(self, name, argv, env):
+        self.name = name
+        self.argv = argv
+        self.env = env
+
+
+def measure(editor, path, probe, args):
+    """One run of one editor on one file: a dict of measurements in ms."""
+    m = {}
+    home = tempfile.mkdtemp(prefix="gui-large-home.")
+    env = dict(os.environ, **editor.env)
+    # A fresh home per run: no session, draft or window size carried over.
+    for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
+                     ("XDG_STATE_HOME", ".local/state"), ("XDG_CACHE_HOME", ".cache")):
+        env[var] = os.path.join(home, sub)
+        os.makedirs(env[var], exist_ok=True)
+    os.makedirs(os.path.join(env["XDG_CONFIG_HOME"], "gtk-4.0"), exist_ok=True)
+    settings = os.path.join(os.environ.get("XDG_CONFIG_HOME", ""), "gtk-4.0", "settings.ini")
+    if os.path.exists(settings):
+        shutil.copy(settings, os.path.join(env["XDG_CONFIG_HOME"], "gtk-4.0"))
+
+    t0 = probe.now()
+    app = subprocess.Popen(editor.argv + [path], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        window = probe.run("find", app.pid, 60000)["window"]
+        ping = probe.start_ping(window)
+        seen = probe.run("watch", window, 600000)
+        if seen["done"] < 0:
+            raise RuntimeError("%s did not finish loading" % editor.name)
+        m["first_screenful_ms"] = seen["first_text"] - t0
+        m["loaded_ms"] = seen["done"] - t0
+        # Work that a load leaves behind (line validation, highlighting)
+        # counts as the load's.
+        time.sleep(args.settle)
+        m["load"] = Probe.stop_ping(ping)
+
+        # Ctrl+End, type at the end, Ctrl+Home.
+        for phase, keys, count, interval in (("scroll_end", ["ctrl+End"], 1, 1500),
+                                             ("typing", ["a", "b", "c", "space"], args.keys, 80),
+                                             ("scroll_start", ["ctrl+Home"], 1, 1500)):
+            ping = probe.start_ping(window)
+            keyed = probe.run("keys", window, count, interval, *keys)
+            time.sleep(0.3)
+            m[phase] = Probe.stop_ping(ping)
+            m[phase]["keys"] = keyed
+
+        if editor.name == "weft" and args.sort:
+            # Sort Lines (F9, then the dialog's _Sort), then Ctrl+Z: each a
+            # replacement of the whole text that shows a progress bar.
+            ping = probe.start_ping(window)
+            probe.run("keys", window, 1, 0, "F9")
+            dialog = probe.run("find", app.pid, 20000, window)["window"]
+            start = probe.now()
+            probe.run("keys", dialog, 1, 0, "alt+s")
+            seen = probe.run("watch", window, 600000, "--bar")
+            m["sort"] = Probe.stop_ping(ping)
+            m["sort"]["ms"] = seen["done"] - start if seen["done"] > 0 else None
+            ping = probe.start_ping(window)
+            start = probe.now()
+            probe.run("keys", window, 1, 0, "ctrl+z")
+            seen = probe.run("watch", window, 600000, "--bar")
+            m["undo"] = Probe.stop_ping(ping)
+            m["undo"]["ms"] = seen["done"] - start if seen["done"] > 0 else None
+
+        m["peak_rss_kib"] = peak_rss_kib(app.pid)
+    finally:
+        app.terminate()
+        try:
+            app.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            app.kill()
+            app.wait()
+        shutil.rmtree(home, ignore_errors=True)
+    return m
+
+
+def stall_fields(runs, phase):
+    """Ping round trips of one phase over all runs: p50/p99/max and the stalls over 16 ms."""
+    p50 = [r[phase]["rtt"]["p50"] for r in runs]
+    p99 = [r[phase]["rtt"]["p99"] for r in runs]
+    mx = [r[phase]["rtt"]["max"] for r in runs]
+    return {"median_ms": statistics.median(p99), "min_ms": min(p99), "max_ms": max(mx),
+            "p50_ms": statistics.median(p50), "p99_ms": statistics.median(p99),
+            "stalls_over_16ms": statistics.median(len(r[phase]["stalls"]) for r in runs),
+            "pings": statistics.median(r[phase]["sent"] for r in runs),
+            "lost": max(r[phase]["lost"] for r in runs)}
+
+
+def records(editor, n_lines, size, runs):
+    base = {"backend": editor, "workers": 0, "input_bytes": size, "runs": len(runs), "lines": n_lines}
+    out = []
+
+    def times(name, values, **extra):
+        values = [v for v in values if v is not None]
+        if values:
+            out.append(dict(base, bench=name, median_ms=statistics.median(values), min_ms=min(values),
+                            max_ms=max(values), **extra))
+
+    times("gui-first-screenful", [r["first_screenful_ms"] for r in runs])
+    times("gui-loaded", [r["loaded_ms"] for r in runs])
+    out.append(dict(base, bench="gui-load-stalls", **stall_fields(runs, "load")))
+    lat = [r["typing"]["keys"]["latency"] for r in runs]
+    out.append(dict(base, bench="gui-key-to-paint", median_ms=statistics.median(l["p50"] for l in lat),
+                    min_ms=min(l["min"] for l in lat), max_ms=max(l["max"] for l in lat),
+                    p99_ms=statistics.median(l["p99"] for l in lat), keys=sum(l["n"] for l in lat),
+                    timeouts=sum(r["typing"]["keys"]["timeouts"] for r in runs),
+                    stall_p99_ms=statistics.median(r["typing"]["rtt"]["p99"] for r in runs),
+                    stall_max_ms=max(r["typing"]["rtt"]["max"] for r in runs)))
+    for phase in ("scroll_end", "scroll_start"):
+        lat = [r[phase]["keys"]["latency"] for r in runs]
+        out.append(dict(base, bench="gui-" + phase.replace("_", "-"),
+                        median_ms=statistics.median(l["max"] for l in lat),
+                        min_ms=min(l["max"] for l in lat), max_ms=max(l["max"] for l in lat),
+                        stall_max_ms=max(r[phase]["rtt"]["max"] for r in runs)))
+    rss = [r["peak_rss_kib"] / 1024.0 for r in runs]
+    out.append(dict(base, bench="gui-peak-rss", median_ms=None, min_ms=None, max_ms=None,
+                    peak_rss_mib=statistics.median(rss), peak_rss_mib_max=max(rss)))
+    for phase in ("sort", "undo"):
+        if all(phase in r for r in runs):
+            times("gui-" + phase, [r[phase]["ms"] for r in runs], **{
+                "stall_" + k: v for k, v in stall_fields(runs, phase).items()
+                if k in ("p50_ms", "p99_ms", "max_ms", "stalls_over_16ms")})
+    return out
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "—"
+    return ("%.0f" % v if v >= 100 else "%.1f" % v) + unit
+
+
+def print_table(all_records, editors):
+    rows = [
+        ("first screenful", "gui-first-screenful", lambda r: fmt(r["median_ms"], " ms")),
+        ("fully loaded", "gui-loaded", lambda r: fmt(r["median_ms"], " ms")),
+        ("load stalls p50/p99/max", "gui-load-stalls",
+         lambda r: "%s/%s/%s" % (fmt(r["p50_ms"]), fmt(r["p99_ms"]), fmt(r["max_ms"], " ms"))),
+        ("load stalls > 16 ms", "gui-load-stalls", lambda r: "%d" % r["stalls_over_16ms"]),
+        ("key→paint p50/p99/max", "gui-key-to-paint",
+         lambda r: "%s/%s/%s" % (fmt(r["median_ms"]), fmt(r["p99_ms"]), fmt(r["max_ms"], " ms"))),
+        ("typing stalls p99/max", "gui-key-to-paint",
+         lambda r: "%s/%s" % (fmt(r["stall_p99_ms"]), fmt(r["stall_max_ms"], " ms"))),
+        ("Ctrl+End paint / stall", "gui-scroll-end",
+         lambda r: "%s/%s" % (fmt(r["median_ms"]), fmt(r["stall_max_ms"], " ms"))),
+        ("Ctrl+Home paint / stall", "gui-scroll-start",
+         lambda r: "%s/%s" % (fmt(r["median_ms"]), fmt(r["stall_max_ms"], " ms"))),
+        ("peak RSS", "gui-peak-rss", lambda r: fmt(r["peak_rss_mib"], " MiB")),
+        ("sort (whole text)", "gui-sort",
+         lambda r: "%s, stalls p99 %s max %s" % (fmt(r["median_ms"], " ms"), fmt(r["stall_p99_ms"]),
+                                                 fmt(r["stall_max_ms"], " ms"))),
+        ("undo of the sort", "gui-undo",
+         lambda r: "%s, stalls p99 %s max %s" % (fmt(r["median_ms"], " ms"), fmt(r["stall_p99_ms"]),
+                                                 fmt(r["stall_max_ms"], " ms"))),
+    ]
+    sizes = sorted({(r["lines"], r["input_bytes"]) for r in all_records})
+    for lines, size in sizes:
+        print("\n%d lines, %.1f MB (medians of %d run(s))" % (lines, size / 1e6, max(
+            r["runs"] for r in all_records if r["lines"] == lines)))
+        header = "%-26s" % "" + "".join("%-36s" % e for e in editors)
+        print(header)
+        for label, bench, show in rows:
+            cells = []
+            for e in editors:
+                found = [r for r in all_records if r["lines"] == lines and r["backend"] == e and r["bench"] == bench]
+                cells.append(show(found[0]) if found else "—")
+            if any(c != "—" for c in cells):
+                print("%-26s" % label + "".join("%-36s" % c for c in cells))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--weft", required=True, help="the weft executable")
+    parser.add_argument("--xprobe", required=True, help="the weft-xprobe executable")
+    parser.add_argument("--schemas", help="GSETTINGS_SCHEMA_DIR for an uninstalled Weft")
+    parser.add_argument("--peer", default=shutil.which("gnome-text-editor"),
+                        help="GNOME Text Editor (default: from PATH)")
+    parser.add_argument("--lines", default="200000,1000000", help="comma-separated line counts")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--keys", type=int, default=40, help="keys typed per run")
+    parser.add_argument("--settle", type=float, default=1.0, help="seconds of pinging after a load")
+    parser.add_argument("--no-sort", dest="sort", action="store_false")
+    parser.add_argument("--only", choices=["weft", "gnome-text-editor"])
+    parser.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "weft-gui-large"))
+    parser.add_argument("--json", action="store_true", help="print only the JSON Lines")
+    args = parser.parse_args()
+
+    if not os.environ.get("DISPLAY"):
+        sys.exit("gui-large: no DISPLAY; run it inside tests/headless-session")
+    probe = Probe(os.path.abspath(args.xprobe))
+    weft_env = {"GSETTINGS_BACKEND": "memory"}
+    if args.schemas:
+        weft_env["GSETTINGS_SCHEMA_DIR"] = os.path.abspath(args.schemas)
+    editors = [Editor("weft", [os.path.abspath(args.weft)], weft_env)]
+    if args.peer:
+        # --standalone: its own process, not a window of one already running.
+        editors.append(Editor("gnome-text-editor", [args.peer, "--standalone"], {"GSETTINGS_BACKEND": "memory"}))
+    else:
+        log("gui-large: gnome-text-editor is not installed; measuring Weft alone")
+    if args.only:
+        editors = [e for e in editors if e.name == args.only]
+
+    os.makedirs(args.data_dir, exist_ok=True)
+    all_records = []
+    for n_lines in (int(x) for x in args.lines.split(",")):
+        path = os.path.join(args.data_dir, "lines-%d.txt" % n_lines)
+        generate(path, n_lines)
+        size = os.path.getsize(path)
+        for editor in editors:
+            runs = []
+            for i in range(args.runs):
+                log("gui-large: %s, %d lines, run %d" % (editor.name, n_lines, i + 1))
+                runs.append(measure(editor, path, probe, args))
+            all_records += records(editor.name, n_lines, size, runs)
+
+    if not args.json:
+        print_table(all_records, [e.name for e in editors])
+        print()
+    for r in all_records:
+        print(json.dumps(r))
+
+
+if __name__ == "__main__":
+    main()
