@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <glib/gstdio.h>
+#include <sys/resource.h>
 #include <string>
 #include <vector>
 
@@ -160,6 +161,10 @@ TEST_P (WeftStatsPanelTest, ShowsPlausibleNumbersAfterAnAutosave)
       // The draft's bytes went to the worker: at least the text itself.
       EXPECT_GE (stats.ipc_bytes, strlen ("a draft for the stats panel\n"));
       EXPECT_GT (stats.worker_maxrss_kb, 0);
+      // The worker's own peak, not the editor's that started it.
+      struct rusage editor;
+      getrusage (RUSAGE_SELF, &editor);
+      EXPECT_LT (stats.worker_maxrss_kb, editor.ru_maxrss);
       EXPECT_STRNE (weft_stats_panel_get_value (panel, "memory", backend), "shared");
     }
   else
