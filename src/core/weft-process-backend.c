@@ -484,6 +484,34 @@ close_pipe (int pipe_fds[2])
       }
 }
 
+/* The worker's own peak memory, in KiB, or -1. Its ru_maxrss cannot say:
+ * posix_spawn() runs the child in the editor's address space until exec,
+ * and the kernel carries that space's peak over into the new program's
+ * ru_maxrss, so every worker would report the editor's size. VmHWM is the
+ * peak of the worker's current address space only. Read by the parent:
+ * the sandboxed worker cannot open /proc. */
+static gint64
+worker_peak_rss_kb (pid_t pid)
+{
+  char path[64];
+  char buf[4096];
+  const char *line;
+  ssize_t n;
+  int fd;
+
+  g_snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return -1;
+  buf[n] = '\0';
+  line = strstr (buf, "\nVmHWM:");
+  return line != NULL ? g_ascii_strtoll (line + strlen ("\nVmHWM:"), NULL, 10) : -1;
+}
+
 static WeftRunStatus
 lose_worker (ProcessWorker *w)
 {
@@ -747,7 +775,11 @@ process_worker_run (gpointer   worker,
   job->stats.cpu_sys_us = result.stats.cpu_sys_us;
   job->stats.voluntary_switches = result.stats.voluntary_switches;
   job->stats.involuntary_switches = result.stats.involuntary_switches;
-  job->stats.worker_maxrss_kb = result.stats.maxrss_kb;
+  {
+    gint64 peak_kb = worker_peak_rss_kb (w->pid);
+
+    job->stats.worker_maxrss_kb = peak_kb >= 0 ? peak_kb : (gint64) result.stats.maxrss_kb;
+  }
 
   switch (result.status)
     {

@@ -2,10 +2,13 @@
 // with work in flight, on the real window under a headless X server.
 #include <gtest/gtest.h>
 
+#include <glib/gstdio.h>
+#include <sys/resource.h>
 #include <string>
 #include <vector>
 
 #include "gui-app.h"
+#include "gui-file-chooser.h"
 #include "gui-wait.h"
 
 extern "C" {
@@ -158,6 +161,10 @@ TEST_P (WeftStatsPanelTest, ShowsPlausibleNumbersAfterAnAutosave)
       // The draft's bytes went to the worker: at least the text itself.
       EXPECT_GE (stats.ipc_bytes, strlen ("a draft for the stats panel\n"));
       EXPECT_GT (stats.worker_maxrss_kb, 0);
+      // The worker's own peak, not the editor's that started it.
+      struct rusage editor;
+      getrusage (RUSAGE_SELF, &editor);
+      EXPECT_LT (stats.worker_maxrss_kb, editor.ru_maxrss);
       EXPECT_STRNE (weft_stats_panel_get_value (panel, "memory", backend), "shared");
     }
   else
@@ -169,6 +176,41 @@ TEST_P (WeftStatsPanelTest, ShowsPlausibleNumbersAfterAnAutosave)
   // Hidden, it stops reading: the numbers stay as they were.
   g_action_group_change_action_state (G_ACTION_GROUP (window_), "show-stats", g_variant_new_boolean (FALSE));
   EXPECT_TRUE (WaitUntil ([&] { return !gtk_widget_get_mapped (GTK_WIDGET (panel)); }));
+}
+
+TEST_F (WeftStatsTest, ThePanelsNumbersExportAsJsonAndCsv)
+{
+  g_autofree char *dir = g_dir_make_tmp ("weft-export-XXXXXX", nullptr);
+  ShowPanel ();
+  for (const char *format : { "json", "csv" })
+    {
+      g_autofree char *name = g_strdup_printf ("stats.%s", format);
+      g_autofree char *path = g_build_filename (dir, name, nullptr);
+      g_autoptr (GFile) target = g_file_new_for_path (path);
+      g_action_group_activate_action (G_ACTION_GROUP (window_), "export-stats", g_variant_new_string (format));
+      ASSERT_TRUE (AcceptFileChooser (target)) << format;
+      ASSERT_TRUE (WaitUntil ([&] { return g_file_test (path, G_FILE_TEST_EXISTS); }));
+      g_autofree char *contents = nullptr;
+      // Written off the main thread: wait until the whole of it is there.
+      ASSERT_TRUE (WaitUntil ([&] {
+        g_clear_pointer (&contents, g_free);
+        return g_file_get_contents (path, &contents, nullptr, nullptr) && g_str_has_suffix (contents, "\n");
+      }));
+      if (g_str_equal (format, "json"))
+        {
+          EXPECT_TRUE (g_str_has_prefix (contents, "{\"backends\": [")) << contents;
+          EXPECT_NE (strstr (contents, "\"backend\": \"processes\""), nullptr);
+          EXPECT_NE (strstr (contents, "\"watchdog\": {"), nullptr);
+        }
+      else
+        {
+          EXPECT_TRUE (g_str_has_prefix (contents, "backend,workers,jobs_save,")) << contents;
+          EXPECT_NE (strstr (contents, "\nthreads,"), nullptr);
+          EXPECT_NE (strstr (contents, "\nprocesses,"), nullptr);
+        }
+      g_unlink (path);
+    }
+  g_rmdir (dir);
 }
 
 INSTANTIATE_TEST_SUITE_P (EachBackend, WeftStatsPanelTest, ::testing::Values ("threads", "processes"));

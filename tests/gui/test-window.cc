@@ -12,6 +12,7 @@
 #include <string>
 
 #include "gui-app.h"
+#include "gui-file-chooser.h"
 #include "gui-wait.h"
 
 extern "C" {
@@ -254,36 +255,8 @@ TEST_F (WeftWindowTest, SaveAsWritesTheNewFileAndRetitles)
   Type (page, "fresh text\n");
   Activate ("save-as");
 
-  GtkFileChooser *chooser = nullptr;
-  ASSERT_TRUE (WaitUntil ([&] {
-    chooser = FindToplevel<GtkFileChooser> (GTK_TYPE_FILE_CHOOSER_DIALOG);
-    return chooser != nullptr && gtk_widget_get_mapped (GTK_WIDGET (chooser));
-  }));
-  g_autoptr (GFile) folder = g_file_new_for_path (dir_);
   g_autoptr (GFile) target = g_file_new_for_path (Path ("saved-as.txt").c_str ());
-  // The chooser changes folder asynchronously, and while it starts up it may
-  // still switch to its own first folder: ask until it is there, then type
-  // the name.
-  gint64 asked = 0;
-  ASSERT_TRUE (WaitUntil ([&] {
-    g_autoptr (GFile) current = gtk_file_chooser_get_current_folder (chooser);
-    if (current != nullptr && g_file_equal (current, folder))
-      return true;
-    if (g_get_monotonic_time () - asked > 500 * 1000)
-      {
-        asked = g_get_monotonic_time ();
-        gtk_file_chooser_set_current_folder (chooser, folder, nullptr);
-      }
-    return false;
-  }));
-  gtk_file_chooser_set_current_name (chooser, Path ("saved-as.txt").c_str ());
-  ASSERT_TRUE (WaitUntil ([&] {
-    g_autoptr (GFile) chosen = gtk_file_chooser_get_file (chooser);
-    return chosen != nullptr && g_file_equal (chosen, target);
-  }));
-  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
-  G_GNUC_END_IGNORE_DEPRECATIONS
+  ASSERT_TRUE (AcceptFileChooser (target));
 
   ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_modified (weft_page_get_document (page)); }));
   EXPECT_EQ (ReadFile (Path ("saved-as.txt")), "fresh text\n");
