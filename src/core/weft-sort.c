@@ -87,10 +87,23 @@ struct _WeftSortIndex
   GPtrArray      *arenas;        /* guarded by arena_lock: primary-weight blocks */
 };
 
-static inline gboolean
-is_cancelled (const WeftSortCancelFlag *cancel)
+/* What a sort polls to learn that it should stop: the public API's flag,
+ * or a job's callback. */
+typedef struct
 {
-  return cancel != NULL && atomic_load_explicit (cancel, memory_order_relaxed);
+  const WeftSortCancelFlag *flag;  /* nullable */
+  WeftSortCancelFunc        func;  /* nullable */
+  gpointer                  data;
+} SortCancel;
+
+static inline gboolean
+is_cancelled (const SortCancel *cancel)
+{
+  if (cancel == NULL)
+    return FALSE;
+  if (cancel->flag != NULL && atomic_load_explicit (cancel->flag, memory_order_relaxed))
+    return TRUE;
+  return cancel->func != NULL && cancel->func (cancel->data);
 }
 
 static gboolean
@@ -407,6 +420,7 @@ typedef struct
   char      *data;
   size_t     len;
   size_t     cap;
+  size_t     block_size;
   GPtrArray *blocks;  /* the filled ones */
 } Arena;
 
@@ -420,7 +434,7 @@ arena_alloc (Arena  *arena,
     {
       if (arena->data != NULL)
         g_ptr_array_add (arena->blocks, arena->data);
-      arena->cap = MAX (ARENA_BLOCK, n);
+      arena->cap = MAX (arena->block_size, n);
       arena->data = g_malloc (arena->cap);
       arena->len = 0;
     }
@@ -498,25 +512,29 @@ append_primary (const WeftSortIndex *index,
   return (Span) { key, m + 1 };
 }
 
-gboolean
-weft_sort_index_prepare_keys (WeftSortIndex            *index,
-                              size_t                    first_line,
-                              size_t                    n_lines,
-                              const WeftSortCancelFlag *cancel,
-                              GError                  **error)
+/* Prepares lines [@first_line, @first_line + @n_lines), or when @lines is
+ * set the @n_lines lines it lists. */
+static gboolean
+prepare_keys (WeftSortIndex    *index,
+              const guint32    *lines,
+              size_t            first_line,
+              size_t            n_lines,
+              const SortCancel *cancel,
+              GError          **error)
 {
-  XfrmState st = { NULL, 0, NULL, 0, { NULL, 0, 0, NULL } };
+  XfrmState st = { NULL, 0, NULL, 0, { NULL, 0, 0, 0, NULL } };
   gboolean ok = TRUE;
 
-  g_return_val_if_fail (index != NULL, FALSE);
-  g_return_val_if_fail (first_line + n_lines <= index->n_lines, FALSE);
-
   if (index->xfrm || index->xfrm_full)
-    st.arena.blocks = g_ptr_array_new ();
+    {
+      st.arena.blocks = g_ptr_array_new ();
+      /* A merge prepares a handful of lines at a time: no 4 MiB block each. */
+      st.arena.block_size = MIN (ARENA_BLOCK, MAX (4096, n_lines * 256));
+    }
 
   for (size_t k = 0; k < n_lines; k++)
     {
-      size_t line = first_line + k;
+      size_t line = lines != NULL ? lines[k] : first_line + k;
       const char *p = line_ptr (index, line);
       size_t len = line_len (index, line);
       size_t start = index->opts.column > 1 ? field_start (index, p, len) : 0;
@@ -552,9 +570,28 @@ weft_sort_index_prepare_keys (WeftSortIndex            *index,
 
   if (ok && !index->opts.numeric)
     for (size_t k = 0; k < n_lines; k++)
-      index->lk[first_line + k].prefix = load_prefix (index, index->lk[first_line + k].key, 0);
+      {
+        size_t line = lines != NULL ? lines[k] : first_line + k;
+
+        index->lk[line].prefix = load_prefix (index, index->lk[line].key, 0);
+      }
 
   return ok;
+}
+
+gboolean
+weft_sort_index_prepare_keys (WeftSortIndex            *index,
+                              size_t                    first_line,
+                              size_t                    n_lines,
+                              const WeftSortCancelFlag *cancel,
+                              GError                  **error)
+{
+  SortCancel c = { cancel, NULL, NULL };
+
+  g_return_val_if_fail (index != NULL, FALSE);
+  g_return_val_if_fail (first_line + n_lines <= index->n_lines, FALSE);
+
+  return prepare_keys (index, NULL, first_line, n_lines, &c, error);
 }
 
 /* Comparisons */
@@ -1011,7 +1048,7 @@ weft_sort_is_duplicate (const WeftSortIndex *index,
 typedef struct
 {
   const WeftSortIndex      *index;
-  const WeftSortCancelFlag *cancel;
+  const SortCancel         *cancel;
   gboolean                  cancelled;
   size_t                    work;  /* lines handled since the last cancel check */
 } RunContext;
@@ -1338,7 +1375,7 @@ sort_lines (const WeftSortIndex      *index,
             size_t                    n,
             guint32                  *out_perm,
             guint32                  *out_lcp,
-            const WeftSortCancelFlag *cancel,
+            const SortCancel         *cancel,
             GError                  **error)
 {
   RunContext ctx = { index, cancel, FALSE, 0 };
@@ -1388,7 +1425,8 @@ weft_sort_run (const WeftSortIndex      *index,
   g_return_val_if_fail (first_line + n_lines <= index->n_lines, FALSE);
   g_return_val_if_fail (out_perm != NULL || n_lines == 0, FALSE);
 
-  return sort_lines (index, NULL, first_line, n_lines, out_perm, out_lcp, cancel, error);
+  return sort_lines (index, NULL, first_line, n_lines, out_perm, out_lcp,
+                     &(SortCancel) { cancel, NULL, NULL }, error);
 }
 
 gboolean
@@ -1404,7 +1442,8 @@ weft_sort_run_lines (const WeftSortIndex      *index,
   g_return_val_if_fail (lines != NULL || n_lines == 0, FALSE);
   g_return_val_if_fail (out_perm != NULL || n_lines == 0, FALSE);
 
-  return sort_lines (index, lines, 0, n_lines, out_perm, out_lcp, cancel, error);
+  return sort_lines (index, lines, 0, n_lines, out_perm, out_lcp,
+                     &(SortCancel) { cancel, NULL, NULL }, error);
 }
 
 /* Partitioning by key range */
@@ -1726,7 +1765,7 @@ typedef struct
 {
   /* Set before the threads start; read-only while they run. */
   WeftSortIndex            *index;
-  const WeftSortCancelFlag *cancel;
+  const SortCancel         *cancel;
   guint                     n_threads;
   size_t                    n;
   guint32                  *bufs[2];  /* each thread writes only its own output slice per phase */
@@ -1785,7 +1824,7 @@ sort_worker (void *data)
   size_t lo = job->run_bounds[t], hi = job->run_bounds[t + 1];
   gboolean ok;
 
-  ok = weft_sort_index_prepare_keys (index, lo, hi - lo, job->cancel, &w->error);
+  ok = prepare_keys (index, NULL, lo, hi - lo, job->cancel, &w->error);
   if (!phase_end (job, phase++, ok))
     return NULL;
 
@@ -1844,15 +1883,15 @@ sort_worker (void *data)
           if (!phase_end (job, phase++, TRUE))
             return NULL;
 
-          ok = weft_sort_run_lines (index, job->bufs[1] + b_start, b_size,
-                                    job->bufs[0] + b_start, NULL, job->cancel, &w->error);
+          ok = sort_lines (index, job->bufs[1] + b_start, 0, b_size,
+                           job->bufs[0] + b_start, NULL, job->cancel, &w->error);
           if (!phase_end (job, phase++, ok))
             return NULL;
           goto sorted;
         }
     }
 
-  ok = weft_sort_run (index, lo, hi - lo, job->bufs[0] + lo, job->lcps[0] + lo, job->cancel, &w->error);
+  ok = sort_lines (index, NULL, lo, hi - lo, job->bufs[0] + lo, job->lcps[0] + lo, job->cancel, &w->error);
   if (!phase_end (job, phase++, ok))
     return NULL;
 
@@ -1949,13 +1988,13 @@ resolve_threads (guint n_threads)
   return MIN (n_threads, MAX_THREADS);
 }
 
-WeftSortResult *
-weft_sort_parallel (const char               *text,
-                    size_t                    len,
-                    const WeftSortOptions    *opts,
-                    guint                     n_threads,
-                    const WeftSortCancelFlag *cancel,
-                    GError                  **error)
+static WeftSortResult *
+sort_parallel (const char               *text,
+               size_t                    len,
+               const WeftSortOptions    *opts,
+               guint                     n_threads,
+               const SortCancel         *cancel,
+               GError                  **error)
 {
   g_autoptr (WeftSortIndex) index = NULL;
   WeftSortResult *result;
@@ -2035,6 +2074,19 @@ weft_sort_parallel (const char               *text,
   result->index = g_steal_pointer (&index);
   g_free (job);
   return result;
+}
+
+WeftSortResult *
+weft_sort_parallel (const char               *text,
+                    size_t                    len,
+                    const WeftSortOptions    *opts,
+                    guint                     n_threads,
+                    const WeftSortCancelFlag *cancel,
+                    GError                  **error)
+{
+  g_return_val_if_fail (opts != NULL, NULL);
+
+  return sort_parallel (text, len, opts, n_threads, &(SortCancel) { cancel, NULL, NULL }, error);
 }
 
 void
@@ -2173,4 +2225,403 @@ weft_sort_result_write_text (const WeftSortResult *result,
   run_threads (write_worker, workers, sizeof (WriteWorker), T);
   if (T > 2)
     pthread_barrier_destroy (&job.barrier);
+}
+
+/* Layer 3: a sort as jobs */
+
+/* Options: collation, flags, column, part, parts, locale length (u32
+ * each, host order: both ends are the same build), then the locale name. */
+#define JOB_OPTIONS_HEADER (6 * sizeof (guint32))
+#define JOB_MAX_LOCALE     256
+
+enum
+{
+  JOB_FLAG_IGNORE_CASE = 1 << 0,
+  JOB_FLAG_NUMERIC     = 1 << 1,
+  JOB_FLAG_REVERSE     = 1 << 2,
+  JOB_FLAG_UNIQUE      = 1 << 3,
+  JOB_FLAG_STABLE      = 1 << 4,
+  JOB_FLAGS_ALL        = (1 << 5) - 1,
+};
+
+GBytes *
+weft_sort_job_options (const WeftSortOptions *opts,
+                       guint                  part,
+                       guint                  n_parts)
+{
+  size_t locale_len = opts->locale != NULL ? strlen (opts->locale) : 0;
+  guint32 header[6];
+  GByteArray *out;
+
+  g_return_val_if_fail (n_parts > 0 && part < n_parts, NULL);
+
+  header[0] = opts->collation;
+  header[1] = (opts->ignore_case ? JOB_FLAG_IGNORE_CASE : 0) |
+              (opts->numeric ? JOB_FLAG_NUMERIC : 0) |
+              (opts->reverse ? JOB_FLAG_REVERSE : 0) |
+              (opts->unique ? JOB_FLAG_UNIQUE : 0) |
+              (opts->stable ? JOB_FLAG_STABLE : 0);
+  header[2] = opts->column;
+  header[3] = part;
+  header[4] = n_parts;
+  header[5] = (guint32) MIN (locale_len, (size_t) G_MAXUINT32);
+  out = g_byte_array_sized_new (sizeof header + locale_len);
+  g_byte_array_append (out, (const guint8 *) header, sizeof header);
+  g_byte_array_append (out, (const guint8 *) opts->locale, locale_len);
+  return g_byte_array_free_to_bytes (out);
+}
+
+static gboolean
+bad_job (GError     **error,
+         const char  *what)
+{
+  g_set_error (error, WEFT_ERROR, WEFT_ERROR_FAILED, _("Malformed sort job: %s"), what);
+  return FALSE;
+}
+
+gboolean
+weft_sort_job_options_parse (GBytes           *options,
+                             WeftSortOptions  *out_opts,
+                             char            **out_locale,
+                             guint            *out_part,
+                             guint            *out_n_parts,
+                             GError          **error)
+{
+  const guint8 *data;
+  gsize len = 0;
+  guint32 header[6];
+
+  /* The options may come from another process: every field is checked. */
+  data = options != NULL ? g_bytes_get_data (options, &len) : NULL;
+  if (len < JOB_OPTIONS_HEADER)
+    return bad_job (error, "options too short");
+  memcpy (header, data, sizeof header);
+  if (header[0] > WEFT_SORT_COLLATION_LOCALE)
+    return bad_job (error, "unknown collation");
+  if ((header[1] & ~(guint32) JOB_FLAGS_ALL) != 0)
+    return bad_job (error, "unknown flags");
+  if (header[4] == 0 || header[4] > MAX_THREADS || header[3] >= header[4])
+    return bad_job (error, "bad part");
+  if (header[5] > JOB_MAX_LOCALE || header[5] != len - JOB_OPTIONS_HEADER)
+    return bad_job (error, "bad locale length");
+  if (memchr (data + JOB_OPTIONS_HEADER, '\0', header[5]) != NULL)
+    return bad_job (error, "NUL in the locale");
+
+  *out_opts = (WeftSortOptions) {
+    .collation = header[0],
+    .ignore_case = (header[1] & JOB_FLAG_IGNORE_CASE) != 0,
+    .numeric = (header[1] & JOB_FLAG_NUMERIC) != 0,
+    .reverse = (header[1] & JOB_FLAG_REVERSE) != 0,
+    .unique = (header[1] & JOB_FLAG_UNIQUE) != 0,
+    .stable = (header[1] & JOB_FLAG_STABLE) != 0,
+    .column = header[2],
+  };
+  *out_locale = header[5] > 0 ? g_strndup ((const char *) data + JOB_OPTIONS_HEADER, header[5]) : NULL;
+  out_opts->locale = *out_locale;
+  *out_part = header[3];
+  *out_n_parts = header[4];
+  return TRUE;
+}
+
+size_t
+weft_sort_job_run_start (const char *text,
+                         size_t      len,
+                         guint       part,
+                         guint       n_parts)
+{
+  size_t cut;
+  const char *nl;
+
+  g_return_val_if_fail (n_parts > 0 && part <= n_parts, len);
+
+  if (part == 0)
+    return 0;
+  if (part == n_parts)
+    return len;
+  /* The first line that starts at or after the even cut. */
+  cut = slice_bound (len, part, n_parts);
+  if (cut == 0)
+    return 0;
+  nl = memchr (text + cut - 1, '\n', len - (cut - 1));
+  return nl != NULL ? (size_t) (nl - text) + 1 : len;
+}
+
+gboolean
+weft_sort_job_sort_run (const char          *text,
+                        size_t               len,
+                        GBytes              *options,
+                        WeftSortCancelFunc   cancel_func,
+                        gpointer             cancel_data,
+                        GBytes             **out_result,
+                        GError             **error)
+{
+  g_autofree char *locale = NULL;
+  g_autoptr (WeftSortResult) result = NULL;
+  SortCancel cancel = { NULL, cancel_func, cancel_data };
+  WeftSortOptions opts;
+  guint part, n_parts;
+  size_t begin, end, n_perm;
+  const guint32 *perm;
+  guint32 header[2];
+  GByteArray *out;
+
+  if (!weft_sort_job_options_parse (options, &opts, &locale, &part, &n_parts, error))
+    return FALSE;
+  begin = weft_sort_job_run_start (text, len, part, n_parts);
+  end = weft_sort_job_run_start (text, len, part + 1, n_parts);
+
+  /* One thread: the backend runs one job per worker. Unique mode drops a
+   * run's own duplicates already: the one kept, the first in input order,
+   * is the one the whole sort keeps. */
+  result = sort_parallel (text + begin, end - begin, &opts, 1, &cancel, error);
+  if (result == NULL)
+    return FALSE;
+
+  perm = weft_sort_result_get_permutation (result, &n_perm);
+  header[0] = (guint32) result->index->n_lines;
+  header[1] = (guint32) n_perm;
+  out = g_byte_array_sized_new (sizeof header + n_perm * sizeof (guint32));
+  g_byte_array_append (out, (const guint8 *) header, sizeof header);
+  g_byte_array_append (out, (const guint8 *) perm, n_perm * sizeof (guint32));
+  *out_result = g_byte_array_free_to_bytes (out);
+  return TRUE;
+}
+
+/* A sorted run, as a merge sees it: global line numbers. */
+typedef struct
+{
+  guint32 *lines;
+  size_t   n;
+  size_t   lo, hi;  /* the part of it this merge takes */
+} MergeRun;
+
+/* The first position of @run whose line sorts after @line. The probed
+ * lines get their keys first. */
+static size_t
+upper_bound (WeftSortIndex  *index,
+             const MergeRun *run,
+             guint32         line)
+{
+  size_t lo = 0, hi = run->n;
+
+  while (lo < hi)
+    {
+      size_t mid = lo + (hi - lo) / 2;
+
+      prepare_keys (index, &run->lines[mid], 0, 1, NULL, NULL);
+      if (compare_lines (index, run->lines[mid], line) <= 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+/* Regularly spaced lines of each run, as many from a run as its share of
+ * all lines, and among them the @n_parts - 1 splitters: the same on every
+ * merge job, since all see the same runs. */
+#define MERGE_SAMPLES 64
+
+static void
+choose_run_splitters (WeftSortIndex  *index,
+                      const MergeRun *runs,
+                      guint           n_runs,
+                      guint           n_parts,
+                      guint32        *out_splitters)
+{
+  size_t total = 0, n = 0, cap = (size_t) (n_runs + 1) * MERGE_SAMPLES;
+  g_autofree guint32 *samples = g_new (guint32, cap);
+
+  for (guint r = 0; r < n_runs; r++)
+    total += runs[r].n;
+  for (guint r = 0; r < n_runs && total > 0; r++)
+    {
+      size_t k = (runs[r].n * n_runs * MERGE_SAMPLES + total - 1) / total;
+
+      k = MIN (k, runs[r].n);
+      for (size_t s = 0; s < k && n < cap; s++)
+        samples[n++] = runs[r].lines[(s * 2 + 1) * runs[r].n / (2 * k)];
+    }
+  prepare_keys (index, samples, 0, n, NULL, NULL);
+  /* At most a few thousand: insertion sort does. */
+  for (size_t i = 1; i < n; i++)
+    {
+      guint32 x = samples[i];
+      size_t j = i;
+
+      while (j > 0 && compare_lines (index, x, samples[j - 1]) < 0)
+        {
+          samples[j] = samples[j - 1];
+          j--;
+        }
+      samples[j] = x;
+    }
+  for (guint b = 1; b < n_parts; b++)
+    out_splitters[b - 1] = n > 0 ? samples[MIN (n - 1, n * b / n_parts)] : 0;
+}
+
+/* Reads the runs' permutations (each as weft_sort_job_sort_run() wrote
+ * it) and checks them against the text: line counts, bounds, no line
+ * twice. */
+static gboolean
+read_runs (const WeftSortIndex *index,
+           const guint8        *aux,
+           size_t               aux_len,
+           guint                n_runs,
+           const char          *text,
+           size_t               len,
+           MergeRun            *runs,
+           GError             **error)
+{
+  g_autofree guint8 *seen = g_new0 (guint8, index->n_lines / 8 + 1);
+  size_t off = 0, first = 0;
+
+  for (guint r = 0; r < n_runs; r++)
+    {
+      guint32 header[2];
+      size_t start = weft_sort_job_run_start (text, len, r, n_runs);
+
+      if (aux_len - off < sizeof header)
+        return bad_job (error, "runs too short");
+      memcpy (header, aux + off, sizeof header);
+      off += sizeof header;
+      if (header[1] > header[0] || (aux_len - off) / sizeof (guint32) < header[1])
+        return bad_job (error, "bad run length");
+      /* The run must begin where the text's line @first begins. */
+      if (first + header[0] > index->n_lines ||
+          (first < index->n_lines && index->line_off[first] != start))
+        return bad_job (error, "run does not match the text");
+
+      runs[r].n = header[1];
+      runs[r].lines = g_new (guint32, MAX (1, runs[r].n));
+      memcpy (runs[r].lines, aux + off, runs[r].n * sizeof (guint32));
+      off += runs[r].n * sizeof (guint32);
+      for (size_t i = 0; i < runs[r].n; i++)
+        {
+          guint32 line;
+
+          if (runs[r].lines[i] >= header[0])
+            return bad_job (error, "line out of its run");
+          line = runs[r].lines[i] = (guint32) (first + runs[r].lines[i]);
+          if (seen[line / 8] & (1u << (line % 8)))
+            return bad_job (error, "line twice");
+          seen[line / 8] |= (guint8) (1u << (line % 8));
+        }
+      first += header[0];
+    }
+  if (off != aux_len || first != index->n_lines)
+    return bad_job (error, "runs do not cover the text");
+  return TRUE;
+}
+
+gboolean
+weft_sort_job_merge (const char          *text,
+                     size_t               len,
+                     const void          *runs_data,
+                     size_t               runs_len,
+                     GBytes              *options,
+                     WeftSortCancelFunc   cancel_func,
+                     gpointer             cancel_data,
+                     GBytes             **out_result,
+                     GError             **error)
+{
+  g_autofree char *locale = NULL;
+  g_autoptr (WeftSortIndex) index = NULL;
+  SortCancel cancel = { NULL, cancel_func, cancel_data };
+  MergeRun runs[MAX_THREADS] = { { 0 } };
+  guint32 splitters[MAX_THREADS];
+  WeftSortOptions opts;
+  guint part, n_parts;
+  gboolean ok = FALSE, have_prev = FALSE;
+  guint32 prev = 0;
+  size_t n_out = 0, out_len = 0, count = 0;
+  guint32 *merged = NULL;
+  char *out = NULL, *p;
+
+  if (!weft_sort_job_options_parse (options, &opts, &locale, &part, &n_parts, error))
+    return FALSE;
+  /* The line table of the whole text (one sequential scan), but keys only
+   * for the lines this part merges and those its searches probe. */
+  index = index_new (text, len, &opts, 1, error);
+  if (index == NULL)
+    return FALSE;
+  if (!read_runs (index, runs_data, runs_len, n_parts, text, len, runs, error))
+    goto out;
+
+  choose_run_splitters (index, runs, n_parts, n_parts, splitters);
+  for (guint r = 0; r < n_parts; r++)
+    {
+      runs[r].lo = part == 0 ? 0 : upper_bound (index, &runs[r], splitters[part - 1]);
+      runs[r].hi = part + 1 == n_parts ? runs[r].n : upper_bound (index, &runs[r], splitters[part]);
+      runs[r].hi = MAX (runs[r].hi, runs[r].lo);
+      count += runs[r].hi - runs[r].lo;
+      if (!prepare_keys (index, runs[r].lines + runs[r].lo, 0, runs[r].hi - runs[r].lo, &cancel, error))
+        goto out;
+      /* Unique mode: the line before this part, the greatest line left of
+       * the cuts, decides whether this part's first line is a duplicate. */
+      if (opts.unique && runs[r].lo > 0)
+        {
+          guint32 line = runs[r].lines[runs[r].lo - 1];
+
+          prepare_keys (index, &line, 0, 1, NULL, NULL);
+          if (!have_prev || compare_lines (index, line, prev) > 0)
+            prev = line;
+          have_prev = TRUE;
+        }
+    }
+
+  /* A merge of the parts of the runs, by the heads' order. */
+  merged = g_new (guint32, MAX (1, count));
+  for (size_t k = 0; k < count; k++)
+    {
+      guint best = G_MAXUINT;
+
+      if (k % CANCEL_STRIDE == 0 && is_cancelled (&cancel))
+        {
+          set_cancelled (error);
+          goto out;
+        }
+      for (guint r = 0; r < n_parts; r++)
+        if (runs[r].lo < runs[r].hi &&
+            (best == G_MAXUINT ||
+             compare_lines (index, runs[r].lines[runs[r].lo], runs[best].lines[runs[best].lo]) < 0))
+          best = r;
+      if (runs[best].lo + MERGE_PREFETCH < runs[best].hi)
+        __builtin_prefetch (&index->lk[runs[best].lines[runs[best].lo + MERGE_PREFETCH]]);
+      {
+        guint32 line = runs[best].lines[runs[best].lo++];
+
+        if (opts.unique && have_prev && weft_sort_is_duplicate (index, prev, line))
+          continue;
+        merged[n_out++] = line;
+        prev = line;
+        have_prev = TRUE;
+        out_len += line_len (index, line) + 1;
+      }
+    }
+
+  /* Every line ends in a newline here: which part holds the sorted text's
+   * last line is not known to any one part, so the task drops the extra
+   * newline from the last piece that is not empty. */
+  out = g_malloc (MAX (1, out_len));
+  p = out;
+  for (size_t k = 0; k < n_out; k++)
+    {
+      size_t l = line_len (index, merged[k]);
+
+      if (k + MERGE_PREFETCH < n_out)
+        __builtin_prefetch (line_ptr (index, merged[k + MERGE_PREFETCH]));
+      memcpy (p, line_ptr (index, merged[k]), l);
+      p += l;
+      *p++ = '\n';
+    }
+  *out_result = g_bytes_new_take (g_steal_pointer (&out), out_len);
+  ok = TRUE;
+
+out:
+  for (guint r = 0; r < n_parts; r++)
+    g_free (runs[r].lines);
+  g_free (merged);
+  g_free (out);
+  return ok;
 }
