@@ -28,6 +28,7 @@ weft_job_kind_is_valid (guint32 kind)
     case WEFT_JOB_SAVE:
     case WEFT_JOB_SORT_RUN:
     case WEFT_JOB_SORT_MERGE:
+    case WEFT_JOB_SORT_BUCKET:
     case WEFT_JOB_TEST_CRASH:
     case WEFT_JOB_TEST_OPEN_PATH:
     case WEFT_JOB_TEST_HANG:
@@ -46,7 +47,7 @@ weft_job_kind_needs_process (WeftJobKind kind)
 gboolean
 weft_job_kind_has_large_output (WeftJobKind kind)
 {
-  return kind == WEFT_JOB_SORT_RUN || kind == WEFT_JOB_SORT_MERGE;
+  return kind == WEFT_JOB_SORT_RUN || kind == WEFT_JOB_SORT_MERGE || kind == WEFT_JOB_SORT_BUCKET;
 }
 
 const char *
@@ -64,6 +65,8 @@ weft_job_kind_name (WeftJobKind kind)
       return "sort-run";
     case WEFT_JOB_SORT_MERGE:
       return "sort-merge";
+    case WEFT_JOB_SORT_BUCKET:
+      return "sort-bucket";
     case WEFT_JOB_TEST_CRASH:
       return "test-crash";
     case WEFT_JOB_TEST_OPEN_PATH:
@@ -789,6 +792,11 @@ run_sort (WeftJobKind        kind,
 
   if (kind == WEFT_JOB_SORT_RUN)
     return weft_sort_job_sort_run (text, len, options, is_cancelled, cancel_data, out_result, error);
+  if (kind == WEFT_JOB_SORT_BUCKET)
+    return weft_sort_job_sort_bucket (text, len,
+                                      aux != NULL ? weft_job_input_get_flat (aux) : "",
+                                      aux != NULL ? weft_job_input_get_size (aux) : 0,
+                                      options, is_cancelled, cancel_data, out_result, error);
   return weft_sort_job_merge (text, len,
                               aux != NULL ? weft_job_input_get_flat (aux) : "",
                               aux != NULL ? weft_job_input_get_size (aux) : 0,
@@ -832,6 +840,7 @@ weft_job_run_full (WeftJobKind        kind,
       return run_save (input, options, is_cancelled, cancel_data, out_result, error);
     case WEFT_JOB_SORT_RUN:
     case WEFT_JOB_SORT_MERGE:
+    case WEFT_JOB_SORT_BUCKET:
       return run_sort (kind, input, aux, options, is_cancelled, cancel_data, out_result, error);
     case WEFT_JOB_TEST_CRASH:
       abort ();

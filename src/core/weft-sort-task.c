@@ -25,6 +25,7 @@ struct _WeftSortTask
   gpointer              user_data;
 
   int                   phase;     /* 1 or 2 */
+  WeftJobKind           merge_kind; /* phase 2's: WEFT_JOB_SORT_MERGE or WEFT_JOB_SORT_BUCKET */
   guint                 pending;   /* jobs of the phase whose callback has not run */
   guint64               job_ids[MAX_PARTS];
   GBytes               *outputs[MAX_PARTS];
@@ -59,7 +60,7 @@ submit_phase (WeftSortTask *task,
     {
       g_autoptr(GBytes) options = weft_sort_job_options (&task->opts, i, task->n_parts);
       WeftJobSpec spec = {
-        .kind = phase == 1 ? WEFT_JOB_SORT_RUN : WEFT_JOB_SORT_MERGE,
+        .kind = phase == 1 ? WEFT_JOB_SORT_RUN : task->merge_kind,
         .input = task->text,
         .options = options,
         .owner = task->owner,
@@ -176,14 +177,26 @@ on_job_done (const WeftJobResult *result,
           if (task->opts.unique ? total > weft_job_input_get_size (task->text)
                                 : total != weft_job_input_get_size (task->text))
             g_set_error_literal (&task->error, WEFT_ERROR, WEFT_ERROR_FAILED,
-                                 _("A worker returned sorted text of the wrong length"));
+                                 _("A worker returned a malformed sort result"));
         }
       finish (task);
       return;
     }
 
-  /* Phase 1 is done: its permutations, end to end, go to every merge. */
+  /* Phase 1 is done: its outputs, end to end, go to every phase-2 job,
+   * of the kind the runs' plan calls for (they all chose the same). */
   task->stats.run_phase_us = g_get_monotonic_time () - task->start_us;
+  task->merge_kind = weft_sort_job_next_kind (task->outputs[0]);
+  for (guint i = 1; i < task->n_parts; i++)
+    if (weft_sort_job_next_kind (task->outputs[i]) != task->merge_kind)
+      task->merge_kind = 0;
+  if (task->merge_kind == 0)
+    {
+      g_set_error_literal (&task->error, WEFT_ERROR, WEFT_ERROR_FAILED,
+                           _("A worker returned a malformed sort result"));
+      finish (task);
+      return;
+    }
   task->runs = weft_job_input_new_pieces (task->outputs, task->n_parts);
   for (guint i = 0; i < task->n_parts; i++)
     g_clear_pointer (&task->outputs[i], g_bytes_unref);

@@ -1,4 +1,4 @@
-/* weft-sort-task.h: one sort as jobs on a WeftBackend: runs sorted in parallel, then merged in parallel. */
+/* weft-sort-task.h: one sort as jobs on a WeftBackend: runs in parallel, then key ranges or merges in parallel. */
 #pragma once
 
 #include <glib.h>
@@ -10,12 +10,16 @@ G_BEGIN_DECLS
 
 /* A sort of one text on one backend, threads or processes alike:
  *
- *   phase 1: @n_parts WEFT_JOB_SORT_RUN jobs, each sorting one run of whole
- *            lines (about len / n_parts bytes) into a permutation of its
- *            lines (u32 line numbers);
- *   phase 2: @n_parts WEFT_JOB_SORT_MERGE jobs, each given the text and all
- *            the permutations, merging the lines between two splitters
- *            into one piece of the sorted text.
+ *   phase 1: @n_parts WEFT_JOB_SORT_RUN jobs, one per run of whole lines
+ *            (about len / n_parts bytes). All sample the text alike and
+ *            choose the plan: when key prefixes spread evenly, each lists
+ *            its run's lines by key range (u32 offsets); otherwise (numeric
+ *            mode, a dominant prefix) each sorts its run into a permutation
+ *            of its lines (u32 line numbers);
+ *   phase 2: @n_parts jobs, each given the text and all of phase 1's
+ *            outputs: WEFT_JOB_SORT_BUCKET sorts one key range's lines,
+ *            WEFT_JOB_SORT_MERGE merges the runs' lines between two
+ *            splitters; either returns one piece of the sorted text.
  *
  * On the threads backend the jobs share the text and the permutations in
  * memory; on the processes backend each worker maps the text's one sealed

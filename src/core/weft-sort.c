@@ -200,11 +200,16 @@ scan_fill (void *data)
   return NULL;
 }
 
+/* @given_off (nullable, taken): the line table of @text when the caller
+ * built it while writing the text (@given_n lines, @given_n + 1 entries,
+ * the text ending in a newline), which saves scanning it again. */
 static WeftSortIndex *
 index_new (const char             *text,
            size_t                  len,
            const WeftSortOptions  *opts,
            guint                   n_threads,
+           size_t                 *given_off,
+           size_t                  given_n,
            GError                **error)
 {
   g_autoptr (WeftSortIndex) index = NULL;
@@ -220,6 +225,7 @@ index_new (const char             *text,
   index = g_new0 (WeftSortIndex, 1);
   index->text = text;
   index->len = len;
+  index->line_off = given_off;  /* freed with the index, even on failure */
   index->opts = *opts;
   index->opts.locale = NULL;
   pthread_mutex_init (&index->arena_lock, NULL);
@@ -275,11 +281,52 @@ index_new (const char             *text,
 
   index->final_newline = len == 0 || text[len - 1] == '\n';
 
-  /* Chunks of the text are scanned in parallel: newlines counted, then
-   * each chunk's line starts written from its own first line number. */
   T = MAX (1, MIN (n_threads, MAX_THREADS));
   if (len < (size_t) 1 << 20)
     T = 1;
+  if (given_off != NULL)
+    {
+      g_assert (index->final_newline && given_off[given_n] == len);
+      index->n_lines = given_n;
+    }
+  else if (T == 1)
+    {
+      /* One pass, the table growing as it goes: counting first would
+       * read the text twice. */
+      size_t cap = len / 64 + 16;
+      const char *p = text, *end = text + len;
+
+      index->line_off = g_new (size_t, cap + 1);
+      index->line_off[0] = 0;
+      for (; p < end; p++)
+        {
+          p = memchr (p, '\n', (size_t) (end - p));
+          if (p == NULL)
+            break;
+          if (n + 1 > cap)
+            {
+              cap *= 2;
+              index->line_off = g_renew (size_t, index->line_off, cap + 1);
+            }
+          index->line_off[++n] = (size_t) (p - text) + 1;
+        }
+      if (!index->final_newline)
+        index->line_off[++n] = len + 1;
+      index->n_lines = n;
+    }
+  if (index->line_off != NULL)
+    {
+      if (index->n_lines > G_MAXUINT32)
+        {
+          g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_TOO_LARGE,
+                               _("Too many lines to sort (more than 4,294,967,295)"));
+          return NULL;
+        }
+      goto allocated;
+    }
+
+  /* Chunks of the text are scanned in parallel: newlines counted, then
+   * each chunk's line starts written from its own first line number. */
   for (guint t = 0; t < T; t++)
     chunks[t] = (ScanChunk) { .index = index, .begin = slice_bound (len, t, T),
                               .end = slice_bound (len, t + 1, T) };
@@ -307,6 +354,7 @@ index_new (const char             *text,
   if (!index->final_newline)
     index->line_off[n] = len + 1;
 
+allocated:
   /* Not zeroed: prepare_keys() writes every entry, and its page faults
    * are then taken by the threads in parallel. */
   index->lk = g_new (LineKey, index->n_lines);
@@ -325,7 +373,7 @@ weft_sort_index_new (const char             *text,
   g_return_val_if_fail (text != NULL || len == 0, NULL);
   g_return_val_if_fail (opts != NULL, NULL);
 
-  return index_new (text, len, opts, 1, error);
+  return index_new (text, len, opts, 1, NULL, 0, error);
 }
 
 void
@@ -1491,15 +1539,11 @@ weft_sort_choose_splitters (const WeftSortIndex *index,
   g_free (samples);
 }
 
-/* Lines with equal prefixes always land in the same bucket, and every
- * line of bucket b sorts before every line of bucket b + 1. */
-guint
-weft_sort_bucket_of (const WeftSortIndex *index,
-                     guint32              line,
-                     const guint64       *splitters,
-                     guint                n_buckets)
+static guint
+bucket_of_key (guint64        k,
+               const guint64 *splitters,
+               guint          n_buckets)
 {
-  guint64 k = bucket_key (index, line);
   guint lo = 0, hi = n_buckets - 1;
 
   while (lo < hi)
@@ -1512,6 +1556,17 @@ weft_sort_bucket_of (const WeftSortIndex *index,
         hi = mid;
     }
   return lo;
+}
+
+/* Lines with equal prefixes always land in the same bucket, and every
+ * line of bucket b sorts before every line of bucket b + 1. */
+guint
+weft_sort_bucket_of (const WeftSortIndex *index,
+                     guint32              line,
+                     const guint64       *splitters,
+                     guint                n_buckets)
+{
+  return bucket_of_key (bucket_key (index, line), splitters, n_buckets);
 }
 
 /* Merging */
@@ -1993,6 +2048,8 @@ sort_parallel (const char               *text,
                size_t                    len,
                const WeftSortOptions    *opts,
                guint                     n_threads,
+               size_t                   *given_off,
+               size_t                    given_n,
                const SortCancel         *cancel,
                GError                  **error)
 {
@@ -2006,7 +2063,7 @@ sort_parallel (const char               *text,
   g_return_val_if_fail (opts != NULL, NULL);
 
   T = resolve_threads (n_threads);
-  index = index_new (text, len, opts, T, error);
+  index = index_new (text, len, opts, T, given_off, given_n, error);
   if (index == NULL)
     return NULL;
 
@@ -2086,7 +2143,7 @@ weft_sort_parallel (const char               *text,
 {
   g_return_val_if_fail (opts != NULL, NULL);
 
-  return sort_parallel (text, len, opts, n_threads, &(SortCancel) { cancel, NULL, NULL }, error);
+  return sort_parallel (text, len, opts, n_threads, NULL, 0, &(SortCancel) { cancel, NULL, NULL }, error);
 }
 
 void
@@ -2346,6 +2403,80 @@ weft_sort_job_run_start (const char *text,
   return nl != NULL ? (size_t) (nl - text) + 1 : len;
 }
 
+/* How many lines of the whole text every run job samples, alike, to
+ * choose the bucket splitters. */
+#define BUCKET_SAMPLES 2048
+
+/* The splitters of @n_parts buckets by key prefix, from lines sampled at
+ * even byte offsets of the whole text (the same on every run job), and
+ * whether the samples spread evenly enough over them: if one prefix
+ * dominates, a bucket would get far more than its share. */
+static gboolean
+choose_bucket_splitters (const char            *text,
+                         size_t                 len,
+                         const WeftSortOptions *opts,
+                         guint                  n_parts,
+                         guint64               *out_splitters,
+                         GError               **error)
+{
+  g_autoptr (GString) sample = g_string_new (NULL);
+  g_autoptr (WeftSortIndex) index = NULL;
+  g_autofree guint64 *keys = NULL;
+  size_t counts[MAX_THREADS] = { 0 }, n, largest = 0;
+
+  if (opts->numeric)
+    return FALSE;
+  if (n_parts < 2)
+    return TRUE;
+  /* The line starting at or after each offset, looking no further than the
+   * next offset: a huge line costs one scan, not one per sample. */
+  for (size_t s = 0; s < BUCKET_SAMPLES; s++)
+    {
+      size_t pos = (size_t) ((guint64) len * s / BUCKET_SAMPLES);
+      size_t limit = (size_t) ((guint64) len * (s + 1) / BUCKET_SAMPLES);
+      const char *nl, *end;
+
+      if (pos > 0)
+        {
+          nl = memchr (text + pos - 1, '\n', limit - (pos - 1));
+          if (nl == NULL)
+            continue;
+          pos = (size_t) (nl - text) + 1;
+        }
+      if (pos >= len)
+        continue;
+      end = memchr (text + pos, '\n', len - pos);
+      g_string_append_len (sample, text + pos, (end != NULL ? (size_t) (end - text) : len) - pos);
+      g_string_append_c (sample, '\n');
+    }
+
+  index = index_new (sample->str, sample->len, opts, 1, NULL, 0, error);
+  if (index == NULL)
+    return FALSE;
+  n = index->n_lines;
+  if (!prepare_keys (index, NULL, 0, n, NULL, error))
+    return FALSE;
+  keys = g_new (guint64, MAX (1, n));
+  for (size_t i = 0; i < n; i++)
+    keys[i] = bucket_key (index, (guint32) i);
+  qsort (keys, n, sizeof (guint64), compare_u64);
+  for (guint b = 1; b < n_parts; b++)
+    out_splitters[b - 1] = n > 0 ? keys[n * b / n_parts] : 0;
+  for (size_t i = 0; i < n; i++)
+    counts[weft_sort_bucket_of (index, (guint32) i, out_splitters, n_parts)]++;
+  for (guint b = 0; b < n_parts; b++)
+    largest = MAX (largest, counts[b]);
+  return largest <= n / n_parts + n / (2 * n_parts) + 8;
+}
+
+/* The two plans a run job's output announces (its first u32); every run
+ * job of a sort reaches the same one. */
+enum
+{
+  PLAN_MERGE = 1,    /* sorted runs, merged by WEFT_JOB_SORT_MERGE */
+  PLAN_BUCKETS = 2,  /* lines by key range, each sorted by WEFT_JOB_SORT_BUCKET */
+};
+
 gboolean
 weft_sort_job_sort_run (const char          *text,
                         size_t               len,
@@ -2359,32 +2490,246 @@ weft_sort_job_sort_run (const char          *text,
   g_autoptr (WeftSortResult) result = NULL;
   SortCancel cancel = { NULL, cancel_func, cancel_data };
   WeftSortOptions opts;
+  guint64 splitters[MAX_THREADS];
   guint part, n_parts;
   size_t begin, end, n_perm;
   const guint32 *perm;
-  guint32 header[2];
+  guint32 header[3];
   GByteArray *out;
+  g_autoptr (GError) local_error = NULL;
 
   if (!weft_sort_job_options_parse (options, &opts, &locale, &part, &n_parts, error))
     return FALSE;
   begin = weft_sort_job_run_start (text, len, part, n_parts);
   end = weft_sort_job_run_start (text, len, part + 1, n_parts);
 
+  if (choose_bucket_splitters (text, len, &opts, n_parts, splitters, &local_error))
+    {
+      /* By key range: this run's lines (their offsets in the run, in input
+       * order) listed bucket by bucket; the buckets' sorted texts follow
+       * one another, so nothing is merged. */
+      g_autoptr (WeftSortIndex) index = index_new (text + begin, end - begin, &opts, 1, NULL, 0, error);
+      g_autofree guint32 *offsets = NULL;
+      guint8 *buckets;
+      guint32 counts[MAX_THREADS] = { 0 }, starts[MAX_THREADS];
+      size_t n;
+
+      if (index == NULL)
+        return FALSE;
+      n = index->n_lines;
+      buckets = (guint8 *) g_malloc (MAX (1, n));
+      /* Collation weights must be computed; a key that is text is read
+       * where it lies, and the line table's key records stay untouched. */
+      if (n_parts > 1 && index->xfrm && !prepare_keys (index, NULL, 0, n, &cancel, error))
+        {
+          g_free (buckets);
+          return FALSE;
+        }
+      for (size_t i = 0; i < n; i++)
+        {
+          guint b = 0;
+
+          if (i % CANCEL_STRIDE == 0 && is_cancelled (&cancel))
+            {
+              g_free (buckets);
+              return set_cancelled (error);
+            }
+          if (n_parts > 1 && index->xfrm)
+            b = weft_sort_bucket_of (index, (guint32) i, splitters, n_parts);
+          else if (n_parts > 1)
+            {
+              guint64 k = load_prefix (index, key_region (index, (guint32) i), 0);
+
+              b = bucket_of_key (opts.reverse ? ~k : k, splitters, n_parts);
+            }
+          buckets[i] = (guint8) b;
+          counts[b]++;
+        }
+      starts[0] = 0;
+      for (guint b = 1; b < n_parts; b++)
+        starts[b] = starts[b - 1] + counts[b - 1];
+      offsets = g_new (guint32, MAX (1, n));
+      for (size_t i = 0; i < n; i++)
+        offsets[starts[buckets[i]]++] = (guint32) index->line_off[i];
+      g_free (buckets);
+
+      header[0] = PLAN_BUCKETS;
+      header[1] = (guint32) n;
+      header[2] = n_parts;
+      out = g_byte_array_sized_new (sizeof header + (n_parts + n) * sizeof (guint32));
+      g_byte_array_append (out, (const guint8 *) header, sizeof header);
+      g_byte_array_append (out, (const guint8 *) counts, n_parts * sizeof (guint32));
+      g_byte_array_append (out, (const guint8 *) offsets, n * sizeof (guint32));
+      *out_result = g_byte_array_free_to_bytes (out);
+      return TRUE;
+    }
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
   /* One thread: the backend runs one job per worker. Unique mode drops a
    * run's own duplicates already: the one kept, the first in input order,
    * is the one the whole sort keeps. */
-  result = sort_parallel (text + begin, end - begin, &opts, 1, &cancel, error);
+  result = sort_parallel (text + begin, end - begin, &opts, 1, NULL, 0, &cancel, error);
   if (result == NULL)
     return FALSE;
 
   perm = weft_sort_result_get_permutation (result, &n_perm);
-  header[0] = (guint32) result->index->n_lines;
-  header[1] = (guint32) n_perm;
+  header[0] = PLAN_MERGE;
+  header[1] = (guint32) result->index->n_lines;
+  header[2] = (guint32) n_perm;
   out = g_byte_array_sized_new (sizeof header + n_perm * sizeof (guint32));
   g_byte_array_append (out, (const guint8 *) header, sizeof header);
   g_byte_array_append (out, (const guint8 *) perm, n_perm * sizeof (guint32));
   *out_result = g_byte_array_free_to_bytes (out);
   return TRUE;
+}
+
+guint
+weft_sort_job_next_kind (GBytes *run_output)
+{
+  guint32 plan;
+
+  if (g_bytes_get_size (run_output) < sizeof plan)
+    return 0;
+  memcpy (&plan, g_bytes_get_data (run_output, NULL), sizeof plan);
+  return plan == PLAN_MERGE ? 5 : plan == PLAN_BUCKETS ? 6 : 0;
+}
+
+/* The sorted text of @text, every line ending in a newline (see
+ * weft_sort_job_merge()). */
+static GBytes *
+sort_to_text (const char            *text,
+              size_t                 len,
+              const WeftSortOptions *opts,
+              size_t                *given_off,
+              size_t                 given_n,
+              const SortCancel      *cancel,
+              GError               **error)
+{
+  g_autoptr (WeftSortResult) result = sort_parallel (text, len, opts, 1, given_off, given_n, cancel, error);
+  size_t out_len;
+  char *out;
+
+  if (result == NULL)
+    return NULL;
+  out_len = result->text_len + (result->index->final_newline ? 0 : 1);
+  out = g_malloc (MAX (1, out_len));
+  weft_sort_result_write_text (result, out, 1);
+  if (!result->index->final_newline)
+    out[out_len - 1] = '\n';
+  return g_bytes_new_take (out, out_len);
+}
+
+gboolean
+weft_sort_job_sort_bucket (const char          *text,
+                           size_t               len,
+                           const void          *runs_data,
+                           size_t               runs_len,
+                           GBytes              *options,
+                           WeftSortCancelFunc   cancel_func,
+                           gpointer             cancel_data,
+                           GBytes             **out_result,
+                           GError             **error)
+{
+  g_autofree char *locale = NULL;
+  SortCancel cancel = { NULL, cancel_func, cancel_data };
+  const guint8 *aux = runs_data;
+  WeftSortOptions opts;
+  guint part, n_parts;
+  size_t off = 0, total_lines = 0, bucket_lines = 0, bucket_bytes = 0;
+  const guint8 *lists[MAX_THREADS];
+  guint32 counts[MAX_THREADS];
+  size_t run_start[MAX_THREADS + 1];
+  g_autofree char *buf = NULL;
+  g_autofree size_t *line_off = NULL;
+  size_t k = 0;
+  char *p;
+
+  if (!weft_sort_job_options_parse (options, &opts, &locale, &part, &n_parts, error))
+    return FALSE;
+
+  /* Every run's list for this bucket. */
+  for (guint r = 0; r <= n_parts; r++)
+    run_start[r] = weft_sort_job_run_start (text, len, r, n_parts);
+  for (guint r = 0; r < n_parts; r++)
+    {
+      guint32 header[3], run_counts[MAX_THREADS];
+      size_t before = 0, sum = 0;
+
+      if (runs_len - off < sizeof header)
+        return bad_job (error, "runs too short");
+      memcpy (header, aux + off, sizeof header);
+      off += sizeof header;
+      if (header[0] != PLAN_BUCKETS || header[2] != n_parts ||
+          (runs_len - off) / sizeof (guint32) < n_parts)
+        return bad_job (error, "bad run header");
+      memcpy (run_counts, aux + off, n_parts * sizeof (guint32));
+      off += n_parts * sizeof (guint32);
+      for (guint b = 0; b < n_parts; b++)
+        {
+          if (b < part)
+            before += run_counts[b];
+          sum += run_counts[b];
+        }
+      if (sum != header[1] || (runs_len - off) / sizeof (guint32) < sum)
+        return bad_job (error, "bad run length");
+      counts[r] = run_counts[part];
+      lists[r] = aux + off + before * sizeof (guint32);
+      off += sum * sizeof (guint32);
+      total_lines += header[1];
+      bucket_lines += counts[r];
+    }
+  if (off != runs_len)
+    return bad_job (error, "runs too long");
+
+  /* Every line in this bucket (one part, or a dominant prefix): sort the
+   * text where it is. */
+  if (bucket_lines == total_lines)
+    {
+      *out_result = sort_to_text (text, len, &opts, NULL, 0, &cancel, error);
+      return *out_result != NULL;
+    }
+
+  /* Else gather the bucket's lines, in input order, checking each is a
+   * line start of its run, strictly after the one before. The copy has a
+   * newline after every line, so it takes at most the runs' bytes plus
+   * one; only what is written is ever touched. */
+  buf = g_malloc (len + 1);
+  line_off = g_new (size_t, bucket_lines + 1);
+  line_off[0] = 0;
+  p = buf;
+  for (guint r = 0; r < n_parts; r++)
+    {
+      size_t run_len = run_start[r + 1] - run_start[r];
+      const char *run = text + run_start[r];
+      guint32 prev = 0;
+
+      for (size_t i = 0; i < counts[r]; i++)
+        {
+          guint32 o;
+          const char *nl;
+          size_t l;
+
+          memcpy (&o, lists[r] + i * sizeof (guint32), sizeof o);
+          if (o >= run_len || (i > 0 && o <= prev) || (o > 0 && run[o - 1] != '\n'))
+            return bad_job (error, "not a line of its run");
+          prev = o;
+          nl = memchr (run + o, '\n', run_len - o);
+          l = nl != NULL ? (size_t) (nl - run) - o : run_len - o;
+          memcpy (p, run + o, l);
+          p += l;
+          *p++ = '\n';
+          line_off[++k] = (size_t) (p - buf);
+        }
+    }
+  bucket_bytes = (size_t) (p - buf);
+  /* The line table was made while copying: the sort need not scan. */
+  *out_result = sort_to_text (buf, bucket_bytes, &opts, g_steal_pointer (&line_off), bucket_lines,
+                              &cancel, error);
+  return *out_result != NULL;
 }
 
 /* A sorted run, as a merge sees it: global line numbers. */
@@ -2478,13 +2823,16 @@ read_runs (const WeftSortIndex *index,
 
   for (guint r = 0; r < n_runs; r++)
     {
-      guint32 header[2];
+      guint32 plan, header[2];
       size_t start = weft_sort_job_run_start (text, len, r, n_runs);
 
-      if (aux_len - off < sizeof header)
+      if (aux_len - off < sizeof plan + sizeof header)
         return bad_job (error, "runs too short");
-      memcpy (header, aux + off, sizeof header);
-      off += sizeof header;
+      memcpy (&plan, aux + off, sizeof plan);
+      if (plan != PLAN_MERGE)
+        return bad_job (error, "bad run header");
+      memcpy (header, aux + off + sizeof plan, sizeof header);
+      off += sizeof plan + sizeof header;
       if (header[1] > header[0] || (aux_len - off) / sizeof (guint32) < header[1])
         return bad_job (error, "bad run length");
       /* The run must begin where the text's line @first begins. */
@@ -2542,7 +2890,7 @@ weft_sort_job_merge (const char          *text,
     return FALSE;
   /* The line table of the whole text (one sequential scan), but keys only
    * for the lines this part merges and those its searches probe. */
-  index = index_new (text, len, &opts, 1, error);
+  index = index_new (text, len, &opts, 1, NULL, 0, error);
   if (index == NULL)
     return FALSE;
   if (!read_runs (index, runs_data, runs_len, n_parts, text, len, runs, error))

@@ -245,11 +245,25 @@ void            weft_sort_result_write_text (const WeftSortResult      *result,
  * worker process alike). The text is cut into @n_parts runs of whole
  * lines at even byte offsets (weft_sort_job_run_start()).
  *
- * WEFT_JOB_SORT_RUN, part k: sorts run k alone and returns its line count
- * and its sorted permutation (u32 line count, u32 entries, then the
- * entries: the run's own line numbers, 0-based; all u32 in host order,
- * both ends being the same build). In unique mode the run's own
- * duplicates are already gone.
+ * WEFT_JOB_SORT_RUN, part k: every run job first samples the whole text
+ * alike and picks one of two plans, which its output announces in its
+ * first u32 (all u32 in host order, both ends being the same build):
+ *
+ *   buckets (2), when key prefixes spread the lines evenly (not in numeric
+ *   mode): n_parts - 1 splitters cut the key space into one bucket per
+ *   part; the output lists run k's lines by bucket: u32 plan, line count,
+ *   n_parts, then each bucket's count, then the lines' byte offsets in the
+ *   run, bucket by bucket, in input order. Every line of bucket b sorts
+ *   before every line of bucket b + 1, so nothing needs merging.
+ *
+ *   merge (1), otherwise: run k sorted alone, as u32 plan, line count,
+ *   entries, then the entries: the run's own line numbers, 0-based, in
+ *   sorted order. In unique mode the run's own duplicates are already gone.
+ *
+ * WEFT_JOB_SORT_BUCKET, part k (after the buckets plan): given the text and
+ * every run's output laid end to end (the job's second input), gathers
+ * bucket k's lines and returns their sorted text, every line with its
+ * newline (see below).
  *
  * WEFT_JOB_SORT_MERGE, part k: given the text and every run's output laid
  * end to end (the job's second input), takes the lines between splitters
@@ -272,6 +286,18 @@ gboolean       weft_sort_job_options_parse  (GBytes                    *options,
                                              guint                     *out_part,
                                              guint                     *out_n_parts,
                                              GError                   **error);
+gboolean       weft_sort_job_sort_bucket    (const char                *text,
+                                             size_t                     len,
+                                             const void                *runs_data,
+                                             size_t                     runs_len,
+                                             GBytes                    *options,
+                                             WeftSortCancelFunc         is_cancelled,
+                                             gpointer                   cancel_data,
+                                             GBytes                   **out_result,
+                                             GError                   **error);
+/* Which phase-2 kind follows a run job's @output: WEFT_JOB_SORT_MERGE (5)
+ * or WEFT_JOB_SORT_BUCKET (6); 0 for an output that names no plan. */
+guint          weft_sort_job_next_kind      (GBytes                    *run_output);
 /* Where run @part of @n_parts starts: 0 for the first, @len for
  * @part == @n_parts, else the first line start at or after the even cut. */
 size_t         weft_sort_job_run_start      (const char                *text,

