@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "weft-application.h"
 #include "weft-document.h"
 #include "weft-error.h"
 #include "weft-file.h"
@@ -14,6 +15,7 @@
 #include "weft-replace.h"
 #include "weft-slice.h"
 #include "weft-sort.h"
+#include "weft-sort-task.h"
 #include "weft-text.h"
 
 #define LOAD_SLICE_BYTES   WEFT_SLICE_BYTES
@@ -1413,6 +1415,11 @@ typedef struct
   int              start_char, end_char;
   char            *sorted;                 /* NUL-terminated at sorted_len */
   size_t           sorted_len;
+  /* Sorting, on the application's backend (main thread): */
+  WeftSortTask    *backend_task;           /* until its callback */
+  gulong           backend_cancel_id;
+  GBytes         **pieces;                 /* the sorted text, until assembled */
+  guint            n_pieces;
   /* Applying, on the main thread: */
   WeftReplace     *replace;
   guint            before_state;           /* of the history, for undo */
@@ -1425,53 +1432,73 @@ sort_data_free (SortData *data)
   g_clear_pointer (&data->snapshot, weft_snapshot_unref);
   g_free (data->locale);
   g_free (data->sorted);
+  for (guint i = 0; i < data->n_pieces; i++)
+    g_bytes_unref (data->pieces[i]);
+  g_free (data->pieces);
   g_free (data);
 }
 
+/* Lays the sorted pieces end to end for the apply, off the main thread;
+ * dropping them here keeps their unmapping off it too. */
 static void
-raise_cancel_flag (GCancellable *cancellable,
-                   gpointer      flag)
+assemble_thread (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
 {
-  atomic_store_explicit ((WeftSortCancelFlag *) flag, TRUE, memory_order_relaxed);
+  SortData *data = task_data;
+  size_t off = 0;
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  data->sorted = g_malloc (data->sorted_len + 1);
+  for (guint i = 0; i < data->n_pieces; i++)
+    {
+      gsize n;
+      const void *piece = g_bytes_get_data (data->pieces[i], &n);
+
+      memcpy (data->sorted + off, piece, n);
+      off += n;
+      g_bytes_unref (data->pieces[i]);
+    }
+  g_clear_pointer (&data->pieces, g_free);
+  data->n_pieces = 0;
+  data->sorted[data->sorted_len] = '\0';
+  g_task_return_boolean (task, TRUE);
 }
 
 static void
-sort_thread (GTask        *task,
-             gpointer      source_object,
-             gpointer      task_data,
-             GCancellable *cancellable)
+cancel_backend_sort (GCancellable *cancellable,
+                     SortData     *data)
 {
-  SortData *data = task_data;
-  size_t len = data->end_byte - data->start_byte;
-  g_autofree char *text = g_malloc (len + 1);
-  g_autoptr(WeftSortResult) result = NULL;
-  WeftSortCancelFlag cancel = FALSE;
-  gulong handler = 0;
-  GError *error = NULL;
+  if (data->backend_task != NULL)
+    weft_sort_task_cancel (data->backend_task);
+}
 
-  weft_snapshot_copy_range (data->snapshot, data->start_byte, len, text);
-  text[len] = '\0';
+/* The backend's jobs are done (main thread). */
+static void
+on_backend_sorted (const WeftSortOutput *output,
+                   const GError         *error,
+                   gpointer              user_data)
+{
+  g_autoptr(GTask) sort_task = user_data;
+  SortData *data = g_task_get_task_data (sort_task);
 
-  /* The sort polls a flag; the cancellable raises it (at once if it is
-   * cancelled already). */
-  if (cancellable != NULL)
-    handler = g_cancellable_connect (cancellable, G_CALLBACK (raise_cancel_flag), &cancel, NULL);
-  result = weft_sort_parallel (text, len, &data->options, 0, &cancel, &error);
-  if (handler != 0)
-    g_cancellable_disconnect (cancellable, handler);
-  if (result == NULL)
+  data->backend_task = NULL;
+  g_cancellable_disconnect (g_task_get_cancellable (sort_task), data->backend_cancel_id);
+  data->backend_cancel_id = 0;
+  if (error != NULL)
     {
-      g_task_return_error (task, error);
+      g_task_return_error (sort_task, g_error_copy (error));
       return;
     }
-  if (g_task_return_error_if_cancelled (task))
-    return;
 
-  data->sorted_len = weft_sort_result_get_text_length (result);
-  data->sorted = g_malloc (data->sorted_len + 1);
-  weft_sort_result_write_text (result, data->sorted, 0);
-  data->sorted[data->sorted_len] = '\0';
-  g_task_return_boolean (task, TRUE);
+  data->n_pieces = output->n_pieces;
+  data->pieces = g_new (GBytes *, MAX (1, output->n_pieces));
+  for (guint i = 0; i < output->n_pieces; i++)
+    data->pieces[i] = g_bytes_ref (output->pieces[i]);
+  data->sorted_len = output->length;
+  g_task_run_in_thread (sort_task, assemble_thread);
 }
 
 static void
@@ -1567,6 +1594,9 @@ weft_document_sort_lines_async (WeftDocument          *self,
 {
   g_autoptr(GTask) task = NULL;
   g_autoptr(GTask) sort_task = NULL;
+  g_autoptr(WeftJobInput) input = NULL;
+  GApplication *app = g_application_get_default ();
+  WeftBackend *backend;
   SortData *data;
   size_t first_line, last_line, n_lines;
 
@@ -1619,7 +1649,23 @@ weft_document_sort_lines_async (WeftDocument          *self,
                              self->sort_cancellable, G_CONNECT_SWAPPED);
   sort_task = g_task_new (self, self->sort_cancellable, on_sorted, g_object_ref (task));
   g_task_set_task_data (sort_task, data, NULL);
-  g_task_run_in_thread (sort_task, sort_thread);
+
+  /* The sort runs as jobs on the application's workers, threads or
+   * processes as the user chose, on the snapshot's bytes of those lines. */
+  backend = WEFT_IS_APPLICATION (app) ? weft_application_get_backend (WEFT_APPLICATION (app)) : NULL;
+  if (backend == NULL)
+    {
+      g_task_return_new_error (sort_task, WEFT_ERROR, WEFT_ERROR_FAILED,
+                               _("Lines cannot be sorted: no background workers are running"));
+      return;
+    }
+  input = weft_job_input_new_snapshot_range (data->snapshot, data->start_byte,
+                                             data->end_byte - data->start_byte);
+  data->backend_task = weft_sort_task_start (backend, input, &data->options, 0, 0,
+                                             on_backend_sorted, g_object_ref (sort_task));
+  /* At once if it is cancelled already. */
+  data->backend_cancel_id = g_cancellable_connect (self->sort_cancellable, G_CALLBACK (cancel_backend_sort),
+                                                   data, NULL);
 }
 
 gboolean

@@ -17,6 +17,7 @@ typedef struct
   guint64          owner;
   WeftJobKind      kind;
   WeftJobInput    *input;     /* nullable */
+  WeftJobInput    *aux;       /* nullable */
   GBytes          *options;   /* nullable */
   WeftJobDoneFunc  done;
   gpointer         user_data;

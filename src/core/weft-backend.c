@@ -61,6 +61,7 @@ static void
 weft_job_free (WeftJob *job)
 {
   weft_job_input_unref (job->input);
+  weft_job_input_unref (job->aux);
   g_clear_pointer (&job->options, g_bytes_unref);
   g_clear_pointer (&job->output, g_bytes_unref);
   g_clear_error (&job->error);
@@ -85,7 +86,6 @@ dispatch_finished (gpointer data)
   batch = self->finished;
   g_queue_init (&self->finished);
   self->dispatch_scheduled = FALSE;
-  finalize = self->finalize_pending;
   pthread_mutex_unlock (&self->lock);
 
   while ((job = g_queue_pop_head (&batch)) != NULL)
@@ -104,8 +104,12 @@ dispatch_finished (gpointer data)
       weft_job_free (job);
     }
 
-  /* finalize_pending is set only after the last job finished, so nothing can
-   * have been queued behind this batch. */
+  /* finalize_pending is set only after the last job finished; but a
+   * callback may have submitted a job since (a sort's next phase), which
+   * then failed at once and waits for the dispatch already scheduled. */
+  pthread_mutex_lock (&self->lock);
+  finalize = self->finalize_pending && !self->dispatch_scheduled;
+  pthread_mutex_unlock (&self->lock);
   if (finalize)
     weft_backend_finalize (self);
 
@@ -437,6 +441,7 @@ weft_backend_submit (WeftBackend       *self,
   job->owner = spec->owner;
   job->kind = spec->kind;
   job->input = spec->input != NULL ? weft_job_input_ref (spec->input) : NULL;
+  job->aux = spec->aux != NULL ? weft_job_input_ref (spec->aux) : NULL;
   job->options = spec->options != NULL ? g_bytes_ref (spec->options) : NULL;
   job->done = done;
   job->user_data = user_data;
@@ -445,9 +450,20 @@ weft_backend_submit (WeftBackend       *self,
   job->submit_us = g_get_monotonic_time ();
 
   pthread_mutex_lock (&self->lock);
-  g_warn_if_fail (!self->closing);
   id = job->id = self->next_id++;
   self->stats.submitted++;
+  if (self->closing)
+    {
+      /* Its workers may be gone already: the job fails rather than wait
+       * forever, e.g. a sort's second phase after the user switched
+       * backends. */
+      GError *error = g_error_new_literal (WEFT_ERROR, WEFT_ERROR_FAILED,
+                                           _("The background workers were replaced before this job could run"));
+
+      finish_job_locked (self, job, NULL, error);
+      pthread_mutex_unlock (&self->lock);
+      return id;
+    }
   g_hash_table_insert (self->live, &job->id, job);
   g_queue_push_tail_link (&self->queue, &job->link);
   job->queued = TRUE;

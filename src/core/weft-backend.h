@@ -46,6 +46,7 @@ typedef struct
   WeftJobInput *input;    /* nullable (empty); the backend takes its own reference */
   GBytes       *options;  /* nullable; likewise */
   guint64       owner;    /* groups jobs for weft_backend_cancel_owner(), e.g. a document */
+  WeftJobInput *aux;      /* nullable: a second input (WEFT_JOB_SORT_MERGE's runs); likewise */
 } WeftJobSpec;
 
 typedef enum

@@ -77,6 +77,7 @@ weft_ipc_encode_job (GByteArray       *out,
   put_u64 (out, job->job_id);
   put_u32 (out, job->kind);
   put_u64 (out, job->input_len);
+  put_u64 (out, job->aux_len);
   put_u32 (out, job->options_len);
   g_byte_array_append (out, job->options, job->options_len);
   put_u32 (out, job->n_output_fds);
@@ -96,6 +97,7 @@ weft_ipc_encode_result (GByteArray          *out,
   g_byte_array_append (out, (const guint8 *) result->message, result->message_len);
   put_u32 (out, result->output_len);
   g_byte_array_append (out, result->output, result->output_len);
+  put_u64 (out, result->output_fd_len);
   put_u64 (out, result->stats.run_us);
   put_u64 (out, result->stats.cpu_user_us);
   put_u64 (out, result->stats.cpu_sys_us);
@@ -279,6 +281,7 @@ weft_ipc_decode_job (const guint8  *buf,
       !get_u64 (&r, "job id", &out->job_id, error) ||
       !get_u32 (&r, "kind", &out->kind, error) ||
       !get_u64 (&r, "input length", &out->input_len, error) ||
+      !get_u64 (&r, "aux input length", &out->aux_len, error) ||
       !get_blob (&r, "options", WEFT_IPC_MAX_OPTIONS, &out->options, &out->options_len, error) ||
       !get_u32 (&r, "output descriptors", &out->n_output_fds, error) ||
       !expect_end (&r, error))
@@ -287,10 +290,12 @@ weft_ipc_decode_job (const guint8  *buf,
     return fail (error, "zero id", "job id");
   if (!weft_job_kind_is_valid (out->kind))
     return fail (error, "unknown job kind", "kind");
-  if (out->n_output_fds != (out->kind == WEFT_JOB_SAVE ? 1u : 0u))
+  if (out->n_output_fds != (out->kind == WEFT_JOB_SAVE || weft_job_kind_has_large_output (out->kind) ? 1u : 0u))
     return fail (error, "wrong number for the job kind", "output descriptors");
   if (out->input_len > G_MAXSSIZE)
     return fail (error, "length over its limit", "input length");
+  if (out->aux_len > G_MAXSSIZE)
+    return fail (error, "length over its limit", "aux input length");
   return TRUE;
 }
 
@@ -310,6 +315,7 @@ weft_ipc_decode_result (const guint8   *buf,
       !get_u32 (&r, "error code", &out->error_code, error) ||
       !get_blob (&r, "error message", WEFT_IPC_MAX_ERROR_MESSAGE, &message, &out->message_len, error) ||
       !get_blob (&r, "output", WEFT_IPC_MAX_OUTPUT, &out->output, &out->output_len, error) ||
+      !get_u64 (&r, "output in memfd", &out->output_fd_len, error) ||
       !get_u64 (&r, "run time", &out->stats.run_us, error) ||
       !get_u64 (&r, "user time", &out->stats.cpu_user_us, error) ||
       !get_u64 (&r, "system time", &out->stats.cpu_sys_us, error) ||
@@ -326,13 +332,13 @@ weft_ipc_decode_result (const guint8   *buf,
     case WEFT_IPC_STATUS_CANCELLED:
       if (out->error_code != 0 || out->message_len != 0)
         return fail (error, "error details without an error", "status");
-      if (status == WEFT_IPC_STATUS_CANCELLED && out->output_len != 0)
+      if (status == WEFT_IPC_STATUS_CANCELLED && (out->output_len != 0 || out->output_fd_len != 0))
         return fail (error, "output from a cancelled job", "status");
       break;
     case WEFT_IPC_STATUS_ERROR:
       if (out->error_code > MAX_WORKER_ERROR_CODE)
         return fail (error, "unknown error code", "error code");
-      if (out->output_len != 0)
+      if (out->output_len != 0 || out->output_fd_len != 0)
         return fail (error, "output from a failed job", "status");
       break;
     default:

@@ -18,8 +18,9 @@ G_BEGIN_DECLS
 #define WEFT_IPC_HEADER_SIZE       12u
 #define WEFT_IPC_MAX_OPTIONS       (16u * 1024u)
 #define WEFT_IPC_MAX_ERROR_MESSAGE 1024u
-/* Results travel inline; larger ones (a sorted document) will need a memfd
- * of their own. */
+/* Results travel inline, except those of kinds with large outputs (see
+ * weft_job_kind_has_large_output()): the parent lends such a job a sealed,
+ * fixed-size memfd, and the worker writes the result at its start. */
 #define WEFT_IPC_MAX_OUTPUT        (64u * 1024u)
 #define WEFT_IPC_MAX_MESSAGE       (WEFT_IPC_HEADER_SIZE + 128u + WEFT_IPC_MAX_ERROR_MESSAGE + WEFT_IPC_MAX_OUTPUT)
 
@@ -28,8 +29,8 @@ typedef enum
   WEFT_IPC_INIT = 1,    /* parent -> worker, with the control page's memfd */
   WEFT_IPC_READY = 2,   /* worker -> parent, once it is sandboxed */
   WEFT_IPC_JOB = 3,     /* parent -> worker, with the input memfd (a SAVE: the
-                         * input pipe) unless empty, then the job's output
-                         * descriptors */
+                         * input pipe) unless empty, the aux input's memfd
+                         * unless empty, then the job's output descriptors */
   WEFT_IPC_RESULT = 4,  /* worker -> parent */
 } WeftIpcType;
 
@@ -43,10 +44,12 @@ typedef struct
   guint64       job_id;
   guint32       kind;
   guint64       input_len;     /* bytes of the memfd that belong to the input */
+  guint64       aux_len;       /* likewise for the second input (0: none) */
   const guint8 *options;       /* points into the decoded buffer */
   guint32       options_len;
-  /* Descriptors the job writes to, sent after the input's memfd: exactly
-   * one for SAVE (the temp file the parent created), none for other kinds. */
+  /* Descriptors the job writes to, sent after the inputs' memfds: exactly
+   * one for SAVE (the temp file the parent created) and for kinds with
+   * large outputs (the memfd for the result), none for other kinds. */
   guint32       n_output_fds;
 } WeftIpcJob;
 
@@ -76,6 +79,7 @@ typedef struct
   guint32       message_len;
   const guint8 *output;        /* points into the buffer */
   guint32       output_len;
+  guint64       output_fd_len; /* bytes of the result in the output memfd, when the job has one */
   WeftIpcStats  stats;
 } WeftIpcResult;
 

@@ -11,7 +11,7 @@
 G_BEGIN_DECLS
 
 /* The values cross the IPC boundary, so they are fixed. Real work gets the
- * numbers below 64 (SAVE, SPELL and SORT will take 3, 4 and 5); test-only kinds
+ * numbers below 64 (SAVE 3, SORT 4 to 7, SPELL 8 to 11); test-only kinds
  * start at 64, out of their way. A new kind is added here, in
  * weft_job_kind_is_valid() (which the IPC decoder consults) and in
  * weft_job_run(). */
@@ -20,6 +20,9 @@ typedef enum
   WEFT_JOB_BENCH = 1,            /* FNV-1a hash of the input, repeated; see weft_job_bench_options() */
   WEFT_JOB_ECHO = 2,             /* returns the input unchanged */
   WEFT_JOB_SAVE = 3,             /* writes the input to a file atomically; see weft_job_save_options() */
+  WEFT_JOB_SORT_RUN = 4,         /* sorts one run of lines; see weft-sort.h, layer 3 */
+  WEFT_JOB_SORT_MERGE = 5,       /* merges one part of the sorted runs (the job's aux input) */
+  WEFT_JOB_SORT_BUCKET = 6,      /* sorts one key range of the runs' lines (the job's aux input) */
   WEFT_JOB_TEST_CRASH = 64,      /* abort()s: only ever run in a worker process */
   WEFT_JOB_TEST_OPEN_PATH = 65,  /* tries to open the path given as options; returns the errno */
   WEFT_JOB_TEST_HANG = 66,       /* never returns and ignores cancellation: worker processes only */
@@ -29,6 +32,9 @@ gboolean    weft_job_kind_is_valid      (guint32     kind);
 const char *weft_job_kind_name          (WeftJobKind kind);
 /* TRUE for the test kinds that only a disposable worker process may run. */
 gboolean    weft_job_kind_needs_process (WeftJobKind kind);
+/* TRUE for kinds whose result can be larger than a message carries: a
+ * worker process writes it into a memfd its parent lends it. */
+gboolean    weft_job_kind_has_large_output (WeftJobKind kind);
 
 /* A job's input: immutable bytes that any thread may read, reached chunk by
  * chunk so that a rope snapshot can provide them without flattening. GBytes is
@@ -56,12 +62,25 @@ WeftJobInput *weft_job_input_new_static (const void              *data,
 /* Reads the text of @snap (taking a reference) chunk by chunk, without
  * flattening it. O(1); each chunk lookup is O(log n). */
 WeftJobInput *weft_job_input_new_snapshot (WeftSnapshot          *snap);
+/* The same for the @len bytes of @snap from @byte_off (a selection). */
+WeftJobInput *weft_job_input_new_snapshot_range (WeftSnapshot    *snap,
+                                                 size_t           byte_off,
+                                                 size_t           len);
+/* Concatenates @n_pieces byte blocks (taking references), without
+ * copying them: each piece is one chunk. */
+WeftJobInput *weft_job_input_new_pieces (GBytes * const          *pieces,
+                                         guint                    n_pieces);
 WeftJobInput *weft_job_input_ref        (WeftJobInput            *input);
 void          weft_job_input_unref      (WeftJobInput            *input);
 size_t        weft_job_input_get_size   (WeftJobInput            *input);
 const void   *weft_job_input_get_chunk  (WeftJobInput            *input,
                                          size_t                   byte_off,
                                          size_t                  *out_len);
+/* The whole input as one contiguous block, valid as long as @input. An
+ * input made of several chunks is copied once, by the first caller (the
+ * others wait for it), and the copy is shared by every job reading the
+ * input: K sort jobs over one snapshot flatten it once. Any thread. */
+const char   *weft_job_input_get_flat   (WeftJobInput            *input);
 /* Copies @len bytes starting at @byte_off into @dest; the range must lie
  * within the input. */
 void          weft_job_input_copy       (WeftJobInput            *input,
@@ -119,6 +138,16 @@ gboolean weft_job_run (WeftJobKind        kind,
                        gpointer           cancel_data,
                        GBytes           **out_result,
                        GError           **error);
+/* weft_job_run() with a job's second input, @aux (nullable): what a
+ * WEFT_JOB_SORT_MERGE merges. */
+gboolean weft_job_run_full (WeftJobKind        kind,
+                            WeftJobInput      *input,
+                            WeftJobInput      *aux,
+                            GBytes            *options,
+                            WeftJobCancelFunc  is_cancelled,
+                            gpointer           cancel_data,
+                            GBytes           **out_result,
+                            GError           **error);
 
 /* The part of a SAVE that runs where files cannot be opened (a sandboxed
  * worker): moves the input, @input_len bytes streamed through the pipe

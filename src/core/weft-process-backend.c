@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "weft-backend-private.h"
+#include "weft-job-private.h"
 #include "weft-file.h"
 #include "weft-ipc.h"
 #include "weft-ipc-control.h"
@@ -65,23 +66,6 @@ typedef struct
   int                  sock;
   guint8              *buf;       /* receive buffer, WEFT_IPC_MAX_MESSAGE + 1 bytes */
 } ProcessWorker;
-
-/* The sealed memfd holding a job's input, kept for a retry. */
-typedef struct
-{
-  int    fd;
-  size_t len;
-} InputMemfd;
-
-static void
-input_memfd_free (gpointer data)
-{
-  InputMemfd *m = data;
-
-  if (m->fd >= 0)
-    close (m->fd);
-  g_free (m);
-}
 
 static int
 make_sealed_memfd (const char    *name,
@@ -159,9 +143,10 @@ fail:
   return -1;
 }
 
-/* The most descriptors one message carries: a job's input memfd and the
- * file a SAVE writes. */
-#define MAX_SEND_FDS 2
+/* The most descriptors one message carries: a job's input memfd (or a
+ * SAVE's input pipe), its aux input's, and the file a SAVE writes or the
+ * memfd a large result goes to. */
+#define MAX_SEND_FDS 3
 
 /* Sends one datagram with @n_fds descriptors attached. Returns 0 or an
  * errno. */
@@ -382,6 +367,79 @@ died:
   g_set_error (error, WEFT_ERROR, WEFT_ERROR_WORKER_CRASHED,
                _("The worker process “%s” failed to start up"), w->config->worker_path);
   return SPAWN_DIED;
+}
+
+/* An input's sealed copy for the workers, made once per input (on a slot
+ * thread, never the main one) and shared by every job reading it: the K
+ * jobs of a sort send one memfd, and a retry reuses it. */
+static int
+make_input_memfd (WeftJobInput  *input,
+                  GError       **error)
+{
+  return make_sealed_memfd ("weft-job", weft_job_input_get_size (input), input,
+                            F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL,
+                            NULL, error);
+}
+
+/* The memfd a large result is written to: sparse, so its generous fixed
+ * size costs nothing until written, and sealed at that size, so the worker
+ * can neither grow it nor shrink it under our mapping. */
+static int
+make_output_memfd (size_t   cap,
+                   GError **error)
+{
+  return make_sealed_memfd ("weft-result", cap, NULL,
+                            F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL, NULL, error);
+}
+
+/* The most a large result may take: a permutation of the input's lines
+ * (one u32 per line, and a line takes at least one byte) or its text. */
+static size_t
+large_output_cap (size_t input_len)
+{
+  return 4 * (input_len + 1) + 64;
+}
+
+typedef struct
+{
+  void   *map;
+  size_t  len;
+} OutputMap;
+
+static void
+output_map_free (gpointer data)
+{
+  OutputMap *m = data;
+
+  munmap (m->map, m->len);
+  g_free (m);
+}
+
+/* The result the worker wrote into @fd, mapped rather than copied. Its size
+ * is sealed, so the mapping cannot fault; what the worker may still write
+ * there is its own output, which consumers check as they would any. */
+static GBytes *
+map_output (int      fd,
+            size_t   len,
+            GError **error)
+{
+  OutputMap *m;
+  void *map;
+
+  if (len == 0)
+    return g_bytes_new (NULL, 0);
+  map = mmap (NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED)
+    {
+      int errsv = errno;
+      g_set_error (error, WEFT_ERROR, weft_error_from_errno (errsv),
+                   _("Could not read a worker’s result: %s"), g_strerror (errsv));
+      return NULL;
+    }
+  m = g_new (OutputMap, 1);
+  m->map = map;
+  m->len = len;
+  return g_bytes_new_with_free_func (map, len, output_map_free, m);
 }
 
 static gpointer
@@ -616,16 +674,20 @@ feed_pipe (ProcessWorker *w,
   return status;
 }
 
+/* Runs @job; *output_fd receives the memfd lent for a large result, which
+ * the caller closes. */
 static WeftRunStatus
-process_worker_run (gpointer   worker,
-                    WeftJob   *job,
-                    GBytes   **out,
-                    GError   **error)
+run_job (ProcessWorker  *w,
+         WeftJob        *job,
+         int            *output_fd,
+         GBytes        **out,
+         GError        **error)
 {
-  ProcessWorker *w = worker;
   g_autoptr(GByteArray) msg = g_byte_array_new ();
-  InputMemfd *memfd = job->exec_data;
   size_t input_len = job->input != NULL ? weft_job_input_get_size (job->input) : 0;
+  size_t aux_len = job->aux != NULL ? weft_job_input_get_size (job->aux) : 0;
+  size_t output_cap = 0;
+  int input_fd = -1, aux_fd = -1;
   WeftIpcJob ipc_job = { 0 };
   WeftIpcResult result;
   g_autoptr(GError) local_error = NULL;
@@ -664,25 +726,24 @@ process_worker_run (gpointer   worker,
         }
     }
 
-  /* Made once, on this thread rather than the main one, and kept for a
-   * retry. A SAVE streams its input instead (see feed_pipe()). */
-  if (input_len > 0 && memfd == NULL && !is_save)
+  /* A SAVE streams its input instead (see feed_pipe()). */
+  if (input_len > 0 && !is_save)
     {
-      int fd = make_sealed_memfd ("weft-job", input_len, job->input,
-                                  F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL,
-                                  NULL, error);
-      if (fd < 0)
+      input_fd = weft_job_input_get_memfd (job->input, make_input_memfd, error);
+      if (input_fd < 0)
         return WEFT_RUN_DONE;
-      memfd = g_new0 (InputMemfd, 1);
-      memfd->fd = fd;
-      memfd->len = input_len;
-      job->exec_data = memfd;
-      job->exec_data_free = input_memfd_free;
+    }
+  if (aux_len > 0)
+    {
+      aux_fd = weft_job_input_get_memfd (job->aux, make_input_memfd, error);
+      if (aux_fd < 0)
+        return WEFT_RUN_DONE;
     }
 
   ipc_job.job_id = job->id;
   ipc_job.kind = job->kind;
   ipc_job.input_len = input_len;
+  ipc_job.aux_len = aux_len;
   ipc_job.options = job->options != NULL ? g_bytes_get_data (job->options, &options_len) : NULL;
   if (options_len > WEFT_IPC_MAX_OPTIONS)
     {
@@ -722,13 +783,29 @@ process_worker_run (gpointer   worker,
       (void) fcntl (pipe_fds[0], F_SETFL, 0);
     }
 
-  /* The input first (memfd or pipe), then the output. */
-  if (memfd != NULL)
-    fds[n_fds++] = memfd->fd;
+  /* The input first (memfd or pipe), the aux input, then the output. */
+  if (input_fd >= 0)
+    fds[n_fds++] = input_fd;
   if (pipe_fds[0] >= 0)
     fds[n_fds++] = pipe_fds[0];
+  if (aux_fd >= 0)
+    fds[n_fds++] = aux_fd;
   if (temp != NULL)
     fds[n_fds++] = weft_file_temp_get_fd (temp);
+  if (weft_job_kind_has_large_output (job->kind))
+    {
+      /* Fresh for every attempt: a worker that died may have written
+       * into the last one. */
+      output_cap = large_output_cap (input_len);
+      *output_fd = make_output_memfd (output_cap, error);
+      if (*output_fd < 0)
+        {
+          close_pipe (pipe_fds);
+          return WEFT_RUN_DONE;
+        }
+      fds[n_fds++] = *output_fd;
+      ipc_job.n_output_fds = 1;
+    }
   weft_ipc_encode_job (msg, &ipc_job);
 
   if (send_message_fds (w->sock, msg->data, msg->len, fds, n_fds) != 0)
@@ -770,7 +847,13 @@ process_worker_run (gpointer   worker,
       return lose_worker (w);
     }
 
-  job->stats.ipc_bytes += msg->len + input_len + n;
+  if (result.output_fd_len > output_cap)
+    {
+      g_warning ("Stopping worker %d: its result overran its memory", (int) w->pid);
+      return lose_worker (w);
+    }
+
+  job->stats.ipc_bytes += msg->len + input_len + aux_len + n + result.output_fd_len;
   job->stats.cpu_user_us = result.stats.cpu_user_us;
   job->stats.cpu_sys_us = result.stats.cpu_sys_us;
   job->stats.voluntary_switches = result.stats.voluntary_switches;
@@ -796,7 +879,10 @@ process_worker_run (gpointer   worker,
           if (!weft_file_temp_commit (g_steal_pointer (&temp), error))
             break;
         }
-      *out = g_bytes_new (result.output, result.output_len);
+      if (*output_fd >= 0)
+        *out = map_output (*output_fd, result.output_fd_len, error);
+      else
+        *out = g_bytes_new (result.output, result.output_len);
       break;
     case WEFT_IPC_STATUS_CANCELLED:
       g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED, _("The job was cancelled"));
@@ -807,6 +893,20 @@ process_worker_run (gpointer   worker,
       break;
     }
   return WEFT_RUN_DONE;
+}
+
+static WeftRunStatus
+process_worker_run (gpointer   worker,
+                    WeftJob   *job,
+                    GBytes   **out,
+                    GError   **error)
+{
+  int output_fd = -1;
+  WeftRunStatus status = run_job (worker, job, &output_fd, out, error);
+
+  if (output_fd >= 0)
+    close (output_fd);
+  return status;
 }
 
 static void

@@ -87,10 +87,23 @@ struct _WeftSortIndex
   GPtrArray      *arenas;        /* guarded by arena_lock: primary-weight blocks */
 };
 
-static inline gboolean
-is_cancelled (const WeftSortCancelFlag *cancel)
+/* What a sort polls to learn that it should stop: the public API's flag,
+ * or a job's callback. */
+typedef struct
 {
-  return cancel != NULL && atomic_load_explicit (cancel, memory_order_relaxed);
+  const WeftSortCancelFlag *flag;  /* nullable */
+  WeftSortCancelFunc        func;  /* nullable */
+  gpointer                  data;
+} SortCancel;
+
+static inline gboolean
+is_cancelled (const SortCancel *cancel)
+{
+  if (cancel == NULL)
+    return FALSE;
+  if (cancel->flag != NULL && atomic_load_explicit (cancel->flag, memory_order_relaxed))
+    return TRUE;
+  return cancel->func != NULL && cancel->func (cancel->data);
 }
 
 static gboolean
@@ -187,11 +200,16 @@ scan_fill (void *data)
   return NULL;
 }
 
+/* @given_off (nullable, taken): the line table of @text when the caller
+ * built it while writing the text (@given_n lines, @given_n + 1 entries,
+ * the text ending in a newline), which saves scanning it again. */
 static WeftSortIndex *
 index_new (const char             *text,
            size_t                  len,
            const WeftSortOptions  *opts,
            guint                   n_threads,
+           size_t                 *given_off,
+           size_t                  given_n,
            GError                **error)
 {
   g_autoptr (WeftSortIndex) index = NULL;
@@ -207,6 +225,7 @@ index_new (const char             *text,
   index = g_new0 (WeftSortIndex, 1);
   index->text = text;
   index->len = len;
+  index->line_off = given_off;  /* freed with the index, even on failure */
   index->opts = *opts;
   index->opts.locale = NULL;
   pthread_mutex_init (&index->arena_lock, NULL);
@@ -262,11 +281,52 @@ index_new (const char             *text,
 
   index->final_newline = len == 0 || text[len - 1] == '\n';
 
-  /* Chunks of the text are scanned in parallel: newlines counted, then
-   * each chunk's line starts written from its own first line number. */
   T = MAX (1, MIN (n_threads, MAX_THREADS));
   if (len < (size_t) 1 << 20)
     T = 1;
+  if (given_off != NULL)
+    {
+      g_assert (index->final_newline && given_off[given_n] == len);
+      index->n_lines = given_n;
+    }
+  else if (T == 1)
+    {
+      /* One pass, the table growing as it goes: counting first would
+       * read the text twice. */
+      size_t cap = len / 64 + 16;
+      const char *p = text, *end = text + len;
+
+      index->line_off = g_new (size_t, cap + 1);
+      index->line_off[0] = 0;
+      for (; p < end; p++)
+        {
+          p = memchr (p, '\n', (size_t) (end - p));
+          if (p == NULL)
+            break;
+          if (n + 1 > cap)
+            {
+              cap *= 2;
+              index->line_off = g_renew (size_t, index->line_off, cap + 1);
+            }
+          index->line_off[++n] = (size_t) (p - text) + 1;
+        }
+      if (!index->final_newline)
+        index->line_off[++n] = len + 1;
+      index->n_lines = n;
+    }
+  if (index->line_off != NULL)
+    {
+      if (index->n_lines > G_MAXUINT32)
+        {
+          g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_TOO_LARGE,
+                               _("Too many lines to sort (more than 4,294,967,295)"));
+          return NULL;
+        }
+      goto allocated;
+    }
+
+  /* Chunks of the text are scanned in parallel: newlines counted, then
+   * each chunk's line starts written from its own first line number. */
   for (guint t = 0; t < T; t++)
     chunks[t] = (ScanChunk) { .index = index, .begin = slice_bound (len, t, T),
                               .end = slice_bound (len, t + 1, T) };
@@ -294,6 +354,7 @@ index_new (const char             *text,
   if (!index->final_newline)
     index->line_off[n] = len + 1;
 
+allocated:
   /* Not zeroed: prepare_keys() writes every entry, and its page faults
    * are then taken by the threads in parallel. */
   index->lk = g_new (LineKey, index->n_lines);
@@ -312,7 +373,7 @@ weft_sort_index_new (const char             *text,
   g_return_val_if_fail (text != NULL || len == 0, NULL);
   g_return_val_if_fail (opts != NULL, NULL);
 
-  return index_new (text, len, opts, 1, error);
+  return index_new (text, len, opts, 1, NULL, 0, error);
 }
 
 void
@@ -407,6 +468,7 @@ typedef struct
   char      *data;
   size_t     len;
   size_t     cap;
+  size_t     block_size;
   GPtrArray *blocks;  /* the filled ones */
 } Arena;
 
@@ -420,7 +482,7 @@ arena_alloc (Arena  *arena,
     {
       if (arena->data != NULL)
         g_ptr_array_add (arena->blocks, arena->data);
-      arena->cap = MAX (ARENA_BLOCK, n);
+      arena->cap = MAX (arena->block_size, n);
       arena->data = g_malloc (arena->cap);
       arena->len = 0;
     }
@@ -498,25 +560,29 @@ append_primary (const WeftSortIndex *index,
   return (Span) { key, m + 1 };
 }
 
-gboolean
-weft_sort_index_prepare_keys (WeftSortIndex            *index,
-                              size_t                    first_line,
-                              size_t                    n_lines,
-                              const WeftSortCancelFlag *cancel,
-                              GError                  **error)
+/* Prepares lines [@first_line, @first_line + @n_lines), or when @lines is
+ * set the @n_lines lines it lists. */
+static gboolean
+prepare_keys (WeftSortIndex    *index,
+              const guint32    *lines,
+              size_t            first_line,
+              size_t            n_lines,
+              const SortCancel *cancel,
+              GError          **error)
 {
-  XfrmState st = { NULL, 0, NULL, 0, { NULL, 0, 0, NULL } };
+  XfrmState st = { NULL, 0, NULL, 0, { NULL, 0, 0, 0, NULL } };
   gboolean ok = TRUE;
 
-  g_return_val_if_fail (index != NULL, FALSE);
-  g_return_val_if_fail (first_line + n_lines <= index->n_lines, FALSE);
-
   if (index->xfrm || index->xfrm_full)
-    st.arena.blocks = g_ptr_array_new ();
+    {
+      st.arena.blocks = g_ptr_array_new ();
+      /* A merge prepares a handful of lines at a time: no 4 MiB block each. */
+      st.arena.block_size = MIN (ARENA_BLOCK, MAX (4096, n_lines * 256));
+    }
 
   for (size_t k = 0; k < n_lines; k++)
     {
-      size_t line = first_line + k;
+      size_t line = lines != NULL ? lines[k] : first_line + k;
       const char *p = line_ptr (index, line);
       size_t len = line_len (index, line);
       size_t start = index->opts.column > 1 ? field_start (index, p, len) : 0;
@@ -552,9 +618,28 @@ weft_sort_index_prepare_keys (WeftSortIndex            *index,
 
   if (ok && !index->opts.numeric)
     for (size_t k = 0; k < n_lines; k++)
-      index->lk[first_line + k].prefix = load_prefix (index, index->lk[first_line + k].key, 0);
+      {
+        size_t line = lines != NULL ? lines[k] : first_line + k;
+
+        index->lk[line].prefix = load_prefix (index, index->lk[line].key, 0);
+      }
 
   return ok;
+}
+
+gboolean
+weft_sort_index_prepare_keys (WeftSortIndex            *index,
+                              size_t                    first_line,
+                              size_t                    n_lines,
+                              const WeftSortCancelFlag *cancel,
+                              GError                  **error)
+{
+  SortCancel c = { cancel, NULL, NULL };
+
+  g_return_val_if_fail (index != NULL, FALSE);
+  g_return_val_if_fail (first_line + n_lines <= index->n_lines, FALSE);
+
+  return prepare_keys (index, NULL, first_line, n_lines, &c, error);
 }
 
 /* Comparisons */
@@ -1011,7 +1096,7 @@ weft_sort_is_duplicate (const WeftSortIndex *index,
 typedef struct
 {
   const WeftSortIndex      *index;
-  const WeftSortCancelFlag *cancel;
+  const SortCancel         *cancel;
   gboolean                  cancelled;
   size_t                    work;  /* lines handled since the last cancel check */
 } RunContext;
@@ -1338,7 +1423,7 @@ sort_lines (const WeftSortIndex      *index,
             size_t                    n,
             guint32                  *out_perm,
             guint32                  *out_lcp,
-            const WeftSortCancelFlag *cancel,
+            const SortCancel         *cancel,
             GError                  **error)
 {
   RunContext ctx = { index, cancel, FALSE, 0 };
@@ -1388,7 +1473,8 @@ weft_sort_run (const WeftSortIndex      *index,
   g_return_val_if_fail (first_line + n_lines <= index->n_lines, FALSE);
   g_return_val_if_fail (out_perm != NULL || n_lines == 0, FALSE);
 
-  return sort_lines (index, NULL, first_line, n_lines, out_perm, out_lcp, cancel, error);
+  return sort_lines (index, NULL, first_line, n_lines, out_perm, out_lcp,
+                     &(SortCancel) { cancel, NULL, NULL }, error);
 }
 
 gboolean
@@ -1404,7 +1490,8 @@ weft_sort_run_lines (const WeftSortIndex      *index,
   g_return_val_if_fail (lines != NULL || n_lines == 0, FALSE);
   g_return_val_if_fail (out_perm != NULL || n_lines == 0, FALSE);
 
-  return sort_lines (index, lines, 0, n_lines, out_perm, out_lcp, cancel, error);
+  return sort_lines (index, lines, 0, n_lines, out_perm, out_lcp,
+                     &(SortCancel) { cancel, NULL, NULL }, error);
 }
 
 /* Partitioning by key range */
@@ -1452,15 +1539,11 @@ weft_sort_choose_splitters (const WeftSortIndex *index,
   g_free (samples);
 }
 
-/* Lines with equal prefixes always land in the same bucket, and every
- * line of bucket b sorts before every line of bucket b + 1. */
-guint
-weft_sort_bucket_of (const WeftSortIndex *index,
-                     guint32              line,
-                     const guint64       *splitters,
-                     guint                n_buckets)
+static guint
+bucket_of_key (guint64        k,
+               const guint64 *splitters,
+               guint          n_buckets)
 {
-  guint64 k = bucket_key (index, line);
   guint lo = 0, hi = n_buckets - 1;
 
   while (lo < hi)
@@ -1473,6 +1556,17 @@ weft_sort_bucket_of (const WeftSortIndex *index,
         hi = mid;
     }
   return lo;
+}
+
+/* Lines with equal prefixes always land in the same bucket, and every
+ * line of bucket b sorts before every line of bucket b + 1. */
+guint
+weft_sort_bucket_of (const WeftSortIndex *index,
+                     guint32              line,
+                     const guint64       *splitters,
+                     guint                n_buckets)
+{
+  return bucket_of_key (bucket_key (index, line), splitters, n_buckets);
 }
 
 /* Merging */
@@ -1726,7 +1820,7 @@ typedef struct
 {
   /* Set before the threads start; read-only while they run. */
   WeftSortIndex            *index;
-  const WeftSortCancelFlag *cancel;
+  const SortCancel         *cancel;
   guint                     n_threads;
   size_t                    n;
   guint32                  *bufs[2];  /* each thread writes only its own output slice per phase */
@@ -1785,7 +1879,7 @@ sort_worker (void *data)
   size_t lo = job->run_bounds[t], hi = job->run_bounds[t + 1];
   gboolean ok;
 
-  ok = weft_sort_index_prepare_keys (index, lo, hi - lo, job->cancel, &w->error);
+  ok = prepare_keys (index, NULL, lo, hi - lo, job->cancel, &w->error);
   if (!phase_end (job, phase++, ok))
     return NULL;
 
@@ -1844,15 +1938,15 @@ sort_worker (void *data)
           if (!phase_end (job, phase++, TRUE))
             return NULL;
 
-          ok = weft_sort_run_lines (index, job->bufs[1] + b_start, b_size,
-                                    job->bufs[0] + b_start, NULL, job->cancel, &w->error);
+          ok = sort_lines (index, job->bufs[1] + b_start, 0, b_size,
+                           job->bufs[0] + b_start, NULL, job->cancel, &w->error);
           if (!phase_end (job, phase++, ok))
             return NULL;
           goto sorted;
         }
     }
 
-  ok = weft_sort_run (index, lo, hi - lo, job->bufs[0] + lo, job->lcps[0] + lo, job->cancel, &w->error);
+  ok = sort_lines (index, NULL, lo, hi - lo, job->bufs[0] + lo, job->lcps[0] + lo, job->cancel, &w->error);
   if (!phase_end (job, phase++, ok))
     return NULL;
 
@@ -1949,13 +2043,15 @@ resolve_threads (guint n_threads)
   return MIN (n_threads, MAX_THREADS);
 }
 
-WeftSortResult *
-weft_sort_parallel (const char               *text,
-                    size_t                    len,
-                    const WeftSortOptions    *opts,
-                    guint                     n_threads,
-                    const WeftSortCancelFlag *cancel,
-                    GError                  **error)
+static WeftSortResult *
+sort_parallel (const char               *text,
+               size_t                    len,
+               const WeftSortOptions    *opts,
+               guint                     n_threads,
+               size_t                   *given_off,
+               size_t                    given_n,
+               const SortCancel         *cancel,
+               GError                  **error)
 {
   g_autoptr (WeftSortIndex) index = NULL;
   WeftSortResult *result;
@@ -1967,7 +2063,7 @@ weft_sort_parallel (const char               *text,
   g_return_val_if_fail (opts != NULL, NULL);
 
   T = resolve_threads (n_threads);
-  index = index_new (text, len, opts, T, error);
+  index = index_new (text, len, opts, T, given_off, given_n, error);
   if (index == NULL)
     return NULL;
 
@@ -2035,6 +2131,19 @@ weft_sort_parallel (const char               *text,
   result->index = g_steal_pointer (&index);
   g_free (job);
   return result;
+}
+
+WeftSortResult *
+weft_sort_parallel (const char               *text,
+                    size_t                    len,
+                    const WeftSortOptions    *opts,
+                    guint                     n_threads,
+                    const WeftSortCancelFlag *cancel,
+                    GError                  **error)
+{
+  g_return_val_if_fail (opts != NULL, NULL);
+
+  return sort_parallel (text, len, opts, n_threads, NULL, 0, &(SortCancel) { cancel, NULL, NULL }, error);
 }
 
 void
@@ -2173,4 +2282,694 @@ weft_sort_result_write_text (const WeftSortResult *result,
   run_threads (write_worker, workers, sizeof (WriteWorker), T);
   if (T > 2)
     pthread_barrier_destroy (&job.barrier);
+}
+
+/* Layer 3: a sort as jobs */
+
+/* Options: collation, flags, column, part, parts, locale length (u32
+ * each, host order: both ends are the same build), then the locale name. */
+#define JOB_OPTIONS_HEADER (6 * sizeof (guint32))
+#define JOB_MAX_LOCALE     256
+
+enum
+{
+  JOB_FLAG_IGNORE_CASE = 1 << 0,
+  JOB_FLAG_NUMERIC     = 1 << 1,
+  JOB_FLAG_REVERSE     = 1 << 2,
+  JOB_FLAG_UNIQUE      = 1 << 3,
+  JOB_FLAG_STABLE      = 1 << 4,
+  JOB_FLAGS_ALL        = (1 << 5) - 1,
+};
+
+GBytes *
+weft_sort_job_options (const WeftSortOptions *opts,
+                       guint                  part,
+                       guint                  n_parts)
+{
+  size_t locale_len = opts->locale != NULL ? strlen (opts->locale) : 0;
+  guint32 header[6];
+  GByteArray *out;
+
+  g_return_val_if_fail (n_parts > 0 && part < n_parts, NULL);
+
+  header[0] = opts->collation;
+  header[1] = (opts->ignore_case ? JOB_FLAG_IGNORE_CASE : 0) |
+              (opts->numeric ? JOB_FLAG_NUMERIC : 0) |
+              (opts->reverse ? JOB_FLAG_REVERSE : 0) |
+              (opts->unique ? JOB_FLAG_UNIQUE : 0) |
+              (opts->stable ? JOB_FLAG_STABLE : 0);
+  header[2] = opts->column;
+  header[3] = part;
+  header[4] = n_parts;
+  header[5] = (guint32) MIN (locale_len, (size_t) G_MAXUINT32);
+  out = g_byte_array_sized_new (sizeof header + locale_len);
+  g_byte_array_append (out, (const guint8 *) header, sizeof header);
+  g_byte_array_append (out, (const guint8 *) opts->locale, locale_len);
+  return g_byte_array_free_to_bytes (out);
+}
+
+static gboolean
+bad_job (GError     **error,
+         const char  *what)
+{
+  g_set_error (error, WEFT_ERROR, WEFT_ERROR_FAILED, _("Malformed sort job: %s"), what);
+  return FALSE;
+}
+
+gboolean
+weft_sort_job_options_parse (GBytes           *options,
+                             WeftSortOptions  *out_opts,
+                             char            **out_locale,
+                             guint            *out_part,
+                             guint            *out_n_parts,
+                             GError          **error)
+{
+  const guint8 *data;
+  gsize len = 0;
+  guint32 header[6];
+
+  /* The options may come from another process: every field is checked. */
+  data = options != NULL ? g_bytes_get_data (options, &len) : NULL;
+  if (len < JOB_OPTIONS_HEADER)
+    return bad_job (error, "options too short");
+  memcpy (header, data, sizeof header);
+  if (header[0] > WEFT_SORT_COLLATION_LOCALE)
+    return bad_job (error, "unknown collation");
+  if ((header[1] & ~(guint32) JOB_FLAGS_ALL) != 0)
+    return bad_job (error, "unknown flags");
+  if (header[4] == 0 || header[4] > MAX_THREADS || header[3] >= header[4])
+    return bad_job (error, "bad part");
+  if (header[5] > JOB_MAX_LOCALE || header[5] != len - JOB_OPTIONS_HEADER)
+    return bad_job (error, "bad locale length");
+  if (memchr (data + JOB_OPTIONS_HEADER, '\0', header[5]) != NULL)
+    return bad_job (error, "NUL in the locale");
+
+  *out_opts = (WeftSortOptions) {
+    .collation = header[0],
+    .ignore_case = (header[1] & JOB_FLAG_IGNORE_CASE) != 0,
+    .numeric = (header[1] & JOB_FLAG_NUMERIC) != 0,
+    .reverse = (header[1] & JOB_FLAG_REVERSE) != 0,
+    .unique = (header[1] & JOB_FLAG_UNIQUE) != 0,
+    .stable = (header[1] & JOB_FLAG_STABLE) != 0,
+    .column = header[2],
+  };
+  *out_locale = header[5] > 0 ? g_strndup ((const char *) data + JOB_OPTIONS_HEADER, header[5]) : NULL;
+  out_opts->locale = *out_locale;
+  *out_part = header[3];
+  *out_n_parts = header[4];
+  return TRUE;
+}
+
+size_t
+weft_sort_job_run_start (const char *text,
+                         size_t      len,
+                         guint       part,
+                         guint       n_parts)
+{
+  size_t cut;
+  const char *nl;
+
+  g_return_val_if_fail (n_parts > 0 && part <= n_parts, len);
+
+  if (part == 0)
+    return 0;
+  if (part == n_parts)
+    return len;
+  /* The first line that starts at or after the even cut. */
+  cut = slice_bound (len, part, n_parts);
+  if (cut == 0)
+    return 0;
+  nl = memchr (text + cut - 1, '\n', len - (cut - 1));
+  return nl != NULL ? (size_t) (nl - text) + 1 : len;
+}
+
+/* How many lines of the whole text every run job samples, alike, to
+ * choose the bucket splitters. */
+#define BUCKET_SAMPLES 2048
+
+/* The splitters of @n_parts buckets by key prefix, from lines sampled at
+ * even byte offsets of the whole text (the same on every run job), and
+ * whether the samples spread evenly enough over them: if one prefix
+ * dominates, a bucket would get far more than its share. */
+static gboolean
+choose_bucket_splitters (const char            *text,
+                         size_t                 len,
+                         const WeftSortOptions *opts,
+                         guint                  n_parts,
+                         guint64               *out_splitters,
+                         GError               **error)
+{
+  g_autoptr (GString) sample = g_string_new (NULL);
+  g_autoptr (WeftSortIndex) index = NULL;
+  g_autofree guint64 *keys = NULL;
+  size_t counts[MAX_THREADS] = { 0 }, n, largest = 0;
+
+  if (opts->numeric)
+    return FALSE;
+  if (n_parts < 2)
+    return TRUE;
+  /* The line starting at or after each offset, looking no further than the
+   * next offset: a huge line costs one scan, not one per sample. */
+  for (size_t s = 0; s < BUCKET_SAMPLES; s++)
+    {
+      size_t pos = (size_t) ((guint64) len * s / BUCKET_SAMPLES);
+      size_t limit = (size_t) ((guint64) len * (s + 1) / BUCKET_SAMPLES);
+      const char *nl, *end;
+
+      if (pos > 0)
+        {
+          nl = memchr (text + pos - 1, '\n', limit - (pos - 1));
+          if (nl == NULL)
+            continue;
+          pos = (size_t) (nl - text) + 1;
+        }
+      if (pos >= len)
+        continue;
+      end = memchr (text + pos, '\n', len - pos);
+      g_string_append_len (sample, text + pos, (end != NULL ? (size_t) (end - text) : len) - pos);
+      g_string_append_c (sample, '\n');
+    }
+
+  index = index_new (sample->str, sample->len, opts, 1, NULL, 0, error);
+  if (index == NULL)
+    return FALSE;
+  n = index->n_lines;
+  if (!prepare_keys (index, NULL, 0, n, NULL, error))
+    return FALSE;
+  keys = g_new (guint64, MAX (1, n));
+  for (size_t i = 0; i < n; i++)
+    keys[i] = bucket_key (index, (guint32) i);
+  qsort (keys, n, sizeof (guint64), compare_u64);
+  for (guint b = 1; b < n_parts; b++)
+    out_splitters[b - 1] = n > 0 ? keys[n * b / n_parts] : 0;
+  for (size_t i = 0; i < n; i++)
+    counts[weft_sort_bucket_of (index, (guint32) i, out_splitters, n_parts)]++;
+  for (guint b = 0; b < n_parts; b++)
+    largest = MAX (largest, counts[b]);
+  return largest <= n / n_parts + n / (2 * n_parts) + 8;
+}
+
+/* The two plans a run job's output announces (its first u32); every run
+ * job of a sort reaches the same one. */
+enum
+{
+  PLAN_MERGE = 1,    /* sorted runs, merged by WEFT_JOB_SORT_MERGE */
+  PLAN_BUCKETS = 2,  /* lines by key range, each sorted by WEFT_JOB_SORT_BUCKET */
+};
+
+gboolean
+weft_sort_job_sort_run (const char          *text,
+                        size_t               len,
+                        GBytes              *options,
+                        WeftSortCancelFunc   cancel_func,
+                        gpointer             cancel_data,
+                        GBytes             **out_result,
+                        GError             **error)
+{
+  g_autofree char *locale = NULL;
+  g_autoptr (WeftSortResult) result = NULL;
+  SortCancel cancel = { NULL, cancel_func, cancel_data };
+  WeftSortOptions opts;
+  guint64 splitters[MAX_THREADS];
+  guint part, n_parts;
+  size_t begin, end, n_perm;
+  const guint32 *perm;
+  guint32 header[3];
+  GByteArray *out;
+  g_autoptr (GError) local_error = NULL;
+
+  if (!weft_sort_job_options_parse (options, &opts, &locale, &part, &n_parts, error))
+    return FALSE;
+  begin = weft_sort_job_run_start (text, len, part, n_parts);
+  end = weft_sort_job_run_start (text, len, part + 1, n_parts);
+
+  if (choose_bucket_splitters (text, len, &opts, n_parts, splitters, &local_error))
+    {
+      /* By key range: this run's lines (their offsets in the run, in input
+       * order) listed bucket by bucket; the buckets' sorted texts follow
+       * one another, so nothing is merged. */
+      g_autoptr (WeftSortIndex) index = index_new (text + begin, end - begin, &opts, 1, NULL, 0, error);
+      g_autofree guint32 *offsets = NULL;
+      guint8 *buckets;
+      guint32 counts[MAX_THREADS] = { 0 }, starts[MAX_THREADS];
+      size_t n;
+
+      if (index == NULL)
+        return FALSE;
+      n = index->n_lines;
+      buckets = (guint8 *) g_malloc (MAX (1, n));
+      /* Collation weights must be computed; a key that is text is read
+       * where it lies, and the line table's key records stay untouched. */
+      if (n_parts > 1 && index->xfrm && !prepare_keys (index, NULL, 0, n, &cancel, error))
+        {
+          g_free (buckets);
+          return FALSE;
+        }
+      for (size_t i = 0; i < n; i++)
+        {
+          guint b = 0;
+
+          if (i % CANCEL_STRIDE == 0 && is_cancelled (&cancel))
+            {
+              g_free (buckets);
+              return set_cancelled (error);
+            }
+          if (n_parts > 1 && index->xfrm)
+            b = weft_sort_bucket_of (index, (guint32) i, splitters, n_parts);
+          else if (n_parts > 1)
+            {
+              guint64 k = load_prefix (index, key_region (index, (guint32) i), 0);
+
+              b = bucket_of_key (opts.reverse ? ~k : k, splitters, n_parts);
+            }
+          buckets[i] = (guint8) b;
+          counts[b]++;
+        }
+      starts[0] = 0;
+      for (guint b = 1; b < n_parts; b++)
+        starts[b] = starts[b - 1] + counts[b - 1];
+      offsets = g_new (guint32, MAX (1, n));
+      for (size_t i = 0; i < n; i++)
+        offsets[starts[buckets[i]]++] = (guint32) index->line_off[i];
+      g_free (buckets);
+
+      header[0] = PLAN_BUCKETS;
+      header[1] = (guint32) n;
+      header[2] = n_parts;
+      out = g_byte_array_sized_new (sizeof header + (n_parts + n) * sizeof (guint32));
+      g_byte_array_append (out, (const guint8 *) header, sizeof header);
+      g_byte_array_append (out, (const guint8 *) counts, n_parts * sizeof (guint32));
+      g_byte_array_append (out, (const guint8 *) offsets, n * sizeof (guint32));
+      *out_result = g_byte_array_free_to_bytes (out);
+      return TRUE;
+    }
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  /* One thread: the backend runs one job per worker. Unique mode drops a
+   * run's own duplicates already: the one kept, the first in input order,
+   * is the one the whole sort keeps. */
+  result = sort_parallel (text + begin, end - begin, &opts, 1, NULL, 0, &cancel, error);
+  if (result == NULL)
+    return FALSE;
+
+  perm = weft_sort_result_get_permutation (result, &n_perm);
+  header[0] = PLAN_MERGE;
+  header[1] = (guint32) result->index->n_lines;
+  header[2] = (guint32) n_perm;
+  out = g_byte_array_sized_new (sizeof header + n_perm * sizeof (guint32));
+  g_byte_array_append (out, (const guint8 *) header, sizeof header);
+  g_byte_array_append (out, (const guint8 *) perm, n_perm * sizeof (guint32));
+  *out_result = g_byte_array_free_to_bytes (out);
+  return TRUE;
+}
+
+guint
+weft_sort_job_next_kind (GBytes *run_output)
+{
+  guint32 plan;
+
+  if (g_bytes_get_size (run_output) < sizeof plan)
+    return 0;
+  memcpy (&plan, g_bytes_get_data (run_output, NULL), sizeof plan);
+  return plan == PLAN_MERGE ? 5 : plan == PLAN_BUCKETS ? 6 : 0;
+}
+
+/* The sorted text of @text, every line ending in a newline (see
+ * weft_sort_job_merge()). */
+static GBytes *
+sort_to_text (const char            *text,
+              size_t                 len,
+              const WeftSortOptions *opts,
+              size_t                *given_off,
+              size_t                 given_n,
+              const SortCancel      *cancel,
+              GError               **error)
+{
+  g_autoptr (WeftSortResult) result = sort_parallel (text, len, opts, 1, given_off, given_n, cancel, error);
+  size_t out_len;
+  char *out;
+
+  if (result == NULL)
+    return NULL;
+  out_len = result->text_len + (result->index->final_newline ? 0 : 1);
+  out = g_malloc (MAX (1, out_len));
+  weft_sort_result_write_text (result, out, 1);
+  if (!result->index->final_newline)
+    out[out_len - 1] = '\n';
+  return g_bytes_new_take (out, out_len);
+}
+
+gboolean
+weft_sort_job_sort_bucket (const char          *text,
+                           size_t               len,
+                           const void          *runs_data,
+                           size_t               runs_len,
+                           GBytes              *options,
+                           WeftSortCancelFunc   cancel_func,
+                           gpointer             cancel_data,
+                           GBytes             **out_result,
+                           GError             **error)
+{
+  g_autofree char *locale = NULL;
+  SortCancel cancel = { NULL, cancel_func, cancel_data };
+  const guint8 *aux = runs_data;
+  WeftSortOptions opts;
+  guint part, n_parts;
+  size_t off = 0, total_lines = 0, bucket_lines = 0, bucket_bytes = 0;
+  const guint8 *lists[MAX_THREADS];
+  guint32 counts[MAX_THREADS];
+  size_t run_start[MAX_THREADS + 1];
+  g_autofree char *buf = NULL;
+  g_autofree size_t *line_off = NULL;
+  size_t k = 0;
+  char *p;
+
+  if (!weft_sort_job_options_parse (options, &opts, &locale, &part, &n_parts, error))
+    return FALSE;
+
+  /* Every run's list for this bucket. */
+  for (guint r = 0; r <= n_parts; r++)
+    run_start[r] = weft_sort_job_run_start (text, len, r, n_parts);
+  for (guint r = 0; r < n_parts; r++)
+    {
+      guint32 header[3], run_counts[MAX_THREADS];
+      size_t before = 0, sum = 0;
+
+      if (runs_len - off < sizeof header)
+        return bad_job (error, "runs too short");
+      memcpy (header, aux + off, sizeof header);
+      off += sizeof header;
+      if (header[0] != PLAN_BUCKETS || header[2] != n_parts ||
+          (runs_len - off) / sizeof (guint32) < n_parts)
+        return bad_job (error, "bad run header");
+      memcpy (run_counts, aux + off, n_parts * sizeof (guint32));
+      off += n_parts * sizeof (guint32);
+      for (guint b = 0; b < n_parts; b++)
+        {
+          if (b < part)
+            before += run_counts[b];
+          sum += run_counts[b];
+        }
+      if (sum != header[1] || (runs_len - off) / sizeof (guint32) < sum)
+        return bad_job (error, "bad run length");
+      counts[r] = run_counts[part];
+      lists[r] = aux + off + before * sizeof (guint32);
+      off += sum * sizeof (guint32);
+      total_lines += header[1];
+      bucket_lines += counts[r];
+    }
+  if (off != runs_len)
+    return bad_job (error, "runs too long");
+
+  /* Every line in this bucket (one part, or a dominant prefix): sort the
+   * text where it is. */
+  if (bucket_lines == total_lines)
+    {
+      *out_result = sort_to_text (text, len, &opts, NULL, 0, &cancel, error);
+      return *out_result != NULL;
+    }
+
+  /* Else gather the bucket's lines, in input order, checking each is a
+   * line start of its run, strictly after the one before. The copy has a
+   * newline after every line, so it takes at most the runs' bytes plus
+   * one; only what is written is ever touched. */
+  buf = g_malloc (len + 1);
+  line_off = g_new (size_t, bucket_lines + 1);
+  line_off[0] = 0;
+  p = buf;
+  for (guint r = 0; r < n_parts; r++)
+    {
+      size_t run_len = run_start[r + 1] - run_start[r];
+      const char *run = text + run_start[r];
+      guint32 prev = 0;
+
+      for (size_t i = 0; i < counts[r]; i++)
+        {
+          guint32 o;
+          const char *nl;
+          size_t l;
+
+          memcpy (&o, lists[r] + i * sizeof (guint32), sizeof o);
+          if (o >= run_len || (i > 0 && o <= prev) || (o > 0 && run[o - 1] != '\n'))
+            return bad_job (error, "not a line of its run");
+          prev = o;
+          nl = memchr (run + o, '\n', run_len - o);
+          l = nl != NULL ? (size_t) (nl - run) - o : run_len - o;
+          memcpy (p, run + o, l);
+          p += l;
+          *p++ = '\n';
+          line_off[++k] = (size_t) (p - buf);
+        }
+    }
+  bucket_bytes = (size_t) (p - buf);
+  /* The line table was made while copying: the sort need not scan. */
+  *out_result = sort_to_text (buf, bucket_bytes, &opts, g_steal_pointer (&line_off), bucket_lines,
+                              &cancel, error);
+  return *out_result != NULL;
+}
+
+/* A sorted run, as a merge sees it: global line numbers. */
+typedef struct
+{
+  guint32 *lines;
+  size_t   n;
+  size_t   lo, hi;  /* the part of it this merge takes */
+} MergeRun;
+
+/* The first position of @run whose line sorts after @line. The probed
+ * lines get their keys first. */
+static size_t
+upper_bound (WeftSortIndex  *index,
+             const MergeRun *run,
+             guint32         line)
+{
+  size_t lo = 0, hi = run->n;
+
+  while (lo < hi)
+    {
+      size_t mid = lo + (hi - lo) / 2;
+
+      prepare_keys (index, &run->lines[mid], 0, 1, NULL, NULL);
+      if (compare_lines (index, run->lines[mid], line) <= 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+/* Regularly spaced lines of each run, as many from a run as its share of
+ * all lines, and among them the @n_parts - 1 splitters: the same on every
+ * merge job, since all see the same runs. */
+#define MERGE_SAMPLES 64
+
+static void
+choose_run_splitters (WeftSortIndex  *index,
+                      const MergeRun *runs,
+                      guint           n_runs,
+                      guint           n_parts,
+                      guint32        *out_splitters)
+{
+  size_t total = 0, n = 0, cap = (size_t) (n_runs + 1) * MERGE_SAMPLES;
+  g_autofree guint32 *samples = g_new (guint32, cap);
+
+  for (guint r = 0; r < n_runs; r++)
+    total += runs[r].n;
+  for (guint r = 0; r < n_runs && total > 0; r++)
+    {
+      size_t k = (runs[r].n * n_runs * MERGE_SAMPLES + total - 1) / total;
+
+      k = MIN (k, runs[r].n);
+      for (size_t s = 0; s < k && n < cap; s++)
+        samples[n++] = runs[r].lines[(s * 2 + 1) * runs[r].n / (2 * k)];
+    }
+  prepare_keys (index, samples, 0, n, NULL, NULL);
+  /* At most a few thousand: insertion sort does. */
+  for (size_t i = 1; i < n; i++)
+    {
+      guint32 x = samples[i];
+      size_t j = i;
+
+      while (j > 0 && compare_lines (index, x, samples[j - 1]) < 0)
+        {
+          samples[j] = samples[j - 1];
+          j--;
+        }
+      samples[j] = x;
+    }
+  for (guint b = 1; b < n_parts; b++)
+    out_splitters[b - 1] = n > 0 ? samples[MIN (n - 1, n * b / n_parts)] : 0;
+}
+
+/* Reads the runs' permutations (each as weft_sort_job_sort_run() wrote
+ * it) and checks them against the text: line counts, bounds, no line
+ * twice. */
+static gboolean
+read_runs (const WeftSortIndex *index,
+           const guint8        *aux,
+           size_t               aux_len,
+           guint                n_runs,
+           const char          *text,
+           size_t               len,
+           MergeRun            *runs,
+           GError             **error)
+{
+  g_autofree guint8 *seen = g_new0 (guint8, index->n_lines / 8 + 1);
+  size_t off = 0, first = 0;
+
+  for (guint r = 0; r < n_runs; r++)
+    {
+      guint32 plan, header[2];
+      size_t start = weft_sort_job_run_start (text, len, r, n_runs);
+
+      if (aux_len - off < sizeof plan + sizeof header)
+        return bad_job (error, "runs too short");
+      memcpy (&plan, aux + off, sizeof plan);
+      if (plan != PLAN_MERGE)
+        return bad_job (error, "bad run header");
+      memcpy (header, aux + off + sizeof plan, sizeof header);
+      off += sizeof plan + sizeof header;
+      if (header[1] > header[0] || (aux_len - off) / sizeof (guint32) < header[1])
+        return bad_job (error, "bad run length");
+      /* The run must begin where the text's line @first begins. */
+      if (first + header[0] > index->n_lines ||
+          (first < index->n_lines && index->line_off[first] != start))
+        return bad_job (error, "run does not match the text");
+
+      runs[r].n = header[1];
+      runs[r].lines = g_new (guint32, MAX (1, runs[r].n));
+      memcpy (runs[r].lines, aux + off, runs[r].n * sizeof (guint32));
+      off += runs[r].n * sizeof (guint32);
+      for (size_t i = 0; i < runs[r].n; i++)
+        {
+          guint32 line;
+
+          if (runs[r].lines[i] >= header[0])
+            return bad_job (error, "line out of its run");
+          line = runs[r].lines[i] = (guint32) (first + runs[r].lines[i]);
+          if (seen[line / 8] & (1u << (line % 8)))
+            return bad_job (error, "line twice");
+          seen[line / 8] |= (guint8) (1u << (line % 8));
+        }
+      first += header[0];
+    }
+  if (off != aux_len || first != index->n_lines)
+    return bad_job (error, "runs do not cover the text");
+  return TRUE;
+}
+
+gboolean
+weft_sort_job_merge (const char          *text,
+                     size_t               len,
+                     const void          *runs_data,
+                     size_t               runs_len,
+                     GBytes              *options,
+                     WeftSortCancelFunc   cancel_func,
+                     gpointer             cancel_data,
+                     GBytes             **out_result,
+                     GError             **error)
+{
+  g_autofree char *locale = NULL;
+  g_autoptr (WeftSortIndex) index = NULL;
+  SortCancel cancel = { NULL, cancel_func, cancel_data };
+  MergeRun runs[MAX_THREADS] = { { 0 } };
+  guint32 splitters[MAX_THREADS];
+  WeftSortOptions opts;
+  guint part, n_parts;
+  gboolean ok = FALSE, have_prev = FALSE;
+  guint32 prev = 0;
+  size_t n_out = 0, out_len = 0, count = 0;
+  guint32 *merged = NULL;
+  char *out = NULL, *p;
+
+  if (!weft_sort_job_options_parse (options, &opts, &locale, &part, &n_parts, error))
+    return FALSE;
+  /* The line table of the whole text (one sequential scan), but keys only
+   * for the lines this part merges and those its searches probe. */
+  index = index_new (text, len, &opts, 1, NULL, 0, error);
+  if (index == NULL)
+    return FALSE;
+  if (!read_runs (index, runs_data, runs_len, n_parts, text, len, runs, error))
+    goto out;
+
+  choose_run_splitters (index, runs, n_parts, n_parts, splitters);
+  for (guint r = 0; r < n_parts; r++)
+    {
+      runs[r].lo = part == 0 ? 0 : upper_bound (index, &runs[r], splitters[part - 1]);
+      runs[r].hi = part + 1 == n_parts ? runs[r].n : upper_bound (index, &runs[r], splitters[part]);
+      runs[r].hi = MAX (runs[r].hi, runs[r].lo);
+      count += runs[r].hi - runs[r].lo;
+      if (!prepare_keys (index, runs[r].lines + runs[r].lo, 0, runs[r].hi - runs[r].lo, &cancel, error))
+        goto out;
+      /* Unique mode: the line before this part, the greatest line left of
+       * the cuts, decides whether this part's first line is a duplicate. */
+      if (opts.unique && runs[r].lo > 0)
+        {
+          guint32 line = runs[r].lines[runs[r].lo - 1];
+
+          prepare_keys (index, &line, 0, 1, NULL, NULL);
+          if (!have_prev || compare_lines (index, line, prev) > 0)
+            prev = line;
+          have_prev = TRUE;
+        }
+    }
+
+  /* A merge of the parts of the runs, by the heads' order. */
+  merged = g_new (guint32, MAX (1, count));
+  for (size_t k = 0; k < count; k++)
+    {
+      guint best = G_MAXUINT;
+
+      if (k % CANCEL_STRIDE == 0 && is_cancelled (&cancel))
+        {
+          set_cancelled (error);
+          goto out;
+        }
+      for (guint r = 0; r < n_parts; r++)
+        if (runs[r].lo < runs[r].hi &&
+            (best == G_MAXUINT ||
+             compare_lines (index, runs[r].lines[runs[r].lo], runs[best].lines[runs[best].lo]) < 0))
+          best = r;
+      if (runs[best].lo + MERGE_PREFETCH < runs[best].hi)
+        __builtin_prefetch (&index->lk[runs[best].lines[runs[best].lo + MERGE_PREFETCH]]);
+      {
+        guint32 line = runs[best].lines[runs[best].lo++];
+
+        if (opts.unique && have_prev && weft_sort_is_duplicate (index, prev, line))
+          continue;
+        merged[n_out++] = line;
+        prev = line;
+        have_prev = TRUE;
+        out_len += line_len (index, line) + 1;
+      }
+    }
+
+  /* Every line ends in a newline here: which part holds the sorted text's
+   * last line is not known to any one part, so the task drops the extra
+   * newline from the last piece that is not empty. */
+  out = g_malloc (MAX (1, out_len));
+  p = out;
+  for (size_t k = 0; k < n_out; k++)
+    {
+      size_t l = line_len (index, merged[k]);
+
+      if (k + MERGE_PREFETCH < n_out)
+        __builtin_prefetch (line_ptr (index, merged[k + MERGE_PREFETCH]));
+      memcpy (p, line_ptr (index, merged[k]), l);
+      p += l;
+      *p++ = '\n';
+    }
+  *out_result = g_bytes_new_take (g_steal_pointer (&out), out_len);
+  ok = TRUE;
+
+out:
+  for (guint r = 0; r < n_parts; r++)
+    g_free (runs[r].lines);
+  g_free (merged);
+  g_free (out);
+  return ok;
 }

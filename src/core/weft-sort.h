@@ -19,6 +19,10 @@ typedef atomic_bool WeftSortCancelFlag;
 
 G_BEGIN_DECLS
 
+/* A job's cancellation callback (the same signature as WeftJobCancelFunc):
+ * returns TRUE once the sort should stop. */
+typedef gboolean (*WeftSortCancelFunc) (gpointer data);
+
 /* What the sort compares, and how the result relates to GNU sort.
  *
  * Lines are split on '\n' only; a '\r' before it (CRLF text) is part of the
@@ -235,6 +239,87 @@ size_t          weft_sort_result_get_text_length (const WeftSortResult      *res
 void            weft_sort_result_write_text (const WeftSortResult      *result,
                                              char                      *out,
                                              guint                      n_threads);
+
+/* Layer 3: the two job kinds a sort on a WeftBackend is made of
+ * (weft-sort-task.h drives them; weft-job.c runs them, in a thread or a
+ * worker process alike). The text is cut into @n_parts runs of whole
+ * lines at even byte offsets (weft_sort_job_run_start()).
+ *
+ * WEFT_JOB_SORT_RUN, part k: every run job first samples the whole text
+ * alike and picks one of two plans, which its output announces in its
+ * first u32 (all u32 in host order, both ends being the same build):
+ *
+ *   buckets (2), when key prefixes spread the lines evenly (not in numeric
+ *   mode): n_parts - 1 splitters cut the key space into one bucket per
+ *   part; the output lists run k's lines by bucket: u32 plan, line count,
+ *   n_parts, then each bucket's count, then the lines' byte offsets in the
+ *   run, bucket by bucket, in input order. Every line of bucket b sorts
+ *   before every line of bucket b + 1, so nothing needs merging.
+ *
+ *   merge (1), otherwise: run k sorted alone, as u32 plan, line count,
+ *   entries, then the entries: the run's own line numbers, 0-based, in
+ *   sorted order. In unique mode the run's own duplicates are already gone.
+ *
+ * WEFT_JOB_SORT_BUCKET, part k (after the buckets plan): given the text and
+ * every run's output laid end to end (the job's second input), gathers
+ * bucket k's lines and returns their sorted text, every line with its
+ * newline (see below).
+ *
+ * WEFT_JOB_SORT_MERGE, part k: given the text and every run's output laid
+ * end to end (the job's second input), takes the lines between splitters
+ * k - 1 and k (chosen alike by every part from samples of the runs), merges
+ * them and returns their sorted text, every line with its newline. The
+ * parts' texts laid end to end are the sorted text, except that a text
+ * without a final newline gets one: the caller drops it. It checks the runs first: a permutation that does not
+ * fit the text fails the job (WEFT_ERROR_FAILED), it never picks wrong
+ * lines.
+ *
+ * Both kinds fail with WEFT_ERROR_CANCELLED once @is_cancelled says so. */
+GBytes        *weft_sort_job_options        (const WeftSortOptions     *opts,
+                                             guint                      part,
+                                             guint                      n_parts);
+/* Checks every field; *out_locale (freed with g_free()) backs
+ * out_opts->locale. */
+gboolean       weft_sort_job_options_parse  (GBytes                    *options,
+                                             WeftSortOptions           *out_opts,
+                                             char                     **out_locale,
+                                             guint                     *out_part,
+                                             guint                     *out_n_parts,
+                                             GError                   **error);
+gboolean       weft_sort_job_sort_bucket    (const char                *text,
+                                             size_t                     len,
+                                             const void                *runs_data,
+                                             size_t                     runs_len,
+                                             GBytes                    *options,
+                                             WeftSortCancelFunc         is_cancelled,
+                                             gpointer                   cancel_data,
+                                             GBytes                   **out_result,
+                                             GError                   **error);
+/* Which phase-2 kind follows a run job's @output: WEFT_JOB_SORT_MERGE (5)
+ * or WEFT_JOB_SORT_BUCKET (6); 0 for an output that names no plan. */
+guint          weft_sort_job_next_kind      (GBytes                    *run_output);
+/* Where run @part of @n_parts starts: 0 for the first, @len for
+ * @part == @n_parts, else the first line start at or after the even cut. */
+size_t         weft_sort_job_run_start      (const char                *text,
+                                             size_t                     len,
+                                             guint                      part,
+                                             guint                      n_parts);
+gboolean       weft_sort_job_sort_run       (const char                *text,
+                                             size_t                     len,
+                                             GBytes                    *options,
+                                             WeftSortCancelFunc         is_cancelled,
+                                             gpointer                   cancel_data,
+                                             GBytes                   **out_result,
+                                             GError                   **error);
+gboolean       weft_sort_job_merge          (const char                *text,
+                                             size_t                     len,
+                                             const void                *runs_data,
+                                             size_t                     runs_len,
+                                             GBytes                    *options,
+                                             WeftSortCancelFunc         is_cancelled,
+                                             gpointer                   cancel_data,
+                                             GBytes                   **out_result,
+                                             GError                   **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WeftSortIndex, weft_sort_index_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WeftSortResult, weft_sort_result_free)

@@ -38,8 +38,8 @@ thread_worker_run (gpointer   worker,
                  _("A %s job runs only in a worker process"),
                  weft_job_kind_name (job->kind));
   else
-    weft_job_run (job->kind, job->input, job->options,
-                  weft_job_is_cancelled, job, out, error);
+    weft_job_run_full (job->kind, job->input, job->aux, job->options,
+                       weft_job_is_cancelled, job, out, error);
 
   getrusage (RUSAGE_THREAD, &after);
   job->stats.cpu_user_us = timeval_us (&after.ru_utime) - timeval_us (&before.ru_utime);

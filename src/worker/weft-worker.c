@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,9 +46,9 @@ die (const char *format,
   _exit (2);
 }
 
-/* The most descriptors a message carries: a job's input memfd and its
- * output file. */
-#define MAX_FDS 2
+/* The most descriptors a message carries: a job's input memfd, its aux
+ * input's and its output file or memfd. */
+#define MAX_FDS 3
 
 /* Receives one datagram and at most MAX_FDS descriptors, in one SCM_RIGHTS
  * block; *out_n_fds says how many came. Returns the length, or 0 once the
@@ -202,23 +203,32 @@ serve_job (Worker *w,
   g_autoptr(GBytes) output = NULL;
   g_autoptr(GByteArray) reply = g_byte_array_new ();
   g_autoptr(WeftJobInput) input = NULL;
+  g_autoptr(WeftJobInput) aux = NULL;
   WeftIpcResult result = { 0 };
   struct rusage before, after;
-  const void *map = NULL;
+  const void *map = NULL, *aux_map = NULL;
   CancelCheck check;
   WeftIpcJob job;
   gint64 start_us;
   gsize output_len = 0;
-  int fd = -1, out_fd = -1;
+  int fd = -1, aux_fd = -1, out_fd = -1;
 
   if (!weft_ipc_decode_job (w->buf, len, &job, &error))
     die ("%s", error->message);
-  /* The decoder has tied n_output_fds to the kind: a SAVE comes with
-   * exactly one output descriptor, any other job with none. */
-  if (n_fds != (job.input_len > 0 ? 1u : 0u) + job.n_output_fds)
+  /* The decoder has tied n_output_fds to the kind: a SAVE or a job with a
+   * large output comes with exactly one output descriptor, any other job
+   * with none. */
+  if (n_fds != (job.input_len > 0 ? 1u : 0u) + (job.aux_len > 0 ? 1u : 0u) + job.n_output_fds)
     die ("input or output descriptor missing or unexpected");
   if (job.input_len > 0)
     fd = fds[0];
+  if (job.aux_len > 0)
+    {
+      aux_fd = fds[job.input_len > 0 ? 1 : 0];
+      check_input (aux_fd, job.aux_len);
+      aux_map = map_input (aux_fd, job.aux_len);
+      aux = weft_job_input_new_static (aux_map, job.aux_len);
+    }
   if (job.n_output_fds == 1)
     {
       out_fd = fds[n_fds - 1];
@@ -245,7 +255,36 @@ serve_job (Worker *w,
   if (job.kind == WEFT_JOB_SAVE)
     weft_job_run_save_to_fd (fd, job.input_len, options, out_fd, job_is_cancelled, &check, &output, &error);
   else
-    weft_job_run (job.kind, input, options, job_is_cancelled, &check, &output, &error);
+    weft_job_run_full (job.kind, input, aux, options, job_is_cancelled, &check, &output, &error);
+  /* A large result goes into the memfd the parent lent, which it sealed
+   * at a size the result cannot exceed; it reads the length we report. */
+  if (output != NULL && weft_job_kind_has_large_output (job.kind))
+    {
+      g_autoptr(GBytes) large = g_steal_pointer (&output);
+      const guint8 *data = g_bytes_get_data (large, &output_len);
+
+      for (size_t off = 0; off < output_len;)
+        {
+          ssize_t n = pwrite (out_fd, data + off, output_len - off, (off_t) off);
+
+          if (n < 0 && errno == EINTR)
+            continue;
+          if (n <= 0)
+            {
+              g_set_error (&error, WEFT_ERROR, WEFT_ERROR_TOO_LARGE,
+                           "The result of a %s job does not fit its memory: %s",
+                           weft_job_kind_name (job.kind), g_strerror (n < 0 ? errno : ENOSPC));
+              break;
+            }
+          off += n;
+        }
+      if (error == NULL)
+        {
+          result.output_fd_len = output_len;
+          output = g_bytes_new (NULL, 0);
+        }
+      output_len = 0;
+    }
   result.stats.run_us = g_get_monotonic_time () - start_us;
   getrusage (RUSAGE_SELF, &after);
 
@@ -289,10 +328,15 @@ serve_job (Worker *w,
   send_message (w, reply);
 
   g_clear_pointer (&input, weft_job_input_unref);
+  g_clear_pointer (&aux, weft_job_input_unref);
   if (map != NULL)
     munmap ((void *) map, job.input_len);
+  if (aux_map != NULL)
+    munmap ((void *) aux_map, job.aux_len);
   if (fd >= 0)
     close (fd);
+  if (aux_fd >= 0)
+    close (aux_fd);
   if (out_fd >= 0)
     close (out_fd);
 }
@@ -336,6 +380,15 @@ main (int    argc,
     die ("cannot map the control page: %s", g_strerror (errno));
   close (fds[0]);
   w.control = control;
+
+  /* Locale data is read from files, which the sandbox forbids: a LOCALE
+   * sort's newlocale() must find it loaded. glibc looks in its locale
+   * archive first and keeps the whole archive mapped once it has opened
+   * it, so after these loads every locale in the archive (all that
+   * locale-gen makes) comes without opening a file; the environment's
+   * locale is loaded too, wherever it lives. Both are kept, never freed. */
+  (void) newlocale (LC_ALL_MASK, "C.UTF-8", (locale_t) 0);
+  (void) newlocale (LC_ALL_MASK, "", (locale_t) 0);
 
   if (!weft_sandbox_enter (&error))
     die ("%s", error->message);

@@ -1,4 +1,4 @@
-/* bench-sort.c: `weft-bench sort`, the parallel sort engine against GNU sort --parallel=1/2 on the same file, in one run. */
+/* bench-sort.c: `weft-bench sort`, the sort on the threads and processes backends against GNU sort --parallel=1/2 on the same file, in one run. */
 #include "config.h"
 
 #include <stdio.h>
@@ -7,7 +7,9 @@
 #include <glib/gstdio.h>
 
 #include "bench-common.h"
+#include "weft-backend.h"
 #include "weft-sort.h"
+#include "weft-sort-task.h"
 
 #define DEFAULT_RUNS     5
 #define GENERATED_LINES  1000000
@@ -17,12 +19,15 @@
 #define BAR_BYTES_VS_GNU   0.5
 #define BAR_LOCALE_VS_GNU  0.7
 #define BAR_SPEEDUP_2      1.7
+#define BAR_PROCESSES      1.25
 
 typedef struct
 {
-  const char *backend;   /* "threads" or "gnu-sort" */
-  int         workers;
-  double     *samples;
+  const char        *backend;   /* "threads", "processes" or "gnu-sort" */
+  int                workers;
+  double            *samples;
+  WeftBackend       *pool;      /* the backend the sort runs on; NULL for gnu-sort */
+  WeftSortTaskStats  stats;     /* of the last run */
 } Config;
 
 static const char *
@@ -49,21 +54,95 @@ run_gnu_sort (const char  *path,
   return g_spawn_check_wait_status (status, error);
 }
 
-static gboolean
-run_weft_sort (const char             *text,
-               size_t                  len,
-               const WeftSortOptions  *sort_opts,
-               int                     workers,
-               char                   *out,
-               GError                **error)
+typedef struct
 {
-  g_autoptr (WeftSortResult) result =
-      weft_sort_parallel (text, len, sort_opts, (guint) workers, NULL, error);
+  gboolean           done;
+  GError            *error;
+  GPtrArray         *pieces;    /* GBytes: the sorted text, kept past the timing */
+  WeftSortTaskStats  stats;
+} TaskRun;
 
-  if (result == NULL)
-    return FALSE;
-  weft_sort_result_write_text (result, out, (guint) workers);
+static void
+on_sorted (const WeftSortOutput *output,
+           const GError         *error,
+           gpointer              user_data)
+{
+  TaskRun *run = user_data;
+
+  run->done = TRUE;
+  if (error != NULL)
+    {
+      run->error = g_error_copy (error);
+      return;
+    }
+  for (guint i = 0; i < output->n_pieces; i++)
+    g_ptr_array_add (run->pieces, g_bytes_ref (output->pieces[i]));
+  run->stats = *output->stats;
+}
+
+/* One sort as the application runs it: jobs on @pool, whose workers are
+ * already up (as they are in the editor). A fresh input every time, so
+ * that the processes backend pays for its memfd in every run. Timed until
+ * the sorted text is there, in pieces; laying them end to end into @out
+ * (nullable), as the editor does on a thread of its own before applying
+ * them, and freeing them come after the timing. */
+static gboolean
+run_task (WeftBackend            *pool,
+          const char             *text,
+          size_t                  len,
+          const WeftSortOptions  *sort_opts,
+          int                     workers,
+          char                   *out,
+          size_t                 *out_len,
+          WeftSortTaskStats      *out_stats,
+          gint64                 *end_ns,
+          GError                **error)
+{
+  g_autoptr (GBytes) bytes = g_bytes_new_static (text, len);
+  g_autoptr (WeftJobInput) input = weft_job_input_new_bytes (bytes);
+  g_autoptr (GPtrArray) pieces = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  TaskRun run = { FALSE, NULL, pieces, { 0 } };
+  size_t n_out = 0;
+
+  weft_sort_task_start (pool, input, sort_opts, (guint) workers, 0, on_sorted, &run);
+  while (!run.done)
+    g_main_context_iteration (NULL, TRUE);
+  if (end_ns != NULL)
+    *end_ns = weft_bench_now_ns ();
+  if (run.error != NULL)
+    {
+      g_propagate_error (error, run.error);
+      return FALSE;
+    }
+  for (guint i = 0; out != NULL && i < pieces->len; i++)
+    {
+      gsize n;
+      const void *piece = g_bytes_get_data (g_ptr_array_index (pieces, i), &n);
+
+      memcpy (out + n_out, piece, n);
+      n_out += n;
+    }
+  if (out_len != NULL)
+    *out_len = n_out;
+  if (out_stats != NULL)
+    *out_stats = run.stats;
   return TRUE;
+}
+
+static void
+on_pool_closed (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+}
+
+static void
+close_pool (WeftBackend *pool)
+{
+  gboolean closed = FALSE;
+
+  weft_backend_shutdown (pool, WEFT_SHUTDOWN_CANCEL, on_pool_closed, &closed);
+  while (!closed)
+    g_main_context_iteration (NULL, TRUE);
 }
 
 /* The common parser rejects positional arguments: take FILE out first. */
@@ -123,9 +202,10 @@ weft_bench_sort (int    argc,
   const char *path;
   char *file;
   size_t len = 0, out_len;
-  gboolean locale, bar_ok = TRUE;
-  double gnu2_ms = 0, threads1_ms = 0, threads2_ms = 0;
+  gboolean locale, bar_ok = TRUE, want_threads, want_processes;
+  double gnu2_ms = 0, threads1_ms = 0, threads2_ms = 0, processes2_ms = 0;
   int runs, max_workers, status = 0;
+  g_autofree char *worker_path = weft_bench_worker_path ();
 
   file = take_positional_file (&argc, argv);
   if (!weft_bench_parse_options ("sort",
@@ -145,9 +225,13 @@ weft_bench_sort (int    argc,
       weft_bench_options_clear (&opts);
       return 2;
     }
-  if (opts.backend != NULL && strcmp (opts.backend, "threads") != 0)
+  want_threads = opts.backend == NULL || strcmp (opts.backend, "both") == 0 ||
+                 strcmp (opts.backend, "threads") == 0;
+  want_processes = opts.backend == NULL || strcmp (opts.backend, "both") == 0 ||
+                   strcmp (opts.backend, "processes") == 0;
+  if (!want_threads && !want_processes)
     {
-      g_printerr ("weft-bench sort: only the threads backend runs the sort so far\n");
+      g_printerr ("weft-bench sort: --backend must be threads, processes or both\n");
       weft_bench_options_clear (&opts);
       return 2;
     }
@@ -186,17 +270,30 @@ weft_bench_sort (int    argc,
   runs = opts.runs > 0 ? opts.runs : DEFAULT_RUNS;
   max_workers = opts.workers > 0 ? opts.workers : 2 * (int) MAX (1, sysconf (_SC_NPROCESSORS_ONLN));
 
-  /* Threads rows for 1 ... N workers (--workers N; default 2 x cores), so
-   * that the speedup over one worker is always measured. */
-  for (int w = 1; w <= max_workers; w++)
-    {
-      Config c = { "threads", w, g_new0 (double, runs) };
+  /* Rows for 1 ... N workers (--workers N; default 2 x cores) on each
+   * backend asked for, so that the speedup over one worker is always
+   * measured; the sort runs with as many parts as the pool has workers. */
+  for (int b = 0; b < 2; b++)
+    for (int w = 1; w <= max_workers && (b == 0 ? want_threads : want_processes); w++)
+      {
+        Config c = { b == 0 ? "threads" : "processes", w, g_new0 (double, runs), NULL, { 0 } };
 
-      g_array_append_val (configs, c);
-    }
+        if (b == 0)
+          c.pool = weft_thread_backend_new ((guint) w, NULL);
+        else
+          c.pool = weft_process_backend_new ((guint) w, worker_path, NULL, &error);
+        if (c.pool == NULL)
+          {
+            g_printerr ("weft-bench sort: %s\n", error->message);
+            g_free (c.samples);
+            status = 2;
+            goto out;
+          }
+        g_array_append_val (configs, c);
+      }
   for (int w = 1; w <= 2; w++)
     {
-      Config c = { "gnu-sort", w, g_new0 (double, runs) };
+      Config c = { "gnu-sort", w, g_new0 (double, runs), NULL, { 0 } };
 
       g_array_append_val (configs, c);
     }
@@ -205,9 +302,16 @@ weft_bench_sort (int    argc,
   /* Touch the output buffer once so page faults are not timed. */
   memset (out, 0, MAX (len, 1));
 
-  /* Warm-up, and a check that the text is sortable in this mode. */
-  if (!run_weft_sort (text, len, &sort_opts, 1, out, &error) ||
-      !run_gnu_sort (path, 2, locale, NULL, &error))
+  /* Warm-up of every pool (workers started, pages touched), and a check
+   * that the text is sortable in this mode. */
+  for (guint k = 0; k < configs->len; k++)
+    {
+      Config *c = &g_array_index (configs, Config, k);
+
+      if (c->pool != NULL && !run_task (c->pool, text, len, &sort_opts, c->workers, out, NULL, NULL, NULL, &error))
+        break;
+    }
+  if (error != NULL || !run_gnu_sort (path, 2, locale, NULL, &error))
     {
       g_printerr ("weft-bench sort: %s\n", error->message);
       status = 2;
@@ -220,14 +324,17 @@ weft_bench_sort (int    argc,
     for (guint k = 0; k < configs->len; k++)
       {
         Config *c = &g_array_index (configs, Config, k);
-        gint64 t0 = weft_bench_now_ns ();
+        gint64 t0 = weft_bench_now_ns (), t1 = 0;
         gboolean ok;
 
-        if (strcmp (c->backend, "threads") == 0)
-          ok = run_weft_sort (text, len, &sort_opts, c->workers, out, &error);
+        if (c->pool != NULL)
+          ok = run_task (c->pool, text, len, &sort_opts, c->workers, NULL, NULL, &c->stats, &t1, &error);
         else
-          ok = run_gnu_sort (path, c->workers, locale, NULL, &error);
-        c->samples[i] = weft_bench_elapsed_ms (t0, weft_bench_now_ns ());
+          {
+            ok = run_gnu_sort (path, c->workers, locale, NULL, &error);
+            t1 = weft_bench_now_ns ();
+          }
+        c->samples[i] = weft_bench_elapsed_ms (t0, t1);
         if (!ok)
           {
             g_printerr ("weft-bench sort: %s\n", error->message);
@@ -255,6 +362,8 @@ weft_bench_sort (int    argc,
           threads1_ms = rows[k].median_ms;
         if (strcmp (c->backend, "threads") == 0 && c->workers == 2)
           threads2_ms = rows[k].median_ms;
+        if (strcmp (c->backend, "processes") == 0 && c->workers == 2)
+          processes2_ms = rows[k].median_ms;
       }
 
     for (guint k = 0; k < n_rows; k++)
@@ -262,12 +371,17 @@ weft_bench_sort (int    argc,
         Config *c = &g_array_index (configs, Config, k);
         g_autofree char *extra_json = NULL;
 
-        if (strcmp (c->backend, "threads") == 0)
+        if (c->pool != NULL)
           extra_json = g_strdup_printf ("\"mode\": \"%s\", \"ratio_vs_gnu_parallel2\": %.4f"
-                                        ", \"speedup_vs_1\": %.4f",
+                                        ", \"speedup_vs_threads_1\": %.4f"
+                                        ", \"last_run_phases_ms\": [%.1f, %.1f]"
+                                        ", \"last_run_cpu_ms\": %.1f, \"last_run_ipc_bytes\": %" G_GUINT64_FORMAT,
                                         locale ? "locale" : "bytes",
                                         rows[k].median_ms / gnu2_ms,
-                                        threads1_ms / rows[k].median_ms);
+                                        threads1_ms > 0 ? threads1_ms / rows[k].median_ms : 0.0,
+                                        c->stats.run_phase_us / 1000.0, c->stats.merge_phase_us / 1000.0,
+                                        (c->stats.cpu_user_us + c->stats.cpu_sys_us) / 1000.0,
+                                        c->stats.ipc_bytes);
         else
           extra_json = g_strdup_printf ("\"mode\": \"%s\"", locale ? "locale" : "bytes");
         rows[k].extra_json = extra_json;
@@ -292,9 +406,18 @@ weft_bench_sort (int    argc,
                              threads1_ms / threads2_ms, BAR_SPEEDUP_2, speedup_ok ? "met" : "MISSED");
       bar_ok = bar_ok && speedup_ok;
     }
+  if (threads2_ms > 0 && processes2_ms > 0)
+    {
+      gboolean processes_ok = processes2_ms <= BAR_PROCESSES * threads2_ms;
+
+      weft_bench_print_note (&opts, "processes vs threads, 2 workers: %.3f (bar <= %.2f): %s",
+                             processes2_ms / threads2_ms, BAR_PROCESSES, processes_ok ? "met" : "MISSED");
+      bar_ok = bar_ok && processes_ok;
+    }
   weft_bench_print_note (&opts,
-                         "threads rows: weft_sort_parallel() (index, keys, runs, merges) + writing the sorted text to a buffer, "
-                         "text already in memory; "
+                         "threads/processes rows: weft_sort_task_start() on a backend whose workers are up "
+                         "(runs, then buckets or merges, as jobs), from the text in memory to the sorted text in pieces; "
+                         "processes include making the input's memfd every run; "
                          "gnu-sort rows: the whole sort(1) process, output to /dev/null");
 
   /* --output: the sorted text; with --check it is also compared with GNU
@@ -302,17 +425,15 @@ weft_bench_sort (int    argc,
   out_len = 0;
   if (output != NULL || opts.check)
     {
-      g_autoptr (WeftSortResult) result =
-          weft_sort_parallel (text, len, &sort_opts, (guint) max_workers, NULL, &error);
+      Config *c = &g_array_index (configs, Config, 0);
 
-      if (result == NULL)
+      /* The first pool's sort (with --check, every pool's must agree). */
+      if (!run_task (c->pool, text, len, &sort_opts, c->workers, out, &out_len, NULL, NULL, &error))
         {
           g_printerr ("weft-bench sort: %s\n", error->message);
           status = 2;
           goto out;
         }
-      out_len = weft_sort_result_get_text_length (result);
-      weft_sort_result_write_text (result, out, 0);
       if (output != NULL && !g_file_set_contents (output, out, (gssize) out_len, &error))
         {
           g_printerr ("weft-bench sort: %s\n", error->message);
@@ -336,13 +457,28 @@ weft_bench_sort (int    argc,
       g_unlink (gnu_path);
       if (len > 0 && text[len - 1] != '\n' && gnu_len > 0)
         gnu_len--;
-      if (gnu_len != out_len || memcmp (gnu_text, out, out_len) != 0)
+      for (guint k = 0; k < configs->len; k++)
         {
-          weft_bench_print_note (&opts, "output differs from GNU sort's");
-          bar_ok = FALSE;
+          Config *c = &g_array_index (configs, Config, k);
+
+          if (c->pool == NULL)
+            continue;
+          if (!run_task (c->pool, text, len, &sort_opts, c->workers, out, &out_len, NULL, NULL, &error))
+            {
+              g_printerr ("weft-bench sort: %s\n", error->message);
+              status = 2;
+              goto out;
+            }
+          if (gnu_len != out_len || memcmp (gnu_text, out, out_len) != 0)
+            {
+              weft_bench_print_note (&opts, "%s, %d workers: output differs from GNU sort's",
+                                     c->backend, c->workers);
+              bar_ok = FALSE;
+            }
+          else
+            weft_bench_print_note (&opts, "%s, %d workers: output identical to GNU sort's",
+                                   c->backend, c->workers);
         }
-      else
-        weft_bench_print_note (&opts, "output identical to GNU sort's");
     }
 
   if (opts.check && !bar_ok)
@@ -350,7 +486,11 @@ weft_bench_sort (int    argc,
 
 out:
   for (guint k = 0; k < configs->len; k++)
-    g_free (g_array_index (configs, Config, k).samples);
+    {
+      g_free (g_array_index (configs, Config, k).samples);
+      if (g_array_index (configs, Config, k).pool != NULL)
+        close_pool (g_array_index (configs, Config, k).pool);
+    }
   if (tmp_path != NULL)
     g_unlink (tmp_path);
   weft_bench_options_clear (&opts);

@@ -995,6 +995,30 @@ TEST_F (WeftWindowTest, ADeletedFileIsSaidAndSavingWritesItAgain)
   ASSERT_TRUE (WaitUntil ([&] { return ReadFile (Path ("gone.txt")) == "keep me\n"; }));
 }
 
+// Sorts every line of @document and waits for the result to be in;
+// @each_iteration runs on every main-loop turn meanwhile.
+static bool
+SortAllLines (WeftDocument                *document,
+              const WeftSortOptions       &options,
+              const std::function<void ()> &each_iteration = [] {})
+{
+  bool done = false;
+  bool ok = false;
+  struct Closure { bool *done; bool *ok; } closure = { &done, &ok };
+
+  weft_document_sort_lines_async (
+      document, 0, G_MAXINT, &options, nullptr,
+      [] (GObject *object, GAsyncResult *result, gpointer user_data) {
+        auto *c = static_cast<Closure *> (user_data);
+        *c->ok = weft_document_sort_lines_finish (WEFT_DOCUMENT (object), result, nullptr);
+        *c->done = true;
+      },
+      &closure);
+  if (!WaitUntil ([&] { each_iteration (); return done; }, 60000))
+    return false;
+  return ok;
+}
+
 TEST_F (WeftWindowTest, SortingLargeTextReplacesItAndUndoRestoresIt)
 {
   // 200,000 lines in a scrambled but fixed order.
@@ -1018,25 +1042,17 @@ TEST_F (WeftWindowTest, SortingLargeTextReplacesItAndUndoRestoresIt)
 
   WeftSortOptions options = {};
   options.collation = WEFT_SORT_COLLATION_BYTES;
-  bool done = false;
-  bool ok = false;
-  struct Closure { bool *done; bool *ok; } closure = { &done, &ok };
-  weft_document_sort_lines_async (
-      document, 0, G_MAXINT, &options, nullptr,
-      [] (GObject *object, GAsyncResult *result, gpointer user_data) {
-        auto *c = static_cast<Closure *> (user_data);
-        *c->ok = weft_document_sort_lines_finish (WEFT_DOCUMENT (object), result, nullptr);
-        *c->done = true;
-      },
-      &closure);
+  WeftBackendStats before, after;
+  weft_backend_get_stats (weft_application_get_backend (the_app), &before);
   // While the result goes in, nobody may type.
   bool saw_read_only = false;
-  ASSERT_TRUE (WaitUntil ([&] {
+  ASSERT_TRUE (SortAllLines (document, options, [&] {
     saw_read_only |= !gtk_text_view_get_editable (GTK_TEXT_VIEW (weft_page_get_view (page)));
-    return done;
-  }, 60000));
-  ASSERT_TRUE (ok);
+  }));
   EXPECT_TRUE (saw_read_only);
+  // Sorted by the application's workers: a run and a merge job per worker.
+  weft_backend_get_stats (weft_application_get_backend (the_app), &after);
+  EXPECT_GE (after.completed - before.completed, 2u);
   EXPECT_TRUE (gtk_text_view_get_editable (GTK_TEXT_VIEW (weft_page_get_view (page))));
   // Plain comparisons: a diff of two long texts would take the test down.
   EXPECT_TRUE (BufferText (page) == expected);
@@ -1151,6 +1167,41 @@ TEST_F (WeftWindowTest, UndoingASortOfSomeLinesLeavesTheOthersAlone)
   ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
   EXPECT_EQ (BufferText (page), "x\nb\nc\nä\ny\n");
   EXPECT_EQ (MirrorText (document), "x\nb\nc\nä\ny\n");
+}
+
+TEST_F (WeftWindowTest, SortingOnTheProcessBackendGivesTheSameText)
+{
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.weftedit.Weft");
+  g_setenv ("WEFT_WORKER_PATH", WEFT_WORKER_FOR_TESTS, TRUE);
+  g_settings_set_string (settings, "worker-backend", "processes");
+  ASSERT_STREQ (weft_backend_get_name (weft_application_get_backend (the_app)), "processes");
+
+  std::vector<std::string> lines;
+  for (guint i = 0; i < 20000; i++)
+    lines.push_back ("row " + std::to_string ((i * 7919u) % 20000u));
+  std::string original;
+  for (const auto &line : lines)
+    original += line + "\n";
+  std::sort (lines.begin (), lines.end ());
+  std::string expected;
+  for (const auto &line : lines)
+    expected += line + "\n";
+
+  WriteFile (Path ("rows.txt"), original);
+  WeftPage *page = Open (Path ("rows.txt"));
+  ASSERT_NE (page, nullptr);
+  WeftDocument *document = weft_page_get_document (page);
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_loading (document); }));
+
+  WeftSortOptions options = {};
+  WeftBackendStats before, after;
+  weft_backend_get_stats (weft_application_get_backend (the_app), &before);
+  ASSERT_TRUE (SortAllLines (document, options));
+  EXPECT_TRUE (BufferText (page) == expected);
+  weft_backend_get_stats (weft_application_get_backend (the_app), &after);
+  EXPECT_GE (after.completed - before.completed, 2u);
+  EXPECT_GT (after.ipc_bytes, before.ipc_bytes);
+  g_settings_reset (settings, "worker-backend");
 }
 
 TEST_F (WeftWindowTest, SortLinesDialogPreviewsAndSortsTheSelection)

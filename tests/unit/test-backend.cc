@@ -1,7 +1,6 @@
 // test-backend.cc: the conformance suite every WeftBackend passes, plus what only worker processes promise.
 #include <gtest/gtest.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -27,6 +26,9 @@ extern "C" {
 #include "weft-ipc.h"
 #include "weft-text.h"
 }
+
+#include "weft-test-wait.h"
+#include "weft-worker-pids.h"
 
 extern char **environ;
 
@@ -135,16 +137,7 @@ protected:
   // against hanging the whole run.
   bool WaitFor (const std::function<bool ()> &cond, int timeout_s = 120)
   {
-    gint64 deadline = g_get_monotonic_time () + timeout_s * G_USEC_PER_SEC;
-    GSource *tick = g_timeout_source_new (20);
-
-    g_source_set_callback (tick, [] (gpointer) -> gboolean { return G_SOURCE_CONTINUE; }, nullptr, nullptr);
-    g_source_attach (tick, ctx_);
-    while (!cond () && g_get_monotonic_time () < deadline)
-      g_main_context_iteration (ctx_, TRUE);
-    g_source_destroy (tick);
-    g_source_unref (tick);
-    return cond ();
+    return WeftTestWaitFor (ctx_, cond, timeout_s);
   }
 
   void Shutdown (WeftBackend *backend, WeftShutdownMode mode)
@@ -187,7 +180,7 @@ protected:
   {
     GBytes *bytes = g_bytes_new (input.data (), input.size ());
     WeftJobInput *in = weft_job_input_new_bytes (bytes);
-    WeftJobSpec spec = { kind, in, options, owner };
+    WeftJobSpec spec = { kind, in, options, owner, NULL };
     guint64 id = weft_backend_submit (backend, &spec, OnDone, this);
 
     weft_job_input_unref (in);
@@ -532,7 +525,7 @@ TEST_P (Conformance, SwitchingBackendsMidFlightLosesAndRepeatsNothing)
       GBytes *bytes = g_bytes_new (input.data (), input.size ());
       WeftJobInput *in = weft_job_input_new_bytes (bytes);
       GBytes *options = weft_job_bench_options (2);
-      WeftJobSpec spec = { WEFT_JOB_BENCH, in, options, 0 };
+      WeftJobSpec spec = { WEFT_JOB_BENCH, in, options, 0, NULL };
       guint64 id = weft_backend_submit (new_backend, &spec, [] (const WeftJobResult *r, gpointer data) {
           auto *s = static_cast<NewSide *> (data);
           guint64 h = 0;
@@ -626,45 +619,14 @@ INSTANTIATE_TEST_SUITE_P (Backends, Conformance,
                           });
 
 
-// Pids of this process's weft-worker children, read from /proc.
+// Pids of this process's weft-worker children.
 std::vector<pid_t>
 WorkerPids ()
 {
-  std::vector<pid_t> pids;
-  DIR *dir = opendir ("/proc");
-  struct dirent *e;
+  pid_t pids[64];
+  size_t n = weft_test_worker_pids (pids, G_N_ELEMENTS (pids));
 
-  while (dir != nullptr && (e = readdir (dir)) != nullptr)
-    {
-      char path[64], buf[512];
-      pid_t pid = atoi (e->d_name);
-      FILE *f;
-
-      if (pid <= 0)
-        continue;
-      snprintf (path, sizeof path, "/proc/%d/stat", pid);
-      f = fopen (path, "r");
-      if (f == nullptr)
-        continue;
-      size_t n = fread (buf, 1, sizeof buf - 1, f);
-      fclose (f);
-      buf[n] = '\0';
-      // "pid (comm) state ppid ...": comm may hold spaces, so parse from the last ')'.
-      char *open_paren = strchr (buf, '(');
-      char *close_paren = strrchr (buf, ')');
-      if (open_paren == nullptr || close_paren == nullptr)
-        continue;
-      std::string comm (open_paren + 1, close_paren);
-      int ppid = 0;
-      char state;
-      if (sscanf (close_paren + 1, " %c %d", &state, &ppid) != 2)
-        continue;
-      if (ppid == getpid () && comm == "weft-worker" && state != 'Z')
-        pids.push_back (pid);
-    }
-  if (dir != nullptr)
-    closedir (dir);
-  return pids;
+  return std::vector<pid_t> (pids, pids + MIN (n, G_N_ELEMENTS (pids)));
 }
 
 // SAVE: a snapshot written through either backend.
@@ -776,7 +738,7 @@ protected:
   {
     WeftJobInput *in = weft_job_input_new_snapshot (snap);
     GBytes *options = weft_job_save_options (path.c_str (), mode);
-    WeftJobSpec spec = { WEFT_JOB_SAVE, in, options, 0 };
+    WeftJobSpec spec = { WEFT_JOB_SAVE, in, options, 0, NULL };
     guint64 id = weft_backend_submit (backend, &spec, OnDone, this);
 
     g_bytes_unref (options);
@@ -975,7 +937,7 @@ TEST_P (SaveTest, MalformedOptionsFailWithoutTouchingAnything)
   for (GBytes *options : bad)
     {
       WeftJobInput *in = weft_job_input_new_snapshot (snap);
-      WeftJobSpec spec = { WEFT_JOB_SAVE, in, options, 0 };
+      WeftJobSpec spec = { WEFT_JOB_SAVE, in, options, 0, NULL };
       ids.push_back (weft_backend_submit (backend, &spec, OnDone, this));
       weft_job_input_unref (in);
       if (options != nullptr)

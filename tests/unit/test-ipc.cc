@@ -339,8 +339,9 @@ TEST (WeftIpc, HeaderDamageIsRefused)
 
 TEST (WeftIpc, OversizedLengthsAreRefused)
 {
-  // The options length field sits after id (8), kind (4) and input length (8).
-  const size_t options_len_at = WEFT_IPC_HEADER_SIZE + 20;
+  // The options length field sits after id (8), kind (4), input length (8)
+  // and aux input length (8).
+  const size_t options_len_at = WEFT_IPC_HEADER_SIZE + 28;
   Bytes b = EncodeJob ("abcd");
 
   PutU32 (b, options_len_at, 5);

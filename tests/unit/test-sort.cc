@@ -1,4 +1,4 @@
-// test-sort.cc: the sort engine (weft-sort.c) against GNU sort's output on generated inputs.
+// test-sort.cc: the sort engine (weft-sort.c) and its jobs on both backends (weft-sort-task.c) against GNU sort's output on generated inputs.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -16,14 +16,21 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern "C" {
+#include "weft-backend.h"
 #include "weft-error.h"
+#include "weft-job.h"
 #include "weft-sort.h"
+#include "weft-sort-task.h"
 }
+
+#include "weft-test-wait.h"
+#include "weft-worker-pids.h"
 
 namespace {
 
@@ -79,6 +86,21 @@ struct Flags
     if (column > 1)
       args.push_back ("-k" + std::to_string (column));
     return args;
+  }
+
+  // -f -n -r -u -s from the bits of @mask, in that order.
+  static Flags FromMask (bool locale, unsigned mask, unsigned column)
+  {
+    Flags flags;
+
+    flags.locale = locale;
+    flags.fold = mask & 1;
+    flags.numeric = mask & 2;
+    flags.reverse = mask & 4;
+    flags.unique = mask & 8;
+    flags.stable = mask & 16;
+    flags.column = column;
+    return flags;
   }
 
   std::string Describe () const
@@ -350,15 +372,8 @@ CheckEveryCombination (bool locale)
       for (unsigned mask = 0; mask < 32; mask++)
         for (unsigned column : { 0u, 2u, 3u })
           {
-            Flags flags;
+            Flags flags = Flags::FromMask (locale, mask, column);
 
-            flags.locale = locale;
-            flags.fold = mask & 1;
-            flags.numeric = mask & 2;
-            flags.reverse = mask & 4;
-            flags.unique = mask & 8;
-            flags.stable = mask & 16;
-            flags.column = column;
             ExpectSameAsGnu (input, flags, { 1, 2, 3 }, "seed " + std::to_string (seed));
             if (::testing::Test::HasFatalFailure ())
               return;
@@ -791,4 +806,450 @@ TEST (WeftSort, UnknownLocaleIsAnError)
   opts.locale = "xx_NOWHERE.UTF-8";
   EXPECT_EQ (weft_sort_index_new ("a\n", 2, &opts, &error), nullptr);
   EXPECT_TRUE (g_error_matches (error, WEFT_ERROR, WEFT_ERROR_FAILED));
+}
+
+// The same sorts as jobs on a backend: threads, or weft-worker processes
+// (the built one, as test-backend uses).
+
+namespace {
+
+const char *
+WorkerPath ()
+{
+  const char *path = g_getenv ("WEFT_WORKER_PATH");
+  return path != nullptr ? path : "weft-worker";
+}
+
+// Pids of this process's weft-worker children.
+std::vector<pid_t>
+WorkerPids ()
+{
+  pid_t pids[64];
+  size_t n = weft_test_worker_pids (pids, G_N_ELEMENTS (pids));
+
+  return std::vector<pid_t> (pids, pids + MIN (n, G_N_ELEMENTS (pids)));
+}
+
+struct TaskOutcome
+{
+  bool done = false;
+  bool ok = false;
+  int error_code = -1;
+  std::string error_message;
+  std::string text;
+  WeftSortTaskStats stats{};
+};
+
+class WeftSortOnBackend : public ::testing::TestWithParam<std::string>
+{
+protected:
+  void SetUp () override
+  {
+    ctx_ = g_main_context_new ();
+    if (GetParam () == "threads")
+      backend_ = weft_thread_backend_new (3, ctx_);
+    else
+      {
+        g_autoptr (GError) error = nullptr;
+
+        backend_ = weft_process_backend_new (3, WorkerPath (), ctx_, &error);
+        ASSERT_NE (backend_, nullptr) << error->message;
+      }
+  }
+
+  void TearDown () override
+  {
+    bool closed = false;
+
+    if (backend_ != nullptr)
+      {
+        weft_backend_shutdown (backend_, WEFT_SHUTDOWN_CANCEL,
+                               [] (gpointer data) { *static_cast<bool *> (data) = true; }, &closed);
+        WaitFor ([&] { return closed; });
+      }
+    while (g_main_context_iteration (ctx_, FALSE))
+      ;
+    g_main_context_unref (ctx_);
+  }
+
+  bool WaitFor (const std::function<bool ()> &cond, int timeout_s = 300)
+  {
+    return WeftTestWaitFor (ctx_, cond, timeout_s);
+  }
+
+  static void OnDone (const WeftSortOutput *output, const GError *error, gpointer user_data)
+  {
+    auto *outcome = static_cast<TaskOutcome *> (user_data);
+
+    outcome->done = true;
+    outcome->ok = output != nullptr;
+    if (error != nullptr)
+      {
+        outcome->error_code = error->domain == WEFT_ERROR ? error->code : -2;
+        outcome->error_message = error->message;
+      }
+    if (output != nullptr)
+      {
+        for (guint i = 0; i < output->n_pieces; i++)
+          {
+            gsize n;
+            const char *p = static_cast<const char *> (g_bytes_get_data (output->pieces[i], &n));
+            outcome->text.append (p != nullptr ? p : "", n);
+          }
+        EXPECT_EQ (outcome->text.size (), output->length);
+        outcome->stats = *output->stats;
+      }
+  }
+
+  WeftSortTask *Start (const std::string &input, const Flags &flags, unsigned n_parts,
+                       TaskOutcome *outcome)
+  {
+    WeftSortOptions opts = flags.Options ();
+    GBytes *bytes = g_bytes_new (input.data (), input.size ());
+    WeftJobInput *in = weft_job_input_new_bytes (bytes);
+    WeftSortTask *task = weft_sort_task_start (backend_, in, &opts, n_parts, 0, OnDone, outcome);
+
+    weft_job_input_unref (in);
+    g_bytes_unref (bytes);
+    return task;
+  }
+
+  TaskOutcome Sort (const std::string &input, const Flags &flags, unsigned n_parts)
+  {
+    TaskOutcome outcome;
+
+    Start (input, flags, n_parts, &outcome);
+    EXPECT_TRUE (WaitFor ([&] { return outcome.done; })) << "the sort never finished";
+    return outcome;
+  }
+
+  void ExpectSameAsGnuOnBackend (const std::string &input, const Flags &flags,
+                                 const std::vector<unsigned> &parts, const std::string &label)
+  {
+    std::string expected = GnuSort (input, flags);
+
+    for (unsigned n : parts)
+      {
+        TaskOutcome outcome = Sort (input, flags, n);
+
+        ASSERT_TRUE (outcome.ok) << label << ", " << flags.Describe () << ": " << outcome.error_message;
+        ASSERT_TRUE (expected == outcome.text)
+            << label << ", " << flags.Describe () << ", " << n << " parts on " << GetParam () << "; "
+            << FirstDifference (expected, outcome.text);
+      }
+  }
+
+  void CheckEveryCombinationOnBackend (bool locale)
+  {
+    InputGenerator gen (7919);
+    std::string input = gen.Text (700, false);
+
+    for (unsigned mask = 0; mask < 32; mask++)
+      for (unsigned column : { 0u, 2u })
+        {
+          Flags flags = Flags::FromMask (locale, mask, column);
+
+          ExpectSameAsGnuOnBackend (input, flags, { 1, 3 }, "generated");
+          if (HasFatalFailure ())
+            return;
+        }
+  }
+
+  GMainContext *ctx_ = nullptr;
+  WeftBackend *backend_ = nullptr;
+};
+
+} // namespace
+
+TEST_P (WeftSortOnBackend, ByteOrderMatchesGnuSortInEveryOptionCombination)
+{
+  CheckEveryCombinationOnBackend (false);
+}
+
+TEST_P (WeftSortOnBackend, LocaleCollationMatchesGnuSortInEveryOptionCombination)
+{
+  REQUIRE_LOCALE ();
+  CheckEveryCombinationOnBackend (true);
+}
+
+TEST_P (WeftSortOnBackend, EdgeCasesMatchGnuSortWithAnyNumberOfParts)
+{
+  const char *const inputs[] = {
+    "", "\n", "\n\n\n", "only", "b\na\nc", "b\n\na", "b\r\na\r\na\nb\n\r\n", "z\ny\nx\nw\nv\nu\n",
+  };
+
+  for (const char *input : inputs)
+    for (bool unique : { false, true })
+      {
+        Flags flags;
+
+        flags.unique = unique;
+        ExpectSameAsGnuOnBackend (input, flags, { 1, 2, 5 }, "edge case");
+      }
+  std::string long_line = std::string (100000, 'q') + "\nb\na\n" + std::string (50000, 'a');
+  ExpectSameAsGnuOnBackend (long_line, Flags (), { 1, 2, 4 }, "long lines");
+}
+
+TEST_P (WeftSortOnBackend, DominantPrefixAndDuplicatesAcrossPartsMatchGnuSort)
+{
+  InputGenerator gen (77);
+  std::string input;
+
+  for (int i = 0; i < 6000; i++)
+    input += (i % 10 ? "common-prefix " : "") + gen.Line () + "\n";
+  for (unsigned mask = 0; mask < 8; mask++)
+    {
+      Flags flags;
+
+      flags.fold = mask & 1;
+      flags.reverse = mask & 2;
+      flags.unique = mask & 4;
+      ExpectSameAsGnuOnBackend (input, flags, { 2, 3, 4 }, "dominant prefix");
+      if (HasFatalFailure ())
+        return;
+    }
+}
+
+TEST_P (WeftSortOnBackend, EqualKeysKeepTheirInputOrder)
+{
+  std::string input;
+  Flags flags;
+
+  // Every key (field 2 on) is equal: a stable sort must give the input back.
+  for (int i = 0; i < 20000; i++)
+    input += g_strdup_printf ("%06d same key\n", (i * 7919) % 20000);
+  flags.column = 2;
+  flags.stable = true;
+  for (unsigned parts : { 1u, 2u, 3u })
+    {
+      TaskOutcome outcome = Sort (input, flags, parts);
+
+      ASSERT_TRUE (outcome.ok) << outcome.error_message;
+      EXPECT_TRUE (outcome.text == input) << parts << " parts; " << FirstDifference (input, outcome.text);
+    }
+}
+
+TEST_P (WeftSortOnBackend, SameResultAsTheInProcessSortAndStatsAddUp)
+{
+  InputGenerator gen (99);
+  std::string input = gen.Text (20000, false);
+  Flags flags;
+
+  flags.fold = true;
+  flags.column = 2;
+  std::string expected = WeftSort (input, flags, 2);
+  TaskOutcome outcome = Sort (input, flags, 3);
+  ASSERT_TRUE (outcome.ok) << outcome.error_message;
+  EXPECT_TRUE (outcome.text == expected) << FirstDifference (expected, outcome.text);
+  EXPECT_EQ (outcome.stats.n_jobs, 6u);
+  EXPECT_GT (outcome.stats.wall_us, 0);
+  EXPECT_GE (outcome.stats.wall_us, outcome.stats.run_phase_us);
+  if (GetParam () == "processes")
+    EXPECT_GT (outcome.stats.ipc_bytes, input.size ());
+  else
+    EXPECT_EQ (outcome.stats.ipc_bytes, 0u);
+}
+
+TEST_P (WeftSortOnBackend, CancellingStopsTheSortPromptly)
+{
+  InputGenerator gen (4);
+  std::string input = gen.Text (300000, true);
+
+  for (int delay_ms : { 0, 40 })
+    {
+      TaskOutcome outcome;
+      WeftSortTask *task = Start (input, Flags (), 3, &outcome);
+      gint64 cancelled_at = 0;
+
+      if (delay_ms > 0)
+        {
+          gint64 until = g_get_monotonic_time () + delay_ms * 1000;
+          WaitFor ([&] { return outcome.done || g_get_monotonic_time () >= until; });
+        }
+      if (outcome.done)
+        continue;  // finished before it could be cancelled: nothing to check
+      cancelled_at = g_get_monotonic_time ();
+      weft_sort_task_cancel (task);
+      ASSERT_TRUE (WaitFor ([&] { return outcome.done; }));
+      EXPECT_FALSE (outcome.ok);
+      EXPECT_EQ (outcome.error_code, WEFT_ERROR_CANCELLED) << outcome.error_message;
+      EXPECT_LT ((g_get_monotonic_time () - cancelled_at) / 1000, kCancelBoundMs)
+          << "cancellation took too long";
+    }
+}
+
+TEST_P (WeftSortOnBackend, UnknownLocaleFailsWithAClearError)
+{
+  Flags flags;
+  WeftSortOptions opts = flags.Options ();
+  TaskOutcome outcome;
+  GBytes *bytes = g_bytes_new ("b\na\n", 4);
+  WeftJobInput *in = weft_job_input_new_bytes (bytes);
+
+  opts.collation = WEFT_SORT_COLLATION_LOCALE;
+  opts.locale = "xx_NOWHERE.UTF-8";
+  weft_sort_task_start (backend_, in, &opts, 2, 0, OnDone, &outcome);
+  weft_job_input_unref (in);
+  g_bytes_unref (bytes);
+  ASSERT_TRUE (WaitFor ([&] { return outcome.done; }));
+  EXPECT_FALSE (outcome.ok);
+  EXPECT_EQ (outcome.error_code, WEFT_ERROR_FAILED);
+  EXPECT_NE (outcome.error_message.find ("xx_NOWHERE"), std::string::npos) << outcome.error_message;
+}
+
+// The run jobs' choice of plan: key ranges where prefixes spread the
+// lines, sorted runs and merges where they cannot (numeric keys, one
+// prefix on most lines).
+TEST (WeftSortJobs, RunJobsSplitByKeyRangeUnlessPrefixesCannot)
+{
+  InputGenerator gen (21);
+  std::string spread = gen.Text (5000, true), dominant;
+  for (int i = 0; i < 5000; i++)
+    dominant += (i % 10 ? "common-prefix " : "") + gen.Line () + "\n";
+
+  auto next_kind = [] (const std::string &text, const Flags &flags) {
+    WeftSortOptions opts = flags.Options ();
+    g_autoptr (GBytes) options = weft_sort_job_options (&opts, 1, 2);
+    g_autoptr (GBytes) output = nullptr;
+    g_autoptr (GError) error = nullptr;
+
+    EXPECT_TRUE (weft_sort_job_sort_run (text.data (), text.size (), options, nullptr, nullptr, &output, &error))
+        << (error ? error->message : "");
+    return output != nullptr ? weft_sort_job_next_kind (output) : 0u;
+  };
+  Flags numeric;
+  numeric.numeric = true;
+  EXPECT_EQ (next_kind (spread, Flags ()), (guint) WEFT_JOB_SORT_BUCKET);
+  EXPECT_EQ (next_kind (spread, numeric), (guint) WEFT_JOB_SORT_MERGE);
+  EXPECT_EQ (next_kind (dominant, Flags ()), (guint) WEFT_JOB_SORT_MERGE);
+}
+
+// A run job's output that does not fit the text fails the next phase with
+// an error, rather than picking wrong lines.
+TEST (WeftSortJobs, PhaseTwoRefusesOutputsThatDoNotFitTheText)
+{
+  const std::string text = "c\nb\na\nd\n";
+  WeftSortOptions opts = Flags ().Options ();
+  std::string runs;
+
+  for (guint part = 0; part < 2; part++)
+    {
+      g_autoptr (GBytes) options = weft_sort_job_options (&opts, part, 2);
+      g_autoptr (GBytes) output = nullptr;
+      ASSERT_TRUE (weft_sort_job_sort_run (text.data (), text.size (), options, nullptr, nullptr, &output, nullptr));
+      gsize n;
+      const char *p = static_cast<const char *> (g_bytes_get_data (output, &n));
+      runs.append (p, n);
+    }
+  g_autoptr (GBytes) options = weft_sort_job_options (&opts, 0, 2);
+  // A line count that does not add up, an offset that starts no line, a
+  // list cut short.
+  std::string bad_count = runs, bad_offset = runs;
+  bad_count[4] ^= 1;
+  bad_offset[bad_offset.size () - 4] ^= 1;
+  {
+    g_autoptr (GBytes) output = nullptr;
+    ASSERT_TRUE (weft_sort_job_sort_bucket (text.data (), text.size (), runs.data (), runs.size (), options,
+                                            nullptr, nullptr, &output, nullptr));
+  }
+  for (const std::string &aux : { bad_count, bad_offset, runs.substr (0, runs.size () - 4) })
+    {
+      bool refused = false;
+
+      for (guint part = 0; part < 2; part++)
+        {
+          g_autoptr (GBytes) part_options = weft_sort_job_options (&opts, part, 2);
+          g_autoptr (GBytes) output = nullptr;
+          g_autoptr (GError) error = nullptr;
+
+          if (!weft_sort_job_sort_bucket (text.data (), text.size (), aux.data (), aux.size (), part_options,
+                                          nullptr, nullptr, &output, &error))
+            {
+              EXPECT_TRUE (g_error_matches (error, WEFT_ERROR, WEFT_ERROR_FAILED));
+              refused = true;
+            }
+        }
+      EXPECT_TRUE (refused);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P (Backends, WeftSortOnBackend, ::testing::Values ("threads", "processes"),
+                          [] (const ::testing::TestParamInfo<std::string> &info) { return info.param; });
+
+// Workers killed while they sort: each job is retried once on a fresh
+// worker, so the sort either gives GNU sort's exact output or fails with
+// WEFT_ERROR_WORKER_CRASHED; never a wrong text.
+TEST (WeftSortOnProcesses, KilledWorkersGiveTheRightOutputOrAnError)
+{
+  GMainContext *ctx = g_main_context_new ();
+  g_autoptr (GError) error = nullptr;
+  WeftBackend *backend = weft_process_backend_new (2, WorkerPath (), ctx, &error);
+  ASSERT_NE (backend, nullptr) << error->message;
+  InputGenerator gen (12);
+  std::string input = gen.Text (150000, true);
+  std::string expected = GnuSort (input, Flags ());
+  int kills_total = 0, crashed_errors = 0, exact = 0;
+
+  for (int round = 0; round < 4; round++)
+    {
+      TaskOutcome outcome;
+      WeftSortOptions opts = Flags ().Options ();
+      GBytes *bytes = g_bytes_new (input.data (), input.size ());
+      WeftJobInput *in = weft_job_input_new_bytes (bytes);
+      int kills = 0;
+
+      weft_sort_task_start (backend, in, &opts, 2, 0,
+                            [] (const WeftSortOutput *output, const GError *err, gpointer data) {
+                              auto *o = static_cast<TaskOutcome *> (data);
+                              o->done = true;
+                              o->ok = output != nullptr;
+                              if (err != nullptr)
+                                o->error_code = err->code;
+                              for (guint i = 0; output != nullptr && i < output->n_pieces; i++)
+                                {
+                                  gsize n;
+                                  const char *p = static_cast<const char *> (g_bytes_get_data (output->pieces[i], &n));
+                                  o->text.append (p != nullptr ? p : "", n);
+                                }
+                            },
+                            &outcome);
+      weft_job_input_unref (in);
+      g_bytes_unref (bytes);
+
+      // Round 0 kills once, later rounds keep killing: one worker death is
+      // survived, repeated ones may exhaust a job's retry.
+      gint64 deadline = g_get_monotonic_time () + 300 * G_USEC_PER_SEC;
+      while (!outcome.done && g_get_monotonic_time () < deadline)
+        {
+          g_main_context_iteration (ctx, FALSE);
+          if (kills < (round == 0 ? 1 : 6))
+            {
+              std::vector<pid_t> pids = WorkerPids ();
+              if (!pids.empty () && kill (pids[kills % pids.size ()], SIGKILL) == 0)
+                kills++;
+            }
+          g_usleep (2000);
+        }
+      ASSERT_TRUE (outcome.done);
+      kills_total += kills;
+      if (outcome.ok)
+        {
+          ASSERT_TRUE (outcome.text == expected) << "round " << round << "; " << FirstDifference (expected, outcome.text);
+          exact++;
+        }
+      else
+        {
+          EXPECT_EQ (outcome.error_code, WEFT_ERROR_WORKER_CRASHED);
+          crashed_errors++;
+        }
+    }
+  EXPECT_GT (kills_total, 0);
+  EXPECT_EQ (exact + crashed_errors, 4);
+
+  bool closed = false;
+  weft_backend_shutdown (backend, WEFT_SHUTDOWN_CANCEL,
+                         [] (gpointer data) { *static_cast<bool *> (data) = true; }, &closed);
+  while (!closed)
+    g_main_context_iteration (ctx, TRUE);
+  g_main_context_unref (ctx);
 }
