@@ -146,7 +146,7 @@ SubmitSave (WeftBackend *backend, Document &doc, const std::string &path, Outcom
   g_autoptr (WeftSnapshot) snap = doc.Snapshot ();
   g_autoptr (WeftJobInput) input = weft_job_input_new_snapshot (snap);
   g_autoptr (GBytes) options = weft_job_save_options (path.c_str (), 0600);
-  WeftJobSpec spec = { WEFT_JOB_SAVE, input, options, 0 };
+  WeftJobSpec spec = { WEFT_JOB_SAVE, input, options, 0, nullptr };
   return weft_backend_submit (backend, &spec, OnSaved, outcome);
 }
 

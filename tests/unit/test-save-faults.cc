@@ -120,7 +120,7 @@ protected:
     } done;
     g_autoptr (WeftJobInput) input = weft_job_input_new_snapshot (snap);
     g_autoptr (GBytes) options = weft_job_save_options (path_.c_str (), 0600);
-    WeftJobSpec spec = { WEFT_JOB_SAVE, input, options, 0 };
+    WeftJobSpec spec = { WEFT_JOB_SAVE, input, options, 0, nullptr };
     weft_backend_submit (
         backend_, &spec,
         [] (const WeftJobResult *result, gpointer data) {
