@@ -225,7 +225,10 @@ weft_preferences_window_init (WeftPreferencesWindow *self)
   g_settings_bind (self->settings, "restore-session", self->restore_switch, "active", G_SETTINGS_BIND_DEFAULT);
 
   weft_preferences_window_fill_languages (self);
-  g_settings_bind (self->settings, "spell-check", self->spell_language_row, "sensitive", G_SETTINGS_BIND_GET);
+  /* Sensitive while spell-checking is on, which the default binding's
+   * writability link would override. */
   g_settings_bind_with_mapping (self->settings, "spell-language", self->spell_language_row, "selected",
-                                G_SETTINGS_BIND_DEFAULT, language_from_setting, language_to_setting, self, NULL);
+                                G_SETTINGS_BIND_DEFAULT | G_SETTINGS_BIND_NO_SENSITIVITY,
+                                language_from_setting, language_to_setting, self, NULL);
+  g_settings_bind (self->settings, "spell-check", self->spell_language_row, "sensitive", G_SETTINGS_BIND_GET);
 }
