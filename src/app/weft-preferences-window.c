@@ -20,6 +20,7 @@ struct _WeftPreferencesWindow
   GtkSwitch            *line_numbers_switch;
   GtkSwitch            *current_line_switch;
   GtkSwitch            *wrap_switch;
+  GtkSwitch            *spell_switch;
   GtkSpinButton        *tab_width_spin;
   GtkSwitch            *spaces_switch;
   AdwComboRow          *backend_row;
@@ -29,7 +30,6 @@ struct _WeftPreferencesWindow
   GtkSpinButton        *interval_spin;
   GtkSwitch            *to_file_switch;
   GtkSwitch            *restore_switch;
-  GtkSwitch            *spell_switch;
   AdwComboRow          *spell_language_row;
   /* The language row's tags, in its order; "" first, for the locale's. */
   GStrv                 spell_languages;
@@ -180,6 +180,7 @@ weft_preferences_window_class_init (WeftPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, line_numbers_switch);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, current_line_switch);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, wrap_switch);
+  gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, spell_switch);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, tab_width_spin);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, spaces_switch);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, backend_row);
@@ -189,7 +190,6 @@ weft_preferences_window_class_init (WeftPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, interval_spin);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, to_file_switch);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, restore_switch);
-  gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, spell_switch);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, spell_language_row);
 }
 
@@ -210,6 +210,7 @@ weft_preferences_window_init (WeftPreferencesWindow *self)
   g_settings_bind (self->settings, "highlight-current-line", self->current_line_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "wrap-text", self->wrap_switch, "active", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "spell-check", self->spell_switch, "active", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "tab-width", self->tab_width_spin, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "insert-spaces", self->spaces_switch, "active", G_SETTINGS_BIND_DEFAULT);
 
@@ -224,8 +225,10 @@ weft_preferences_window_init (WeftPreferencesWindow *self)
   g_settings_bind (self->settings, "restore-session", self->restore_switch, "active", G_SETTINGS_BIND_DEFAULT);
 
   weft_preferences_window_fill_languages (self);
-  g_settings_bind (self->settings, "spell-check", self->spell_switch, "active", G_SETTINGS_BIND_DEFAULT);
-  g_settings_bind (self->settings, "spell-check", self->spell_language_row, "sensitive", G_SETTINGS_BIND_GET);
+  /* Sensitive while spell-checking is on, which the default binding's
+   * writability link would override. */
   g_settings_bind_with_mapping (self->settings, "spell-language", self->spell_language_row, "selected",
-                                G_SETTINGS_BIND_DEFAULT, language_from_setting, language_to_setting, self, NULL);
+                                G_SETTINGS_BIND_DEFAULT | G_SETTINGS_BIND_NO_SENSITIVITY,
+                                language_from_setting, language_to_setting, self, NULL);
+  g_settings_bind (self->settings, "spell-check", self->spell_language_row, "sensitive", G_SETTINGS_BIND_GET);
 }

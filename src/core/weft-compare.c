@@ -120,7 +120,9 @@ sample_rusage_end (const struct rusage *before,
  * parallel pass), which is what the threads rows measure; the processes
  * rows say they are not available yet rather than show numbers that are
  * not theirs. Once sort and spell jobs run on a WeftBackend, this returns
- * the backend-aware calls for both kinds, measured like autosave. */
+ * TRUE for both kinds, and measure_sort() / measure_spell() open a
+ * RunBackend as measure_autosave() does, start the sort task or spell pass
+ * on it, iterate its context until the done callback, and close it. */
 static gboolean
 backend_aware_run_available (WeftWorkloadId  workload,
                              WeftBackendKind kind,
@@ -218,11 +220,70 @@ measure_spell (const Run       *run,
   return misspelled != NULL;
 }
 
+/* A backend of one kind made for one timed run, on a private main context
+ * pushed as the thread's default, so that its callbacks run only where the
+ * run iterates and no other job mixes into its totals. Autosave measures
+ * through it; sort and spell on the backends will too. */
+typedef struct
+{
+  GMainContext *ctx;
+  WeftBackend  *backend;
+  gboolean      closed;
+} RunBackend;
+
+static gboolean
+run_backend_open (RunBackend       *rb,
+                  const Run        *run,
+                  WeftBackendKind   kind,
+                  guint             workers,
+                  GError          **error)
+{
+  rb->ctx = g_main_context_new ();
+  rb->closed = FALSE;
+  g_main_context_push_thread_default (rb->ctx);
+  if (kind == WEFT_BACKEND_KIND_THREADS)
+    rb->backend = weft_thread_backend_new (workers, rb->ctx);
+  else
+    rb->backend = weft_process_backend_new (workers, run->config->worker_path, rb->ctx, error);
+  if (rb->backend != NULL)
+    return TRUE;
+  g_main_context_pop_thread_default (rb->ctx);
+  g_clear_pointer (&rb->ctx, g_main_context_unref);
+  return FALSE;
+}
+
+static void
+on_run_backend_closed (gpointer user_data)
+{
+  ((RunBackend *) user_data)->closed = TRUE;
+}
+
+/* Copies the backend's totals into @out (the workers' own CPU, switches
+ * and IPC), then shuts it down and waits until it has gone. */
+static void
+run_backend_close (RunBackend *rb,
+                   Sample     *out)
+{
+  WeftBackendStats stats;
+
+  weft_backend_get_stats (rb->backend, &stats);
+  out->cpu_user_us = stats.cpu_user_us;
+  out->cpu_sys_us = stats.cpu_sys_us;
+  out->voluntary_switches = stats.voluntary_switches;
+  out->involuntary_switches = stats.involuntary_switches;
+  out->ipc_bytes = stats.ipc_bytes;
+
+  weft_backend_shutdown (g_steal_pointer (&rb->backend), WEFT_SHUTDOWN_DRAIN, on_run_backend_closed, rb);
+  while (!rb->closed)
+    g_main_context_iteration (rb->ctx, TRUE);
+  g_main_context_pop_thread_default (rb->ctx);
+  g_clear_pointer (&rb->ctx, g_main_context_unref);
+}
+
 typedef struct
 {
   guint   n_done;
   GError *error;     /* the first failure */
-  gboolean closed;
 } AutosaveState;
 
 static void
@@ -236,14 +297,7 @@ on_autosave_done (const WeftJobResult *result,
     state->error = g_error_copy (result->error);
 }
 
-static void
-on_autosave_backend_closed (gpointer user_data)
-{
-  ((AutosaveState *) user_data)->closed = TRUE;
-}
-
-/* AUTOSAVE_JOBS drafts of the text, each to its own file, as SAVE jobs on
- * a backend of @kind made for this run, on a private main context. */
+/* AUTOSAVE_JOBS drafts of the text, each to its own file, as SAVE jobs. */
 static gboolean
 measure_autosave (const Run       *run,
                   WeftBackendKind  kind,
@@ -252,25 +306,15 @@ measure_autosave (const Run       *run,
                   Sample          *out,
                   GError         **error)
 {
-  g_autoptr(GMainContext) ctx = g_main_context_new ();
   g_autoptr(WeftJobInput) input = weft_job_input_new_bytes (run->bytes);
   guint64 ids[AUTOSAVE_JOBS];
   AutosaveState state = { 0 };
-  WeftBackendStats stats;
-  WeftBackend *backend;
+  RunBackend rb;
   gboolean cancelled = FALSE;
   gint64 start;
 
-  g_main_context_push_thread_default (ctx);
-  if (kind == WEFT_BACKEND_KIND_THREADS)
-    backend = weft_thread_backend_new (workers, ctx);
-  else
-    backend = weft_process_backend_new (workers, run->config->worker_path, ctx, error);
-  if (backend == NULL)
-    {
-      g_main_context_pop_thread_default (ctx);
-      return FALSE;
-    }
+  if (!run_backend_open (&rb, run, kind, workers, error))
+    return FALSE;
 
   start = g_get_monotonic_time ();
   for (guint i = 0; i < AUTOSAVE_JOBS; i++)
@@ -280,7 +324,7 @@ measure_autosave (const Run       *run,
       g_autoptr(GBytes) options = weft_job_save_options (path, 0600);
       WeftJobSpec spec = { .kind = WEFT_JOB_SAVE, .input = input, .options = options };
 
-      ids[i] = weft_backend_submit (backend, &spec, on_autosave_done, &state);
+      ids[i] = weft_backend_submit (rb.backend, &spec, on_autosave_done, &state);
     }
   while (state.n_done < AUTOSAVE_JOBS)
     {
@@ -288,24 +332,13 @@ measure_autosave (const Run       *run,
         {
           cancelled = TRUE;
           for (guint i = 0; i < AUTOSAVE_JOBS; i++)
-            weft_backend_cancel (backend, ids[i]);
+            weft_backend_cancel (rb.backend, ids[i]);
         }
-      g_main_context_iteration (ctx, TRUE);
+      g_main_context_iteration (rb.ctx, TRUE);
     }
   out->wall_ms = (double) (g_get_monotonic_time () - start) / 1000.0;
-
-  weft_backend_get_stats (backend, &stats);
   out->jobs = AUTOSAVE_JOBS;
-  out->cpu_user_us = stats.cpu_user_us;
-  out->cpu_sys_us = stats.cpu_sys_us;
-  out->voluntary_switches = stats.voluntary_switches;
-  out->involuntary_switches = stats.involuntary_switches;
-  out->ipc_bytes = stats.ipc_bytes;
-
-  weft_backend_shutdown (backend, WEFT_SHUTDOWN_DRAIN, on_autosave_backend_closed, &state);
-  while (!state.closed)
-    g_main_context_iteration (ctx, TRUE);
-  g_main_context_pop_thread_default (ctx);
+  run_backend_close (&rb, out);
 
   if (state.error != NULL)
     {

@@ -213,6 +213,61 @@ TEST_F (WeftStatsTest, ThePanelsNumbersExportAsJsonAndCsv)
   g_rmdir (dir);
 }
 
+// Every AdwComboRow under @widget.
+void
+FindComboRows (GtkWidget *widget, std::vector<AdwComboRow *> *out)
+{
+  if (ADW_IS_COMBO_ROW (widget))
+    out->push_back (ADW_COMBO_ROW (widget));
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != nullptr;
+       child = gtk_widget_get_next_sibling (child))
+    FindComboRows (child, out);
+}
+
+TEST_F (WeftStatsTest, PreferencesChooseTheSpellingLanguage)
+{
+  g_action_group_activate_action (G_ACTION_GROUP (the_app), "preferences", nullptr);
+  AdwPreferencesWindow *prefs = nullptr;
+  ASSERT_TRUE (WaitUntil ([&] {
+    g_autoptr (GList) toplevels = gtk_window_list_toplevels ();
+    for (GList *l = toplevels; l != nullptr; l = l->next)
+      if (ADW_IS_PREFERENCES_WINDOW (l->data) && gtk_widget_get_mapped (GTK_WIDGET (l->data)))
+        prefs = ADW_PREFERENCES_WINDOW (l->data);
+    return prefs != nullptr;
+  }));
+
+  // The language row is the one that offers the system's language first.
+  std::vector<AdwComboRow *> rows;
+  FindComboRows (GTK_WIDGET (prefs), &rows);
+  AdwComboRow *language = nullptr;
+  for (AdwComboRow *row : rows)
+    {
+      GListModel *model = adw_combo_row_get_model (row);
+      if (GTK_IS_STRING_LIST (model) && g_list_model_get_n_items (model) > 0 &&
+          g_str_equal (gtk_string_list_get_string (GTK_STRING_LIST (model), 0), "The Language of the System"))
+        language = row;
+    }
+  ASSERT_NE (language, nullptr);
+  EXPECT_EQ (adw_combo_row_get_selected (language), 0u);
+
+  GtkStringList *names = GTK_STRING_LIST (adw_combo_row_get_model (language));
+  if (g_list_model_get_n_items (G_LIST_MODEL (names)) > 1)
+    {
+      adw_combo_row_set_selected (language, 1);
+      g_autofree char *chosen = g_settings_get_string (settings_, "spell-language");
+      EXPECT_STREQ (chosen, gtk_string_list_get_string (names, 1));
+    }
+  g_settings_set_string (settings_, "spell-language", "");
+  EXPECT_EQ (adw_combo_row_get_selected (language), 0u);
+
+  // Without spell-checking, the language has nothing to say.
+  g_settings_set_boolean (settings_, "spell-check", FALSE);
+  EXPECT_FALSE (gtk_widget_get_sensitive (GTK_WIDGET (language)));
+  g_settings_reset (settings_, "spell-check");
+  EXPECT_TRUE (gtk_widget_get_sensitive (GTK_WIDGET (language)));
+  gtk_window_destroy (GTK_WINDOW (prefs));
+}
+
 INSTANTIATE_TEST_SUITE_P (EachBackend, WeftStatsPanelTest, ::testing::Values ("threads", "processes"));
 
 TEST_F (WeftStatsTest, SwitchingBackendWithDraftsInFlightWritesEachOnce)
