@@ -4,6 +4,11 @@
 #include "weft-history.h"
 #include "weft-replace.h"
 
+/* Each step keeps two whole texts alive (shared with its neighbours): at
+ * a million lines that is tens of megabytes a step, so only the last ones
+ * are kept. */
+#define MAX_STEPS 16
+
 typedef struct
 {
   WeftSnapshot *before;
@@ -106,6 +111,8 @@ weft_history_push (WeftHistory  *self,
   step->before_chars = before_chars;
   step->after_chars = after_chars;
   g_ptr_array_add (self->undo, step);
+  if (self->undo->len > MAX_STEPS)
+    g_ptr_array_remove_index (self->undo, 0);
   weft_history_clear_redo (self);
 }
 

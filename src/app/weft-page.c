@@ -20,6 +20,7 @@ struct _WeftPage
   GtkButton         *reload_button;
 
   guint              rescroll_source;
+  guint              pulse_source;
   guint              scroll_on_map : 1;
 };
 
@@ -154,6 +155,15 @@ weft_page_get_cursor (WeftPage *self,
   *out_column = (int) gtk_source_view_get_visual_column (self->view, &iter) + 1;
 }
 
+static gboolean
+pulse (gpointer user_data)
+{
+  WeftPage *self = user_data;
+
+  gtk_progress_bar_pulse (self->load_progress);
+  return G_SOURCE_CONTINUE;
+}
+
 /* While a file comes in, the view is read-only and a bar shows how far it got. */
 static void
 on_loading_changed (WeftPage *self)
@@ -176,7 +186,18 @@ on_loading_changed (WeftPage *self)
     }
   /* The bar also shows a large replacement (a sort, an undo of one) going in. */
   gtk_widget_set_visible (GTK_WIDGET (self->load_progress), !editable);
-  gtk_progress_bar_set_fraction (self->load_progress, weft_document_get_load_progress (self->document));
+  /* While the file is still being read (the first screenful may already
+   * show), there is no fraction yet: the bar pulses. */
+  if (!editable && weft_document_get_load_progress (self->document) == 0.0)
+    {
+      if (self->pulse_source == 0)
+        self->pulse_source = g_timeout_add (150, pulse, self);
+    }
+  else
+    {
+      g_clear_handle_id (&self->pulse_source, g_source_remove);
+      gtk_progress_bar_set_fraction (self->load_progress, weft_document_get_load_progress (self->document));
+    }
 }
 
 /* Another program changed or removed the file: say so in the tab, and offer
@@ -326,6 +347,7 @@ weft_page_dispose (GObject *object)
   GtkWidget *child;
 
   g_clear_handle_id (&self->rescroll_source, g_source_remove);
+  g_clear_handle_id (&self->pulse_source, g_source_remove);
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_PAGE);
   /* The template's outer box is not a bound child, so it is ours to unparent. */
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)

@@ -366,12 +366,14 @@ look (Display *d,
 /* Text counts as shown when a few percent of the middle is dark; a window
  * not drawn yet reads as black. */
 #define SHOWS_TEXT(l) ((l).text_fraction >= 0.01 && (l).text_fraction < 0.5)
-#define SHOWS_BAR(l)  ((l).bar_pixels >= 20)
+#define SHOWS_BAR(l)  ((l).bar_pixels >= 6)
+/* A bar that has just appeared may be a few pixels wide (1% of a million
+ * lines): done means no bar for this long. */
+#define QUIET_MS 500
 
 /* watch WINDOW TIMEOUT_MS [--bar]: the time text first shows, and the time
- * it shows with no progress bar (three looks in a row: a bar is not
- * mistaken for gone between two frames). With --bar, a bar must have been
- * seen first: for work that starts after the command. */
+ * from which it shows with no progress bar for QUIET_MS. With --bar, a bar
+ * must have been seen first: for work that starts after the command. */
 static int
 command_watch (int    argc,
                char **argv)
@@ -403,7 +405,7 @@ command_watch (int    argc,
         {
           if (quiet++ == 0)
             quiet_since = t;
-          if (quiet >= 3)
+          if (t - quiet_since >= QUIET_MS)
             done = quiet_since;
         }
       else
