@@ -18,12 +18,26 @@ typedef struct
 struct _WeftWatchdog
 {
   GSource           *source;
+  WeftWatchdogClock  clock;
+  gpointer           clock_data;
   gint64             woke_at;     /* when the last poll returned; 0 before the first */
   gint64             started_at;  /* origin of the timeline */
   WeftWatchdogStats  stats;
   gint64             second_max[WEFT_WATCHDOG_TIMELINE];
   gint64             last_second;
 };
+
+static gint64
+monotonic_clock (gpointer data)
+{
+  return g_get_monotonic_time ();
+}
+
+static inline gint64
+now_us (WeftWatchdog *self)
+{
+  return self->clock (self->clock_data);
+}
 
 static void
 record (WeftWatchdog *self,
@@ -57,7 +71,7 @@ watch_prepare (GSource *source,
                int     *timeout)
 {
   WeftWatchdog *self = ((WatchSource *) source)->owner;
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = now_us (self);
 
   if (self->woke_at != 0)
     record (self, now, now - self->woke_at);
@@ -71,7 +85,7 @@ watch_check (GSource *source)
 {
   WeftWatchdog *self = ((WatchSource *) source)->owner;
 
-  self->woke_at = g_get_monotonic_time ();
+  self->woke_at = now_us (self);
   return FALSE;
 }
 
@@ -92,9 +106,22 @@ static GSourceFuncs watch_funcs = {
 WeftWatchdog *
 weft_watchdog_new (GMainContext *ctx)
 {
-  WeftWatchdog *self = g_new0 (WeftWatchdog, 1);
+  return weft_watchdog_new_with_clock (ctx, monotonic_clock, NULL);
+}
 
-  self->started_at = g_get_monotonic_time ();
+WeftWatchdog *
+weft_watchdog_new_with_clock (GMainContext      *ctx,
+                              WeftWatchdogClock  clock,
+                              gpointer           clock_data)
+{
+  WeftWatchdog *self;
+
+  g_return_val_if_fail (clock != NULL, NULL);
+
+  self = g_new0 (WeftWatchdog, 1);
+  self->clock = clock;
+  self->clock_data = clock_data;
+  self->started_at = now_us (self);
   self->source = g_source_new (&watch_funcs, sizeof (WatchSource));
   ((WatchSource *) self->source)->owner = self;
   /* Highest priority, so that its prepare runs first and its check as soon
@@ -122,7 +149,7 @@ weft_watchdog_reset (WeftWatchdog *self)
 
   memset (&self->stats, 0, sizeof self->stats);
   memset (self->second_max, 0, sizeof self->second_max);
-  self->started_at = g_get_monotonic_time ();
+  self->started_at = now_us (self);
   self->last_second = 0;
 }
 
@@ -133,7 +160,7 @@ weft_watchdog_get_stats (WeftWatchdog      *self,
   g_return_if_fail (self != NULL);
   g_return_if_fail (out_stats != NULL);
 
-  record (self, g_get_monotonic_time (), 0);
+  record (self, now_us (self), 0);
   *out_stats = self->stats;
   out_stats->p50_us = weft_stats_percentile_us (self->stats.buckets, self->stats.n_iterations, self->stats.max_us, 0.50);
   out_stats->p99_us = weft_stats_percentile_us (self->stats.buckets, self->stats.n_iterations, self->stats.max_us, 0.99);
