@@ -611,6 +611,7 @@ process_worker_run (gpointer   worker,
   ssize_t n;
   /* A SAVE's input pipe: the worker's end, closed once sent, and ours. */
   int pipe_fds[2] = { -1, -1 };
+  gboolean feed_cancelled = FALSE;
   gboolean is_save = job->kind == WEFT_JOB_SAVE;
 
   /* A worker killed between jobs (by the OOM killer, or a user) is counted
@@ -714,7 +715,7 @@ process_worker_run (gpointer   worker,
       pipe_fds[0] = -1;
       /* However feeding ends, the worker then sees the pipe's end: a short
        * input fails its save, and wait_for_reply() takes it from there. */
-      (void) feed_pipe (w, job, pipe_fds[1]);
+      feed_cancelled = feed_pipe (w, job, pipe_fds[1]) == FEED_CANCELLED;
       close_pipe (pipe_fds);
     }
 
@@ -770,6 +771,13 @@ process_worker_run (gpointer   worker,
       g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED, _("The job was cancelled"));
       break;
     case WEFT_IPC_STATUS_ERROR:
+      /* A SAVE whose feeding stopped for a cancel may see its pipe end
+       * before it sees the cancel. */
+      if (feed_cancelled)
+        {
+          g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED, _("The job was cancelled"));
+          break;
+        }
       g_set_error (error, WEFT_ERROR, result.error_code, "%.*s",
                    (int) result.message_len, result.message);
       break;
