@@ -609,11 +609,18 @@ weft_file_copy_fd (int                 out_fd,
           buf = g_malloc (COPY_BUFFER_BYTES);
           continue;
         }
+      /* The sender stops feeding a cancelled job: its early end is the
+       * cancel, not an I/O error. */
+      if (n <= 0 && is_cancelled != NULL && is_cancelled (cancel_data))
+        {
+          g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED,
+                               "The job was cancelled");
+          return FALSE;
+        }
       if (n <= 0)
         {
-          /* A pipe that ends early is the sender's doing (it was cancelled
-           * or went away), but the save fails the same way: nothing is
-           * renamed. */
+          /* A pipe that ends early otherwise is the sender's fault (it went
+           * away), but the save fails the same way: nothing is renamed. */
           set_errno_error (error, n < 0 ? errno : EIO, path,
                            _("Could not save “%s”: writing failed: %s"));
           return FALSE;

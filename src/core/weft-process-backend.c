@@ -701,6 +701,7 @@ run_job (ProcessWorker  *w,
   ssize_t n;
   /* A SAVE's input pipe: the worker's end, closed once sent, and ours. */
   int pipe_fds[2] = { -1, -1 };
+  gboolean feed_cancelled = FALSE;
   gboolean is_save = job->kind == WEFT_JOB_SAVE;
 
   /* A worker killed between jobs (by the OOM killer, or a user) is counted
@@ -819,7 +820,7 @@ run_job (ProcessWorker  *w,
       pipe_fds[0] = -1;
       /* However feeding ends, the worker then sees the pipe's end: a short
        * input fails its save, and wait_for_reply() takes it from there. */
-      (void) feed_pipe (w, job, pipe_fds[1]);
+      feed_cancelled = feed_pipe (w, job, pipe_fds[1]) == FEED_CANCELLED;
       close_pipe (pipe_fds);
     }
 
@@ -888,6 +889,13 @@ run_job (ProcessWorker  *w,
       g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED, _("The job was cancelled"));
       break;
     case WEFT_IPC_STATUS_ERROR:
+      /* A SAVE whose feeding stopped for a cancel may see its pipe end
+       * before it sees the cancel. */
+      if (feed_cancelled)
+        {
+          g_set_error_literal (error, WEFT_ERROR, WEFT_ERROR_CANCELLED, _("The job was cancelled"));
+          break;
+        }
       g_set_error (error, WEFT_ERROR, result.error_code, "%.*s",
                    (int) result.message_len, result.message);
       break;
