@@ -11,6 +11,7 @@
 
 #include "weft-file.h"
 #include "weft-job-private.h"
+#include "weft-spell-job.h"
 
 /* How much input a job reads between two cancellation checks: small enough
  * that a cancel is seen within a millisecond or so, large enough that the
@@ -25,6 +26,8 @@ weft_job_kind_is_valid (guint32 kind)
     case WEFT_JOB_BENCH:
     case WEFT_JOB_ECHO:
     case WEFT_JOB_SAVE:
+    case WEFT_JOB_SPELL_CHECK:
+    case WEFT_JOB_SPELL_SUGGEST:
     case WEFT_JOB_TEST_CRASH:
     case WEFT_JOB_TEST_OPEN_PATH:
     case WEFT_JOB_TEST_HANG:
@@ -51,6 +54,10 @@ weft_job_kind_name (WeftJobKind kind)
       return "echo";
     case WEFT_JOB_SAVE:
       return "save";
+    case WEFT_JOB_SPELL_CHECK:
+      return "spell-check";
+    case WEFT_JOB_SPELL_SUGGEST:
+      return "spell-suggest";
     case WEFT_JOB_TEST_CRASH:
       return "test-crash";
     case WEFT_JOB_TEST_OPEN_PATH:
@@ -202,11 +209,13 @@ weft_job_input_new_static (const void *data,
   return &self->parent;
 }
 
-/* A text snapshot: chunks come straight from the rope's leaves. */
+/* A text snapshot, or a byte range of one: chunks come straight from the
+ * rope's leaves. */
 typedef struct
 {
   WeftJobInput  parent;
-  WeftSnapshot *snap;  /* immutable, so any thread may read it */
+  WeftSnapshot *snap;      /* immutable, so any thread may read it */
+  size_t        byte_off;  /* where the input starts in the snapshot */
   size_t        len;
 } SnapshotInput;
 
@@ -228,10 +237,10 @@ snapshot_input_get_chunk (WeftJobInput *input,
 
   /* The iterator lives on the stack, so concurrent readers share nothing
    * but the immutable tree. */
-  weft_chunk_iter_init (&iter, self->snap, byte_off, SIZE_MAX);
+  weft_chunk_iter_init (&iter, self->snap, self->byte_off + byte_off, SIZE_MAX);
   if (!weft_chunk_iter_next (&iter, &data, &len))
     g_assert_not_reached ();
-  *out_len = len;
+  *out_len = MIN (len, self->len - byte_off);
   return data;
 }
 
@@ -261,6 +270,25 @@ weft_job_input_new_snapshot (WeftSnapshot *snap)
   weft_job_input_init (&self->parent, &snapshot_input_class);
   self->snap = weft_snapshot_ref (snap);
   self->len = weft_snapshot_get_n_bytes (snap);
+  return &self->parent;
+}
+
+WeftJobInput *
+weft_job_input_new_snapshot_range (WeftSnapshot *snap,
+                                   size_t        byte_off,
+                                   size_t        len)
+{
+  SnapshotInput *self;
+
+  g_return_val_if_fail (snap != NULL, NULL);
+  g_return_val_if_fail (byte_off <= weft_snapshot_get_n_bytes (snap), NULL);
+  g_return_val_if_fail (len <= weft_snapshot_get_n_bytes (snap) - byte_off, NULL);
+
+  self = g_new0 (SnapshotInput, 1);
+  weft_job_input_init (&self->parent, &snapshot_input_class);
+  self->snap = weft_snapshot_ref (snap);
+  self->byte_off = byte_off;
+  self->len = len;
   return &self->parent;
 }
 
@@ -608,6 +636,15 @@ weft_job_run (WeftJobKind        kind,
         pause ();
     case WEFT_JOB_TEST_OPEN_PATH:
       return run_open_path (options, out_result, error);
+    case WEFT_JOB_SPELL_CHECK:
+    case WEFT_JOB_SPELL_SUGGEST:
+      {
+        /* Without a worker's kept dictionaries: one is loaded for the job. */
+        g_autoptr (WeftSpellWorker) worker = weft_spell_worker_new ();
+
+        return weft_spell_worker_run (worker, kind, input, options, is_cancelled, cancel_data,
+                                      out_result, error);
+      }
     default:
       g_set_error (error, WEFT_ERROR, WEFT_ERROR_FAILED,
                    _("Unknown job kind %u"), (guint) kind);

@@ -20,6 +20,8 @@ typedef enum
   WEFT_JOB_BENCH = 1,            /* FNV-1a hash of the input, repeated; see weft_job_bench_options() */
   WEFT_JOB_ECHO = 2,             /* returns the input unchanged */
   WEFT_JOB_SAVE = 3,             /* writes the input to a file atomically; see weft_job_save_options() */
+  WEFT_JOB_SPELL_CHECK = 8,      /* misspelled ranges of whole lines; see weft-spell-job.h */
+  WEFT_JOB_SPELL_SUGGEST = 9,    /* corrections for one word; see weft-spell-job.h */
   WEFT_JOB_TEST_CRASH = 64,      /* abort()s: only ever run in a worker process */
   WEFT_JOB_TEST_OPEN_PATH = 65,  /* tries to open the path given as options; returns the errno */
   WEFT_JOB_TEST_HANG = 66,       /* never returns and ignores cancellation: worker processes only */
@@ -56,6 +58,10 @@ WeftJobInput *weft_job_input_new_static (const void              *data,
 /* Reads the text of @snap (taking a reference) chunk by chunk, without
  * flattening it. O(1); each chunk lookup is O(log n). */
 WeftJobInput *weft_job_input_new_snapshot (WeftSnapshot          *snap);
+/* The @len bytes of @snap from @byte_off on, the same way. */
+WeftJobInput *weft_job_input_new_snapshot_range (WeftSnapshot    *snap,
+                                                 size_t           byte_off,
+                                                 size_t           len);
 WeftJobInput *weft_job_input_ref        (WeftJobInput            *input);
 void          weft_job_input_unref      (WeftJobInput            *input);
 size_t        weft_job_input_get_size   (WeftJobInput            *input);
