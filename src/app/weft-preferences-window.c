@@ -18,6 +18,7 @@ struct _WeftPreferencesWindow
   GtkSwitch            *line_numbers_switch;
   GtkSwitch            *current_line_switch;
   GtkSwitch            *wrap_switch;
+  GtkSwitch            *spell_switch;
   GtkSpinButton        *tab_width_spin;
   GtkSwitch            *spaces_switch;
   AdwComboRow          *backend_row;
@@ -121,6 +122,7 @@ weft_preferences_window_class_init (WeftPreferencesWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, line_numbers_switch);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, current_line_switch);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, wrap_switch);
+  gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, spell_switch);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, tab_width_spin);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, spaces_switch);
   gtk_widget_class_bind_template_child (widget_class, WeftPreferencesWindow, backend_row);
@@ -149,6 +151,7 @@ weft_preferences_window_init (WeftPreferencesWindow *self)
   g_settings_bind (self->settings, "highlight-current-line", self->current_line_switch, "active",
                    G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "wrap-text", self->wrap_switch, "active", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind (self->settings, "spell-check", self->spell_switch, "active", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "tab-width", self->tab_width_spin, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "insert-spaces", self->spaces_switch, "active", G_SETTINGS_BIND_DEFAULT);
 
