@@ -296,6 +296,10 @@ on_debounce (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+/* More edited spans than this are merged into one: each edit moves every
+ * span, so their number must stay small. */
+#define MAX_DIRTY_SPANS 32
+
 static void
 add_dirty (WeftSpellController *self,
            int                  start,
@@ -303,6 +307,15 @@ add_dirty (WeftSpellController *self,
 {
   Span span = { start, end };
 
+  if (self->dirty->len >= MAX_DIRTY_SPANS)
+    {
+      for (guint i = 0; i < self->dirty->len; i++)
+        {
+          span.start = MIN (span.start, g_array_index (self->dirty, Span, i).start);
+          span.end = MAX (span.end, g_array_index (self->dirty, Span, i).end);
+        }
+      g_array_set_size (self->dirty, 0);
+    }
   g_array_append_val (self->dirty, span);
   if (self->lang == NULL)
     return;
@@ -358,10 +371,18 @@ record_edit (WeftSpellController *self,
     add_dirty (self, pos, pos + n_inserted);
 }
 
+/* A load or a large replacement (sorted lines) goes in as many slices:
+ * rather than follow each, the text is checked afresh once it is in. */
+static gboolean
+bulk_edit (WeftSpellController *self)
+{
+  return weft_document_get_loading (self->document) || weft_document_get_applying (self->document);
+}
+
 static gboolean
 tracking (WeftSpellController *self)
 {
-  return self->lang != NULL && !weft_document_get_loading (self->document);
+  return self->lang != NULL && !bulk_edit (self);
 }
 
 static void
@@ -560,7 +581,7 @@ submit_dirty (WeftSpellController *self)
   g_autoptr (GArray) waiting = g_array_new (FALSE, FALSE, sizeof (Span));
   Span merged = { -1, -1 };
 
-  if (self->lang == NULL || weft_document_get_loading (self->document))
+  if (self->lang == NULL || bulk_edit (self))
     return;
 
   snap = weft_document_dup_snapshot (self->document);
@@ -781,7 +802,7 @@ weft_spell_controller_restart (WeftSpellController *self)
       notify_busy (self);
       return;
     }
-  if (weft_document_get_loading (self->document))
+  if (bulk_edit (self))
     return;
 
   snap = weft_document_dup_snapshot (self->document);
@@ -800,9 +821,9 @@ weft_spell_dup_language_setting (GSettings *settings)
 }
 
 static void
-on_loading_changed (WeftSpellController *self)
+on_bulk_edit_changed (WeftSpellController *self)
 {
-  if (weft_document_get_loading (self->document))
+  if (bulk_edit (self))
     cancel_all (self);
   else
     weft_spell_controller_restart (self);
@@ -1256,7 +1277,9 @@ weft_spell_controller_new (WeftDocument  *document,
   g_signal_connect_object (self->buffer, "delete-range", G_CALLBACK (on_delete_range), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->buffer, "mark-set", G_CALLBACK (on_mark_set), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->document, "notify::loading", G_CALLBACK (on_loading_changed), self,
+  g_signal_connect_object (self->document, "notify::loading", G_CALLBACK (on_bulk_edit_changed), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->document, "notify::applying", G_CALLBACK (on_bulk_edit_changed), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::spell-check",
                            G_CALLBACK (weft_spell_controller_restart), self, G_CONNECT_SWAPPED);
