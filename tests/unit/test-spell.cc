@@ -893,11 +893,18 @@ protected:
 
   void TearDown () override
   {
+    bool closed = false;
+
+    // The backend joins its threads, reaps its workers and frees itself
+    // from ctx_: wait for that, so that nothing outlives the test.
     if (backend_ != nullptr)
-      weft_backend_shutdown (backend_, WEFT_SHUTDOWN_CANCEL, nullptr, nullptr);
-    // The backend frees itself from ctx_ once its workers are reaped.
-    for (int i = 0; i < 100 && g_main_context_pending (ctx_); i++)
-      g_main_context_iteration (ctx_, FALSE);
+      {
+        weft_backend_shutdown (backend_, WEFT_SHUTDOWN_CANCEL,
+                               [] (gpointer data) { *static_cast<bool *> (data) = true; }, &closed);
+        EXPECT_TRUE (WaitFor ([&] { return closed; }));
+      }
+    while (g_main_context_iteration (ctx_, FALSE))
+      ;
     g_main_context_unref (ctx_);
   }
 
