@@ -660,7 +660,14 @@ apply_some (WeftSpellController *self,
           e = map_pos (self, info->seq, e, FALSE);
           gtk_text_buffer_get_iter_at_offset (self->buffer, &a, s);
           gtk_text_buffer_get_iter_at_offset (self->buffer, &b, e);
-          gtk_text_buffer_remove_tag (self->buffer, self->tag, &a, &b);
+          /* Removing a tag invalidates the view's layout of every line in
+           * the range, underlined or not: only where there is one. */
+          if (gtk_text_iter_has_tag (&a, self->tag) ||
+              (gtk_text_iter_forward_to_tag_toggle (&a, self->tag) && gtk_text_iter_compare (&a, &b) < 0))
+            {
+              gtk_text_buffer_get_iter_at_offset (self->buffer, &a, s);
+              gtk_text_buffer_remove_tag (self->buffer, self->tag, &a, &b);
+            }
           p->cleared = TRUE;
         }
 
@@ -670,7 +677,7 @@ apply_some (WeftSpellController *self,
           int s = (int) weft_snapshot_byte_to_char (info->snap, r->byte_off);
           int e = (int) weft_snapshot_byte_to_char (info->snap, r->byte_off + r->byte_len);
 
-          if ((p->next & 63) == 0 && g_get_monotonic_time () > deadline)
+          if ((p->next & 7) == 0 && g_get_monotonic_time () > deadline)
             return FALSE;
           if (!map_word (self, info->seq, &s, &e))
             continue;
