@@ -5,6 +5,7 @@
 #include <locale.h>
 
 #include "weft-application.h"
+#include "weft-spell.h"
 
 int
 main (int   argc,
@@ -12,6 +13,8 @@ main (int   argc,
 {
   g_autoptr(WeftApplication) app = NULL;
 
+  /* Before any thread starts: it sets an environment variable. */
+  weft_spell_process_init ();
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

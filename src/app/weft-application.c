@@ -7,6 +7,7 @@
 #include "weft-application.h"
 #include "weft-spell.h"
 #include "weft-preferences-window.h"
+#include "weft-spell-controller.h"
 
 struct _WeftApplication
 {
@@ -23,6 +24,7 @@ struct _WeftApplication
    * kind did in this session. Main thread only. */
   GPtrArray      *draining;
   WeftBackendStats retired[WEFT_N_BACKEND_KINDS];
+  char           *backend_spell_language;  /* what the processes backend's workers preload */
   WeftWatchdog   *watchdog;
   guint           restored : 1;
 };
@@ -191,7 +193,12 @@ weft_application_update_backend (WeftApplication *self)
   WeftBackend *backend = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (self->backend != NULL && g_str_equal (weft_backend_get_name (self->backend), kind))
+  g_autofree char *spell_language = weft_spell_dup_language_setting (self->settings);
+
+  /* Worker processes load their dictionary before their sandbox closes, so
+   * another language needs new workers; threads load it when asked. */
+  if (self->backend != NULL && g_str_equal (weft_backend_get_name (self->backend), kind) &&
+      (!g_str_equal (kind, "processes") || g_strcmp0 (spell_language, self->backend_spell_language) == 0))
     {
       weft_backend_set_workers (self->backend, n_workers);
       return;
@@ -201,7 +208,9 @@ weft_application_update_backend (WeftApplication *self)
     {
       g_autofree char *worker = find_worker ();
 
-      backend = weft_process_backend_new (n_workers, worker, NULL, &error);
+      backend = weft_process_backend_new_full (n_workers, worker, spell_language, NULL, &error);
+      g_free (self->backend_spell_language);
+      self->backend_spell_language = g_strdup (spell_language);
       if (backend == NULL)
         {
           GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
@@ -621,6 +630,8 @@ static const struct {
   { "win.zoom-out", { "<Control>minus", NULL } },
   { "win.zoom-reset", { "<Control>0", NULL } },
   { "win.wrap-text", { "<Alt>z", NULL } },
+  { "win.next-misspelling", { "F7", NULL } },
+  { "win.previous-misspelling", { "<Shift>F7", NULL } },
 };
 
 static void
@@ -650,6 +661,8 @@ weft_application_startup (GApplication *app)
   weft_application_update_font (self);
 
   self->watchdog = weft_watchdog_new (NULL);
+  g_signal_connect_object (self->settings, "changed::spell-language",
+                           G_CALLBACK (weft_application_update_backend), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::worker-backend",
                            G_CALLBACK (weft_application_update_backend), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->settings, "changed::worker-count",
@@ -686,6 +699,7 @@ weft_application_dispose (GObject *object)
   WeftApplication *self = WEFT_APPLICATION (object);
 
   g_clear_object (&self->settings);
+  g_clear_pointer (&self->backend_spell_language, g_free);
   g_clear_object (&self->zoom_css);
   g_clear_object (&self->session);
   g_clear_pointer (&self->draining, g_ptr_array_unref);

@@ -4,12 +4,14 @@
 #include <glib/gi18n.h>
 
 #include "weft-page.h"
+#include "weft-spell-controller.h"
 
 struct _WeftPage
 {
   GtkWidget          parent_instance;
 
   WeftDocument      *document;
+  WeftSpellController *spell;
 
   WeftSearchBar     *search_bar;
   GtkScrolledWindow *scroller;
@@ -56,6 +58,14 @@ weft_page_get_view (WeftPage *self)
   g_return_val_if_fail (WEFT_IS_PAGE (self), NULL);
 
   return self->view;
+}
+
+WeftSpellController *
+weft_page_get_spell_controller (WeftPage *self)
+{
+  g_return_val_if_fail (WEFT_IS_PAGE (self), NULL);
+
+  return self->spell;
 }
 
 WeftSearchBar *
@@ -330,6 +340,7 @@ weft_page_constructed (GObject *object)
   on_loading_changed (self);
   g_signal_connect_object (self->document, "disk-changed", G_CALLBACK (on_disk_changed), self,
                            G_CONNECT_SWAPPED);
+  self->spell = weft_spell_controller_new (self->document, self->view);
 }
 
 static gboolean
@@ -348,6 +359,7 @@ weft_page_dispose (GObject *object)
 
   g_clear_handle_id (&self->rescroll_source, g_source_remove);
   g_clear_handle_id (&self->pulse_source, g_source_remove);
+  g_clear_object (&self->spell);
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_PAGE);
   /* The template's outer box is not a bound child, so it is ours to unparent. */
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)

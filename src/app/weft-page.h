@@ -5,6 +5,7 @@
 
 #include "weft-document.h"
 #include "weft-search-bar.h"
+#include "weft-spell-controller.h"
 
 G_BEGIN_DECLS
 
@@ -16,6 +17,7 @@ WeftPage      *weft_page_new            (WeftDocument *document);
 WeftDocument  *weft_page_get_document   (WeftPage     *self);
 GtkSourceView *weft_page_get_view       (WeftPage     *self);
 WeftSearchBar *weft_page_get_search_bar (WeftPage     *self);
+WeftSpellController *weft_page_get_spell_controller (WeftPage *self);
 void           weft_page_go_to_line     (WeftPage     *self,
                                          int           line,
                                          int           line_offset);

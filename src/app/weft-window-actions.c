@@ -7,6 +7,7 @@
 #include "weft-error.h"
 #include "weft-export.h"
 #include "weft-sort-dialog.h"
+#include "weft-spell.h"
 #include "weft-window-private.h"
 
 #define ZOOM_STEP 1.1
@@ -468,7 +469,47 @@ action_compare_backends (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (window));
 }
 
+static void
+action_move_misspelling (GSimpleAction *action,
+                         GVariant      *param,
+                         gpointer       user_data)
+{
+  WeftWindow *self = WEFT_WINDOW (user_data);
+  WeftPage *page = weft_window_get_active_page (self);
+  gboolean forward = g_str_equal (g_action_get_name (G_ACTION (action)), "next-misspelling");
+
+  if (page == NULL)
+    return;
+  if (!weft_spell_controller_move (weft_page_get_spell_controller (page), forward))
+    gtk_widget_error_bell (GTK_WIDGET (self));
+}
+
+/* One radio item per installed dictionary, plus the locale's default. */
+static void
+fill_spell_languages (WeftWindow *self)
+{
+  g_auto (GStrv) languages = weft_spell_list_languages ();
+  g_autoptr (GMenuItem) automatic = g_menu_item_new (_("_Automatic"), NULL);
+
+  g_menu_item_set_action_and_target (automatic, "win.spell-language", "s", "");
+  g_menu_append_item (self->spell_language_menu, automatic);
+  for (size_t i = 0; languages[i] != NULL; i++)
+    {
+      g_autoptr (GMenuItem) item = g_menu_item_new (NULL, NULL);
+      g_autofree char *label = NULL;
+
+      /* Tags, not names: Enchant gives no names, and "en_US" is what the
+       * dictionary packages are called. Underscores are not mnemonics. */
+      label = g_strdelimit (g_strdup (languages[i]), "_", '-');
+      g_menu_item_set_label (item, label);
+      g_menu_item_set_action_and_target (item, "win.spell-language", "s", languages[i]);
+      g_menu_append_item (self->spell_language_menu, item);
+    }
+}
+
 static const GActionEntry win_entries[] = {
+  { "next-misspelling", action_move_misspelling },
+  { "previous-misspelling", action_move_misspelling },
   { "show-stats", NULL, NULL, "false", action_show_stats },
   { "export-stats", action_export_stats, "s" },
   { "compare-backends", action_compare_backends },
@@ -493,12 +534,19 @@ void
 weft_window_init_actions (WeftWindow *self)
 {
   g_autoptr(GAction) wrap = NULL;
+  g_autoptr(GAction) spell = NULL;
+  g_autoptr(GAction) spell_language = NULL;
   g_autoptr(GSimpleAction) no_recent = NULL;
 
   g_action_map_add_action_entries (G_ACTION_MAP (self), win_entries, G_N_ELEMENTS (win_entries), self);
 
   wrap = g_settings_create_action (self->settings, "wrap-text");
   g_action_map_add_action (G_ACTION_MAP (self), wrap);
+  spell = g_settings_create_action (self->settings, "spell-check");
+  g_action_map_add_action (G_ACTION_MAP (self), spell);
+  spell_language = g_settings_create_action (self->settings, "spell-language");
+  g_action_map_add_action (G_ACTION_MAP (self), spell_language);
+  fill_spell_languages (self);
 
   /* The "No Recent Files" placeholder: a menu item that cannot be activated. */
   no_recent = g_simple_action_new ("open-recent-none", NULL);

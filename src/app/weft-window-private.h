@@ -14,6 +14,8 @@ struct _WeftWindow
   GtkRecentManager     *recent_manager;
   /* The buffer of the selected page, followed for the cursor position. */
   GSignalGroup         *buffer_signals;
+  /* The selected page's spell controller, followed for its count. */
+  GSignalGroup         *spell_signals;
 
   AdwToastOverlay      *toast_overlay;
   AdwWindowTitle       *window_title;
@@ -21,6 +23,8 @@ struct _WeftWindow
   AdwTabBar            *tab_bar;
   GtkStack             *stack;
   GtkLabel             *language_label;
+  GtkLabel             *spell_label;
+  GMenu                *spell_language_menu;
   GtkMenuButton        *position_button;
   GtkMenuButton        *primary_menu_button;
   GtkPopover           *goto_popover;

@@ -177,6 +177,35 @@ weft_window_update_language (WeftWindow *self)
 }
 
 static void
+weft_window_update_spell (WeftWindow *self)
+{
+  WeftPage *page = weft_window_get_active_page (self);
+  WeftSpellController *spell = page != NULL ? weft_page_get_spell_controller (page) : NULL;
+  g_autofree char *label = NULL;
+  const char *error;
+  int n;
+
+  g_assert (WEFT_IS_WINDOW (self));
+
+  if (spell == NULL)
+    {
+      gtk_widget_set_visible (GTK_WIDGET (self->spell_label), FALSE);
+      return;
+    }
+  error = weft_spell_controller_get_error (spell);
+  n = weft_spell_controller_get_n_misspelled (spell);
+  if (error != NULL)
+    label = g_strdup (error);
+  else if (n >= 0)
+    /* TRANSLATORS: in the status bar: how many words are underlined as misspelled */
+    label = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d misspelled", "%d misspelled", (gulong) n), n);
+  gtk_widget_set_visible (GTK_WIDGET (self->spell_label), label != NULL);
+  gtk_label_set_text (self->spell_label, label != NULL ? label : "");
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self->spell_label),
+                               error != NULL ? error : _("Misspelled words in this document (F7 goes to the next)"));
+}
+
+static void
 on_document_changed (WeftWindow   *self,
                      GParamSpec   *pspec,
                      WeftDocument *document)
@@ -221,6 +250,9 @@ on_selected_page_changed (WeftWindow *self)
 
   g_signal_group_set_target (self->buffer_signals,
                              page != NULL ? weft_document_get_buffer (weft_page_get_document (page)) : NULL);
+  g_signal_group_set_target (self->spell_signals,
+                             page != NULL ? weft_page_get_spell_controller (page) : NULL);
+  weft_window_update_spell (self);
   weft_window_update_title (self);
   weft_window_update_position (self);
   weft_window_update_language (self);
@@ -952,6 +984,7 @@ weft_window_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->recent_manager, self);
   g_clear_object (&self->buffer_signals);
   g_clear_handle_id (&self->position_source, g_source_remove);
+  g_clear_object (&self->spell_signals);
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_WINDOW);
 
   G_OBJECT_CLASS (weft_window_parent_class)->dispose (object);
@@ -988,6 +1021,8 @@ weft_window_class_init (WeftWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, tab_bar);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, stack);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, language_label);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, spell_label);
+  gtk_widget_class_bind_template_child (widget_class, WeftWindow, spell_language_menu);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, position_button);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, primary_menu_button);
   gtk_widget_class_bind_template_child (widget_class, WeftWindow, goto_popover);
@@ -1032,6 +1067,11 @@ weft_window_init (WeftWindow *self)
   self->buffer_signals = g_signal_group_new (GTK_SOURCE_TYPE_BUFFER);
   g_signal_group_connect_object (self->buffer_signals, "notify::cursor-position",
                                  G_CALLBACK (on_cursor_moved), self, G_CONNECT_SWAPPED);
+  self->spell_signals = g_signal_group_new (WEFT_TYPE_SPELL_CONTROLLER);
+  g_signal_group_connect_object (self->spell_signals, "notify::n-misspelled",
+                                 G_CALLBACK (weft_window_update_spell), self, G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->spell_signals, "notify::error",
+                                 G_CALLBACK (weft_window_update_spell), self, G_CONNECT_SWAPPED);
 
   self->recent_manager = gtk_recent_manager_get_default ();
   g_signal_connect_object (self->recent_manager, "changed",

@@ -67,6 +67,15 @@ WeftBackend *weft_process_backend_new (guint          n_workers,
                                        GMainContext  *ctx,
                                        GError       **error);
 
+/* The same, with workers that load the @spell_language (nullable) spelling
+ * dictionary before their sandbox closes: SPELL jobs for other languages
+ * fail in them (weft-spell-job.h). A replaced worker loads it again. */
+WeftBackend *weft_process_backend_new_full (guint          n_workers,
+                                            const char    *worker_path,
+                                            const char    *spell_language,
+                                            GMainContext  *ctx,
+                                            GError       **error);
+
 const char  *weft_backend_get_name    (WeftBackend      *self);
 
 /* Queues a job and returns its id (never 0). */

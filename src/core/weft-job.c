@@ -12,6 +12,7 @@
 #include "weft-file.h"
 #include "weft-job-private.h"
 #include "weft-sort.h"
+#include "weft-spell-job.h"
 
 /* How much input a job reads between two cancellation checks: small enough
  * that a cancel is seen within a millisecond or so, large enough that the
@@ -29,6 +30,8 @@ weft_job_kind_is_valid (guint32 kind)
     case WEFT_JOB_SORT_RUN:
     case WEFT_JOB_SORT_MERGE:
     case WEFT_JOB_SORT_BUCKET:
+    case WEFT_JOB_SPELL_CHECK:
+    case WEFT_JOB_SPELL_SUGGEST:
     case WEFT_JOB_TEST_CRASH:
     case WEFT_JOB_TEST_OPEN_PATH:
     case WEFT_JOB_TEST_HANG:
@@ -67,6 +70,10 @@ weft_job_kind_name (WeftJobKind kind)
       return "sort-merge";
     case WEFT_JOB_SORT_BUCKET:
       return "sort-bucket";
+    case WEFT_JOB_SPELL_CHECK:
+      return "spell-check";
+    case WEFT_JOB_SPELL_SUGGEST:
+      return "spell-suggest";
     case WEFT_JOB_TEST_CRASH:
       return "test-crash";
     case WEFT_JOB_TEST_OPEN_PATH:
@@ -416,7 +423,7 @@ snapshot_input_get_chunk (WeftJobInput *input,
   weft_chunk_iter_init (&iter, self->snap, self->start + byte_off, self->len - byte_off);
   if (!weft_chunk_iter_next (&iter, &data, &len))
     g_assert_not_reached ();
-  *out_len = len;
+  *out_len = MIN (len, self->len - byte_off);
   return data;
 }
 
@@ -849,6 +856,15 @@ weft_job_run_full (WeftJobKind        kind,
         pause ();
     case WEFT_JOB_TEST_OPEN_PATH:
       return run_open_path (options, out_result, error);
+    case WEFT_JOB_SPELL_CHECK:
+    case WEFT_JOB_SPELL_SUGGEST:
+      {
+        /* Without a worker's kept dictionaries: one is loaded for the job. */
+        g_autoptr (WeftSpellWorker) worker = weft_spell_worker_new ();
+
+        return weft_spell_worker_run (worker, kind, input, options, is_cancelled, cancel_data,
+                                      out_result, error);
+      }
     default:
       g_set_error (error, WEFT_ERROR, WEFT_ERROR_FAILED,
                    _("Unknown job kind %u"), (guint) kind);

@@ -23,6 +23,8 @@ typedef enum
   WEFT_JOB_SORT_RUN = 4,         /* sorts one run of lines; see weft-sort.h, layer 3 */
   WEFT_JOB_SORT_MERGE = 5,       /* merges one part of the sorted runs (the job's aux input) */
   WEFT_JOB_SORT_BUCKET = 6,      /* sorts one key range of the runs' lines (the job's aux input) */
+  WEFT_JOB_SPELL_CHECK = 8,      /* misspelled ranges of whole lines; see weft-spell-job.h */
+  WEFT_JOB_SPELL_SUGGEST = 9,    /* corrections for one word; see weft-spell-job.h */
   WEFT_JOB_TEST_CRASH = 64,      /* abort()s: only ever run in a worker process */
   WEFT_JOB_TEST_OPEN_PATH = 65,  /* tries to open the path given as options; returns the errno */
   WEFT_JOB_TEST_HANG = 66,       /* never returns and ignores cancellation: worker processes only */

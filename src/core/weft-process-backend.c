@@ -48,7 +48,8 @@ extern char **environ;
 
 typedef struct
 {
-  char *worker_path;  /* immutable */
+  char *worker_path;     /* immutable */
+  char *spell_language;  /* immutable, nullable: the dictionary workers preload */
 } ProcessConfig;
 
 typedef struct
@@ -282,7 +283,8 @@ spawn_worker (ProcessWorker  *w,
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attr;
   sigset_t sigs;
-  char *argv[3];
+  g_autofree char *spell_arg = NULL;
+  char *argv[4];
   int sv[2];
   int child_fd;
   int rc;
@@ -328,6 +330,12 @@ spawn_worker (ProcessWorker  *w,
   argv[0] = w->config->worker_path;
   argv[1] = (char *) "--ipc-fd=3";
   argv[2] = NULL;
+  if (w->config->spell_language != NULL)
+    {
+      spell_arg = g_strconcat ("--spell-language=", w->config->spell_language, NULL);
+      argv[2] = spell_arg;
+      argv[3] = NULL;
+    }
   rc = posix_spawn (&w->pid, w->config->worker_path, &actions, &attr, argv, environ);
   posix_spawn_file_actions_destroy (&actions);
   posix_spawnattr_destroy (&attr);
@@ -950,6 +958,7 @@ process_config_free (gpointer data)
   ProcessConfig *config = data;
 
   g_free (config->worker_path);
+  g_free (config->spell_language);
   g_free (config);
 }
 
@@ -968,6 +977,16 @@ weft_process_backend_new (guint          n_workers,
                           GMainContext  *ctx,
                           GError       **error)
 {
+  return weft_process_backend_new_full (n_workers, worker_path, NULL, ctx, error);
+}
+
+WeftBackend *
+weft_process_backend_new_full (guint          n_workers,
+                               const char    *worker_path,
+                               const char    *spell_language,
+                               GMainContext  *ctx,
+                               GError       **error)
+{
   ProcessConfig *config;
 
   g_return_val_if_fail (worker_path != NULL, NULL);
@@ -984,5 +1003,6 @@ weft_process_backend_new (guint          n_workers,
 
   config = g_new0 (ProcessConfig, 1);
   config->worker_path = g_strdup (worker_path);
+  config->spell_language = g_strdup (spell_language);
   return weft_backend_new_with_ops (&process_ops, config, n_workers, ctx);
 }

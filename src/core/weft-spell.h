@@ -32,7 +32,7 @@ typedef gboolean (*WeftSpellCancelFunc) (gpointer user_data);
 /* Results of dictionary look-ups, keyed by the word's bytes. Lock-free and
  * insert-only, so the checkers of one pass can share one: a word looked up by
  * one worker is not looked up again by another. Only checkers with the same
- * language and the same session words may share a cache. Reference counted
+ * language may share a cache (session words are not cached). Reference counted
  * (atomically); once it holds @max_words words it stops growing. */
 typedef struct _WeftSpellCache WeftSpellCache;
 
@@ -66,12 +66,14 @@ const char       *weft_spell_checker_get_provider (WeftSpellChecker  *self);
 /* Accepts @word (UTF-8, @len bytes or -1 for NUL-terminated) from now on:
  * personal-dictionary and "Ignore All" words, which the caller keeps and
  * persists. Its capitalised and upper-case forms are accepted too (a
- * capitalised word's lower-case form is not), as for dictionary words. The
- * checker drops its cache and starts a private one, since the cached
- * verdicts may no longer hold. */
+ * capitalised word's lower-case form is not), as for dictionary words.
+ * Session words are kept apart from the cache, which holds only the
+ * dictionary's verdicts and stays valid. */
 void              weft_spell_checker_add_session_word (WeftSpellChecker *self,
                                                        const char       *word,
                                                        gssize            len);
+/* Forgets every session word. */
+void              weft_spell_checker_clear_session_words (WeftSpellChecker *self);
 
 /* Replaces the checker's private cache by @cache (a new reference is taken);
  * NULL gives it a fresh private cache, which also forgets every verdict. */
@@ -110,12 +112,18 @@ char            **weft_spell_checker_suggest      (WeftSpellChecker  *self,
  * sorted and without duplicates, for a language menu. Free with g_strfreev(). */
 char            **weft_spell_list_languages       (void);
 
+/* The dictionary to use when the user has chosen none: the first of the
+ * user's languages (LANGUAGE, LC_ALL, LC_MESSAGES, LANG) with an installed
+ * dictionary, tried as "de_DE" and then "de"; else "en_US" if installed;
+ * else the first installed one; NULL when there is no dictionary at all.
+ * Free with g_free(). */
+char             *weft_spell_dup_default_language (void);
+
 /* Checks text[0, len) on @n_checkers pthreads, one per checker, which must
  * all have the same language and session words and be used by nothing else
  * meanwhile. The text is cut at line ends into chunks (a single line is not
- * cut) that the threads claim in turn; the checkers share one fresh cache
- * for the pass, so a word is looked up once, and get fresh private caches
- * after it.
+ * cut) that the threads claim in turn; each checker keeps its own cache
+ * (sharing one across threads was measured to cost more than it saved).
  * Returns the misspelled ranges (offsets from @text) in text order as a
  * GArray of WeftSpellRange; @n_words, when not NULL, receives the number of
  * words checked. Fails with the first thread's error, or

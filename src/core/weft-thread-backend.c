@@ -7,6 +7,7 @@
 #include <sys/time.h>
 
 #include "weft-backend-private.h"
+#include "weft-spell-job.h"
 
 static gint64
 timeval_us (const struct timeval *tv)
@@ -14,12 +15,22 @@ timeval_us (const struct timeval *tv)
   return (gint64) tv->tv_sec * G_USEC_PER_SEC + tv->tv_usec;
 }
 
+/* Per-worker state, owned by the worker's slot thread once it runs. */
+typedef struct
+{
+  /* Its own Enchant brokers and dictionaries, never shared with another
+   * thread (hunspell is not thread-safe); loaded on the slot's thread by
+   * the first job that needs each language, and kept. */
+  WeftSpellWorker *spell;
+} ThreadWorker;
+
 static gpointer
 thread_worker_new (gpointer backend_data)
 {
-  /* Per-worker state (a spell dictionary, say) will live here; for now the
-   * pool only needs a non-NULL handle. */
-  return g_new0 (guint8, 1);
+  ThreadWorker *w = g_new0 (ThreadWorker, 1);
+
+  w->spell = weft_spell_worker_new ();
+  return w;
 }
 
 static WeftRunStatus
@@ -37,6 +48,9 @@ thread_worker_run (gpointer   worker,
     g_set_error (error, WEFT_ERROR, WEFT_ERROR_FAILED,
                  _("A %s job runs only in a worker process"),
                  weft_job_kind_name (job->kind));
+  else if (weft_spell_job_kind_is_spell (job->kind))
+    weft_spell_worker_run (((ThreadWorker *) worker)->spell, job->kind, job->input, job->options,
+                           weft_job_is_cancelled, job, out, error);
   else
     weft_job_run_full (job->kind, job->input, job->aux, job->options,
                        weft_job_is_cancelled, job, out, error);
@@ -55,7 +69,10 @@ thread_worker_run (gpointer   worker,
 static void
 thread_worker_free (gpointer worker)
 {
-  g_free (worker);
+  ThreadWorker *w = worker;
+
+  weft_spell_worker_free (w->spell);
+  g_free (w);
 }
 
 static const WeftWorkerOps thread_ops = {

@@ -17,12 +17,14 @@
 #include "weft-ipc-control.h"
 #include "weft-job.h"
 #include "weft-sandbox.h"
+#include "weft-spell-job.h"
 
 typedef struct
 {
   int                   sock;
   const WeftIpcControl *control;
   guint8               *buf;
+  WeftSpellWorker      *spell;  /* dictionaries loaded before the sandbox closed */
 } Worker;
 
 typedef struct
@@ -254,6 +256,8 @@ serve_job (Worker *w,
    * answer: this process could not open it under its sandbox anyway. */
   if (job.kind == WEFT_JOB_SAVE)
     weft_job_run_save_to_fd (fd, job.input_len, options, out_fd, job_is_cancelled, &check, &output, &error);
+  else if (weft_spell_job_kind_is_spell (job.kind))
+    weft_spell_worker_run (w->spell, job.kind, input, options, job_is_cancelled, &check, &output, &error);
   else
     weft_job_run_full (job.kind, input, aux, options, job_is_cancelled, &check, &output, &error);
   /* A large result goes into the memfd the parent lent, which it sealed
@@ -348,7 +352,8 @@ main (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GByteArray) ready = g_byte_array_new ();
   WeftIpcHello hello;
-  Worker w = { 3, NULL, NULL };
+  Worker w = { 3, NULL, NULL, NULL };
+  g_autofree char *spell_lang = NULL;
   size_t len;
   void *control;
   int fds[MAX_FDS];
@@ -358,6 +363,8 @@ main (int    argc,
     {
       if (g_str_has_prefix (argv[i], "--ipc-fd="))
         w.sock = atoi (argv[i] + strlen ("--ipc-fd="));
+      else if (g_str_has_prefix (argv[i], "--spell-language="))
+        spell_lang = g_strdup (argv[i] + strlen ("--spell-language="));
       else
         die ("unknown argument %s; this program is started by Weft", argv[i]);
     }
@@ -389,6 +396,16 @@ main (int    argc,
    * locale is loaded too, wherever it lives. Both are kept, never freed. */
   (void) newlocale (LC_ALL_MASK, "C.UTF-8", (locale_t) 0);
   (void) newlocale (LC_ALL_MASK, "", (locale_t) 0);
+  /* Dictionaries are files: they load now or never. The language the
+   * editor checks in comes as --spell-language (loading costs ~0.1 s, so a
+   * backend that checks no spelling asks for none); a job for another
+   * language fails with a message that says so (weft-spell-job.h). A
+   * missing dictionary is that job's error, not the worker's. */
+  weft_spell_process_init ();
+  w.spell = weft_spell_worker_new ();
+  if (spell_lang != NULL && !weft_spell_worker_preload (w.spell, spell_lang, &error))
+    g_clear_error (&error);
+  weft_spell_worker_seal (w.spell);
 
   if (!weft_sandbox_enter (&error))
     die ("%s", error->message);

@@ -60,7 +60,7 @@ run_jobs (WeftBackend  *backend,
           GBytes       *options,
           guint         n)
 {
-  WeftJobSpec spec = { WEFT_JOB_BENCH, input, options, 0 };
+  WeftJobSpec spec = { .kind = WEFT_JOB_BENCH, .input = input, .options = options };
   Waiter waiter = { n, FALSE };
 
   for (guint i = 0; i < n; i++)

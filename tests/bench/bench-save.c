@@ -141,7 +141,7 @@ autosave (WeftBackend  *backend,
   {
     WeftSnapshot *snap = weft_text_snapshot (text);
     WeftJobInput *input = weft_job_input_new_snapshot (snap);
-    WeftJobSpec spec = { WEFT_JOB_SAVE, input, options, 0 };
+    WeftJobSpec spec = { .kind = WEFT_JOB_SAVE, .input = input, .options = options };
 
     weft_backend_submit (backend, &spec, on_done, &waiter);
     weft_job_input_unref (input);

@@ -18,6 +18,7 @@
 extern "C" {
 #include "weft-application.h"
 #include "weft-fault.h"
+#include "weft-spell.h"
 #include "weft-window.h"
 }
 
@@ -1370,11 +1371,240 @@ TEST_F (WeftWindowTest, ClosingATabWhileItLoadsDoesNotAsk)
   EXPECT_EQ (FindToplevel<AdwMessageDialog> (ADW_TYPE_MESSAGE_DIALOG), nullptr);
 }
 
+
+// ---------------------------------------------------------------------------
+// Spell-checking
+
+// The underlined words, in text order.
+std::vector<std::string>
+Underlined (WeftPage *page)
+{
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (weft_page_get_document (page)));
+  GtkTextTag *tag = gtk_text_tag_table_lookup (gtk_text_buffer_get_tag_table (buffer), "weft-misspelled");
+  std::vector<std::string> words;
+  GtkTextIter iter;
+
+  if (tag == nullptr)
+    return words;
+  gtk_text_buffer_get_start_iter (buffer, &iter);
+  if (!gtk_text_iter_starts_tag (&iter, tag))
+    gtk_text_iter_forward_to_tag_toggle (&iter, tag);
+  while (gtk_text_iter_starts_tag (&iter, tag))
+    {
+      GtkTextIter end = iter;
+      gtk_text_iter_forward_to_tag_toggle (&end, tag);
+      g_autofree char *word = gtk_text_iter_get_slice (&iter, &end);
+      words.emplace_back (word);
+      iter = end;
+      if (!gtk_text_iter_starts_tag (&iter, tag))
+        gtk_text_iter_forward_to_tag_toggle (&iter, tag);
+    }
+  return words;
+}
+
+using Words = std::vector<std::string>;
+
+// Waits until the checker is idle and has counted what it underlined.
+bool
+SpellSettled (WeftPage *page)
+{
+  WeftSpellController *spell = weft_page_get_spell_controller (page);
+
+  return WaitUntil ([&] {
+    return !weft_spell_controller_get_busy (spell) &&
+           weft_spell_controller_get_n_misspelled (spell) == (int) Underlined (page).size ();
+  });
+}
+
+GtkTextBuffer *
+BufferOf (WeftPage *page)
+{
+  return GTK_TEXT_BUFFER (weft_document_get_buffer (weft_page_get_document (page)));
+}
+
+TEST_F (WeftWindowTest, SpellUnderlinesMisspelledWordsOnOpen)
+{
+  WriteFile (Path ("prose.txt"), "The cat sat.\nA dgo and teh end.\nhttp://teh.example/ fine\n");
+  WeftPage *page = Open (Path ("prose.txt"));
+
+  ASSERT_TRUE (SpellSettled (page));
+  EXPECT_EQ (Underlined (page), (Words { "dgo", "teh" }));
+  EXPECT_EQ (weft_spell_controller_get_n_misspelled (weft_page_get_spell_controller (page)), 2);
+  EXPECT_TRUE (ShowsText (GTK_WIDGET (window_), "2 misspelled"));
+}
+
+TEST_F (WeftWindowTest, SpellRechecksAWordTypedInto)
+{
+  WriteFile (Path ("insert.txt"), "The cat sat.\nA dog ran.\n");
+  WeftPage *page = Open (Path ("insert.txt"));
+  GtkTextBuffer *buffer = BufferOf (page);
+  GtkTextIter iter;
+
+  ASSERT_TRUE (SpellSettled (page));
+  EXPECT_EQ (Underlined (page), Words {});
+  // "cat" -> "caxt", inside the word.
+  gtk_text_buffer_get_iter_at_offset (buffer, &iter, 6);
+  gtk_text_buffer_insert (buffer, &iter, "x", -1);
+  ASSERT_TRUE (WaitUntil ([&] { return Underlined (page) == Words { "caxt" }; }));
+  ASSERT_TRUE (SpellSettled (page));
+  EXPECT_EQ (Underlined (page), (Words { "caxt" }));
+}
+
+TEST_F (WeftWindowTest, SpellFollowsADeleteAcrossLinesAndItsUndo)
+{
+  WriteFile (Path ("delete.txt"), "One teh line.\nTwo lines mkae it.\nThree dgo.\n");
+  WeftPage *page = Open (Path ("delete.txt"));
+  GtkTextBuffer *buffer = BufferOf (page);
+  GtkTextIter a, b;
+
+  ASSERT_TRUE (SpellSettled (page));
+  ASSERT_EQ (Underlined (page), (Words { "teh", "mkae", "dgo" }));
+
+  // Delete "line.\nTwo lines mk": the lines join into "One teh ae it."
+  gtk_text_buffer_get_iter_at_offset (buffer, &a, 8);
+  gtk_text_buffer_get_iter_at_offset (buffer, &b, 8 + 6 + 12);
+  gtk_text_buffer_begin_user_action (buffer);
+  gtk_text_buffer_delete (buffer, &a, &b);
+  gtk_text_buffer_end_user_action (buffer);
+  ASSERT_EQ (BufferText (page), "One teh ae it.\nThree dgo.\n");
+  ASSERT_TRUE (WaitUntil ([&] { return Underlined (page) == Words { "teh", "ae", "dgo" }; }));
+
+  gtk_text_buffer_undo (buffer);
+  ASSERT_EQ (BufferText (page), "One teh line.\nTwo lines mkae it.\nThree dgo.\n");
+  ASSERT_TRUE (WaitUntil ([&] { return Underlined (page) == Words { "teh", "mkae", "dgo" }; }));
+  ASSERT_TRUE (SpellSettled (page));
+}
+
+TEST_F (WeftWindowTest, SpellShiftsResultsThroughEditsMadeWhileChecking)
+{
+  std::string text;
+  for (int i = 0; i < 4000; i++)
+    text += "Some words here and a tpyo there.\n";
+  WriteFile (Path ("big.txt"), text);
+  WeftPage *page = Open (Path ("big.txt"));
+  GtkTextBuffer *buffer = BufferOf (page);
+  GtkTextIter start;
+
+  // At once, while the first pass is on the workers: its results come for
+  // a text that no longer starts where they say.
+  gtk_text_buffer_get_start_iter (buffer, &start);
+  gtk_text_buffer_insert (buffer, &start, "Hello wrold.\n\n", -1);
+  ASSERT_TRUE (SpellSettled (page));
+  Words words = Underlined (page);
+  ASSERT_EQ (words.size (), 4001u);
+  EXPECT_EQ (words[0], "wrold");
+  EXPECT_TRUE (std::all_of (words.begin () + 1, words.end (), [] (const std::string &w) { return w == "tpyo"; }));
+}
+
+TEST_F (WeftWindowTest, SpellContextMenuSuggestsAndReplaces)
+{
+  WriteFile (Path ("menu.txt"), "I recieve mail.\n");
+  WeftPage *page = Open (Path ("menu.txt"));
+  WeftSpellController *spell = weft_page_get_spell_controller (page);
+  GMenuModel *menu = gtk_text_view_get_extra_menu (GTK_TEXT_VIEW (weft_page_get_view (page)));
+
+  ASSERT_TRUE (SpellSettled (page));
+  g_autofree char *word = weft_spell_controller_dup_word_at (spell, 4);
+  EXPECT_STREQ (word, "recieve");
+  ASSERT_NE (menu, nullptr);
+  GMenuModel *suggestions = g_menu_model_get_item_link (menu, 0, G_MENU_LINK_SECTION);
+  ASSERT_TRUE (WaitUntil ([&] {
+    for (int i = 0; i < g_menu_model_get_n_items (suggestions); i++)
+      {
+        g_autofree char *label = nullptr;
+        g_menu_model_get_item_attribute (suggestions, i, G_MENU_ATTRIBUTE_LABEL, "s", &label);
+        if (g_strcmp0 (label, "receive") == 0)
+          return true;
+      }
+    return false;
+  }));
+  EXPECT_LE (g_menu_model_get_n_items (suggestions), 8);
+  g_object_unref (suggestions);
+
+  gtk_widget_activate_action (GTK_WIDGET (weft_page_get_view (page)), "spell.replace", "s", "receive");
+  EXPECT_EQ (BufferText (page), "I receive mail.\n");
+  ASSERT_TRUE (WaitUntil ([&] { return Underlined (page).empty (); }));
+}
+
+TEST_F (WeftWindowTest, SpellAddToDictionaryPersistsAndIgnoreAllLastsTheSession)
+{
+  // main() left "weftish" in the personal dictionary, as a past session would.
+  WriteFile (Path ("words.txt"), "weftish zorblax quuxish teh\n");
+  WeftPage *page = Open (Path ("words.txt"));
+  WeftSpellController *spell = weft_page_get_spell_controller (page);
+  GtkWidget *view = GTK_WIDGET (weft_page_get_view (page));
+
+  ASSERT_TRUE (SpellSettled (page));
+  ASSERT_EQ (Underlined (page), (Words { "zorblax", "quuxish", "teh" }));
+
+  g_free (weft_spell_controller_dup_word_at (spell, 9));
+  gtk_widget_activate_action (view, "spell.add-word", nullptr);
+  ASSERT_TRUE (WaitUntil ([&] { return Underlined (page) == Words { "quuxish", "teh" }; }));
+  g_free (weft_spell_controller_dup_word_at (spell, 17));
+  gtk_widget_activate_action (view, "spell.ignore-word", nullptr);
+  ASSERT_TRUE (WaitUntil ([&] { return Underlined (page) == Words { "teh" }; }));
+  ASSERT_TRUE (SpellSettled (page));
+
+  g_autofree char *path = g_build_filename (g_get_user_config_dir (), "weft", "dictionaries", "en_US.txt", nullptr);
+  EXPECT_EQ (ReadFile (path), "weftish\nzorblax\n");
+}
+
+TEST_F (WeftWindowTest, SpellNextMisspellingSelectsItAndWraps)
+{
+  WriteFile (Path ("next.txt"), "teh one\ntwo dgo\n");
+  WeftPage *page = Open (Path ("next.txt"));
+  GtkTextBuffer *buffer = BufferOf (page);
+  GtkTextIter a, b;
+
+  ASSERT_TRUE (SpellSettled (page));
+  gtk_text_buffer_get_start_iter (buffer, &a);
+  gtk_text_buffer_place_cursor (buffer, &a);
+  auto selected = [&] {
+    gtk_text_buffer_get_selection_bounds (buffer, &a, &b);
+    g_autofree char *s = gtk_text_iter_get_slice (&a, &b);
+    return std::string (s);
+  };
+  Activate ("next-misspelling");
+  EXPECT_EQ (selected (), "teh");
+  Activate ("next-misspelling");
+  EXPECT_EQ (selected (), "dgo");
+  Activate ("next-misspelling");
+  EXPECT_EQ (selected (), "teh");
+  Activate ("previous-misspelling");
+  EXPECT_EQ (selected (), "dgo");
+}
+
+TEST_F (WeftWindowTest, SpellCanBeTurnedOff)
+{
+  WriteFile (Path ("off.txt"), "teh dgo\n");
+  WeftPage *page = Open (Path ("off.txt"));
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.weftedit.Weft");
+
+  ASSERT_TRUE (SpellSettled (page));
+  ASSERT_EQ (Underlined (page).size (), 2u);
+  Activate ("spell-check");
+  EXPECT_FALSE (g_settings_get_boolean (settings, "spell-check"));
+  EXPECT_TRUE (Underlined (page).empty ());
+  EXPECT_EQ (weft_spell_controller_get_n_misspelled (weft_page_get_spell_controller (page)), -1);
+  Activate ("spell-check");
+  ASSERT_TRUE (WaitUntil ([&] { return Underlined (page).size () == 2; }));
+}
+
 }  // namespace
 
 int
 main (int argc, char **argv)
 {
   fault_control = weft_fault_preload_or_die (argv, WEFT_FAULT_SHIM, g_get_tmp_dir ());
+  weft_spell_process_init ();
+
+  // A personal dictionary from an earlier session, in a config dir of our own.
+  g_autofree char *config = g_dir_make_tmp ("weft-gui-config-XXXXXX", nullptr);
+  g_autofree char *dicts = g_build_filename (config, "weft", "dictionaries", nullptr);
+  g_autofree char *dict = g_build_filename (dicts, "en_US.txt", nullptr);
+  g_setenv ("XDG_CONFIG_HOME", config, TRUE);
+  g_mkdir_with_parents (dicts, 0700);
+  g_file_set_contents (dict, "weftish\n", -1, nullptr);
+
   return RunTestsWithApplication (argc, argv, &the_app);
 }

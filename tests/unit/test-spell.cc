@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
@@ -14,8 +15,12 @@
 #include <glib/gstdio.h>
 
 extern "C" {
+#include "weft-backend.h"
 #include "weft-error.h"
 #include "weft-spell.h"
+#include "weft-spell-job.h"
+#include "weft-spell-pass.h"
+#include "weft-text.h"
 #include "weft-tokenize.h"
 }
 
@@ -851,3 +856,291 @@ TEST (WeftSpellHunspell, SameListForASingleCheckerAndForThreads)
   EXPECT_EQ (RangesToWords (text.data (), ranges), ParallelMisspelled (text, 3));
   g_array_unref (ranges);
 }
+
+// ---------------------------------------------------------------------------
+// Spell jobs on the backends
+
+namespace {
+
+const char *
+WorkerPath ()
+{
+  const char *path = g_getenv ("WEFT_WORKER_PATH");
+  return path != nullptr ? path : "weft-worker";
+}
+
+struct PassOutcome
+{
+  bool done = false;
+  bool ok = false;
+  int error_code = -1;
+  std::string error_message;
+  Strings words;
+  size_t n_words = 0;
+  unsigned n_jobs = 0;
+  std::vector<WeftSpellRange> ranges;
+};
+
+class WeftSpellJobs : public ::testing::TestWithParam<const char *>
+{
+protected:
+  void SetUp () override
+  {
+    ctx_ = g_main_context_new ();
+    backend_ = Make (GetParam (), 2);
+    ASSERT_NE (backend_, nullptr);
+  }
+
+  void TearDown () override
+  {
+    bool closed = false;
+
+    // The backend joins its threads, reaps its workers and frees itself
+    // from ctx_: wait for that, so that nothing outlives the test.
+    if (backend_ != nullptr)
+      {
+        weft_backend_shutdown (backend_, WEFT_SHUTDOWN_CANCEL,
+                               [] (gpointer data) { *static_cast<bool *> (data) = true; }, &closed);
+        EXPECT_TRUE (WaitFor ([&] { return closed; }));
+      }
+    while (g_main_context_iteration (ctx_, FALSE))
+      ;
+    g_main_context_unref (ctx_);
+  }
+
+  WeftBackend *Make (const std::string &kind, guint n_workers)
+  {
+    GError *error = nullptr;
+    WeftBackend *backend;
+
+    if (kind == "threads")
+      return weft_thread_backend_new (n_workers, ctx_);
+    backend = weft_process_backend_new_full (n_workers, WorkerPath (), kLang, ctx_, &error);
+    EXPECT_EQ (error, nullptr) << (error ? error->message : "");
+    g_clear_error (&error);
+    return backend;
+  }
+
+  // Iterates ctx_ until @cond holds or 60 s pass.
+  template <typename F> bool WaitFor (F cond)
+  {
+    gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+    while (!cond () && g_get_monotonic_time () < deadline)
+      g_main_context_iteration (ctx_, TRUE);
+    return cond ();
+  }
+
+  PassOutcome Pass (const std::string &text, const char *const *session = nullptr,
+                    const char *lang = kLang)
+  {
+    g_autoptr (WeftText) mirror = weft_text_new_from_utf8 (text.data (), text.size ());
+    g_autoptr (WeftSnapshot) snap = weft_text_snapshot (mirror);
+    WeftSpellPassOptions options = {};
+    PassOutcome outcome;
+
+    options.lang = lang;
+    options.session_words = session;
+    options.collect = TRUE;
+    weft_spell_pass_start (
+      backend_, snap, 0, text.size (), &options, nullptr,
+      [] (WeftSpellPass *pass, const GError *error, gpointer data) {
+        auto *o = static_cast<PassOutcome *> (data);
+        WeftSnapshot *s = weft_spell_pass_get_snapshot (pass);
+
+        o->done = true;
+        o->ok = error == nullptr;
+        o->n_jobs = weft_spell_pass_get_n_jobs (pass);
+        if (error != nullptr)
+          {
+            o->error_code = error->code;
+            o->error_message = error->message;
+            return;
+          }
+        o->n_words = weft_spell_pass_get_n_words (pass);
+        GArray *ranges = weft_spell_pass_get_misspelled (pass);
+        for (guint i = 0; i < ranges->len; i++)
+          {
+            const WeftSpellRange &r = g_array_index (ranges, WeftSpellRange, i);
+            g_autofree char *word = static_cast<char *> (g_malloc (r.byte_len + 1));
+
+            weft_snapshot_copy_range (s, r.byte_off, r.byte_len, word);
+            word[r.byte_len] = '\0';
+            o->words.emplace_back (word);
+            o->ranges.push_back (r);
+          }
+      },
+      &outcome);
+    EXPECT_TRUE (WaitFor ([&] { return outcome.done; }));
+    return outcome;
+  }
+
+  GMainContext *ctx_ = nullptr;
+  WeftBackend *backend_ = nullptr;
+};
+
+TEST_P (WeftSpellJobs, SameListAsHunspellOnGeneratedProse)
+{
+  Strings dict = DictionaryWords ();
+  std::string text = GenerateProse (dict, { 1 << 20, 4, true });
+  PassOutcome outcome = Pass (text);
+
+  ASSERT_TRUE (outcome.ok) << outcome.error_message;
+  EXPECT_GT (outcome.n_jobs, 2u) << "the pass must be spread over the workers";
+  EXPECT_GT (outcome.n_words, 100000u);
+  EXPECT_TRUE (SameWords (HunspellMisspelled (text), outcome.words));
+}
+
+TEST_P (WeftSpellJobs, ReportsSnapshotOffsets)
+{
+  std::string text = "The cat.\nA dgo here\nand teh end\n";
+  PassOutcome outcome = Pass (text);
+
+  ASSERT_TRUE (outcome.ok) << outcome.error_message;
+  ASSERT_EQ (outcome.ranges.size (), 2u);
+  EXPECT_EQ (outcome.ranges[0].byte_off, text.find ("dgo"));
+  EXPECT_EQ (outcome.ranges[0].byte_len, 3u);
+  EXPECT_EQ (outcome.ranges[1].byte_off, text.find ("teh"));
+}
+
+TEST_P (WeftSpellJobs, ContinuesWhereAFullResultStopped)
+{
+  // Every word misspelled, more than one result holds, on one long line
+  // and then on many short ones.
+  std::string line;
+  for (int i = 0; i < 40000; i++)
+    line += (i % 2) ? "qx " : "zqj ";
+  std::string text = line + "\n" + line + "\n";
+  PassOutcome outcome = Pass (text);
+
+  ASSERT_TRUE (outcome.ok) << outcome.error_message;
+  ASSERT_EQ (outcome.words.size (), 80000u);
+  for (size_t i = 0; i < outcome.words.size (); i++)
+    ASSERT_EQ (outcome.words[i], (i % 2) ? "qx" : "zqj") << i;
+  EXPECT_EQ (outcome.n_words, 80000u);
+}
+
+TEST_P (WeftSpellJobs, AcceptsSessionWordsSentWithTheJob)
+{
+  const char *session[] = { "weftish", nullptr };
+  std::string text = "weftish Weftish teh\n";
+
+  EXPECT_EQ (Pass (text, session).words, (Strings { "teh" }));
+  // The same workers, without the words again.
+  EXPECT_EQ (Pass (text).words, (Strings { "weftish", "Weftish", "teh" }));
+}
+
+TEST_P (WeftSpellJobs, SuggestsCorrections)
+{
+  g_autoptr (GBytes) options = weft_spell_suggest_options (kLang, "recieve", 8);
+  WeftJobSpec spec = { WEFT_JOB_SPELL_SUGGEST, nullptr, options, 0, nullptr };
+  struct { bool done = false; Strings words; std::string error; } got;
+
+  weft_backend_submit (
+    backend_, &spec,
+    [] (const WeftJobResult *result, gpointer data) {
+      auto *g = static_cast<decltype (got) *> (data);
+      GError *error = nullptr;
+
+      g->done = true;
+      if (result->error != nullptr)
+        {
+          g->error = result->error->message;
+          return;
+        }
+      char **words = weft_spell_suggest_result_parse (result->output, &error);
+      ASSERT_NE (words, nullptr) << error->message;
+      for (char **w = words; *w != nullptr; w++)
+        g->words.emplace_back (*w);
+      g_strfreev (words);
+    },
+    &got);
+  ASSERT_TRUE (WaitFor ([&] { return got.done; }));
+  EXPECT_EQ (got.error, "");
+  EXPECT_LE (got.words.size (), 8u);
+  EXPECT_NE (std::find (got.words.begin (), got.words.end (), "receive"), got.words.end ());
+}
+
+TEST_P (WeftSpellJobs, MissingDictionaryFailsThePassClearly)
+{
+  PassOutcome outcome = Pass ("teh\n", nullptr, "xx_YY");
+
+  EXPECT_FALSE (outcome.ok);
+  EXPECT_EQ (outcome.error_code, WEFT_ERROR_NOT_FOUND);
+  EXPECT_NE (outcome.error_message.find ("xx_YY"), std::string::npos) << outcome.error_message;
+}
+
+INSTANTIATE_TEST_SUITE_P (Backends, WeftSpellJobs, ::testing::Values ("threads", "processes"));
+
+TEST (WeftSpellWorker, SealedWorkerSaysWhyItCannotLoadALanguage)
+{
+  g_autoptr (WeftSpellWorker) worker = weft_spell_worker_new ();
+  g_autoptr (GBytes) options = weft_spell_check_options (kLang, 0, nullptr);
+  g_autoptr (WeftJobInput) input = weft_job_input_new_static ("teh\n", 4);
+  GBytes *out = nullptr;
+  GError *error = nullptr;
+
+  weft_spell_worker_seal (worker);
+  EXPECT_FALSE (weft_spell_worker_run (worker, WEFT_JOB_SPELL_CHECK, input, options, nullptr,
+                                       nullptr, &out, &error));
+  ASSERT_NE (error, nullptr);
+  EXPECT_EQ (error->code, WEFT_ERROR_NOT_FOUND);
+  EXPECT_NE (strstr (error->message, "sandboxed"), nullptr) << error->message;
+  g_clear_error (&error);
+}
+
+TEST (WeftSpellWorker, PreloadedLanguageWorksAfterSealing)
+{
+  g_autoptr (WeftSpellWorker) worker = weft_spell_worker_new ();
+  g_autoptr (GBytes) options = weft_spell_check_options (kLang, 100, nullptr);
+  g_autoptr (WeftJobInput) input = weft_job_input_new_static ("the teh\n", 8);
+  g_autoptr (GBytes) out = nullptr;
+  WeftSpellCheckResult result;
+
+  ASSERT_TRUE (weft_spell_worker_preload (worker, kLang, nullptr));
+  weft_spell_worker_seal (worker);
+  ASSERT_TRUE (weft_spell_worker_run (worker, WEFT_JOB_SPELL_CHECK, input, options, nullptr,
+                                      nullptr, &out, nullptr));
+  ASSERT_TRUE (weft_spell_check_result_parse (out, 100, &result, nullptr));
+  EXPECT_EQ (result.checked_end_byte, 108u);
+  EXPECT_EQ (result.n_words, 2u);
+  ASSERT_EQ (result.misspelled->len, 1u);
+  EXPECT_EQ (g_array_index (result.misspelled, WeftSpellRange, 0).byte_off, 104u);
+  weft_spell_check_result_clear (&result);
+}
+
+TEST (WeftSpellWorker, RejectsMalformedResults)
+{
+  // checked_end 10, 5 words, 1 range: gap 2, length 3 (from base 0).
+  const guint8 good[] = { 10, 0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 2, 3 };
+  WeftSpellCheckResult result;
+  GError *error = nullptr;
+
+  {
+    g_autoptr (GBytes) bytes = g_bytes_new_static (good, sizeof good);
+    ASSERT_TRUE (weft_spell_check_result_parse (bytes, 0, &result, nullptr));
+    EXPECT_EQ (g_array_index (result.misspelled, WeftSpellRange, 0).byte_off, 2u);
+    weft_spell_check_result_clear (&result);
+    // A base past checked_end.
+    EXPECT_FALSE (weft_spell_check_result_parse (bytes, 11, &result, &error));
+    g_clear_error (&error);
+    // A range past checked_end once the base moves it.
+    EXPECT_FALSE (weft_spell_check_result_parse (bytes, 8, &result, &error));
+    g_clear_error (&error);
+  }
+  // Every truncation, and one trailing byte.
+  for (size_t n = 0; n < sizeof good; n++)
+    {
+      g_autoptr (GBytes) bytes = g_bytes_new_static (good, n);
+      EXPECT_FALSE (weft_spell_check_result_parse (bytes, 0, &result, &error)) << n;
+      g_clear_error (&error);
+    }
+  guint8 longer[sizeof good + 1];
+  memcpy (longer, good, sizeof good);
+  longer[sizeof good] = 0;
+  g_autoptr (GBytes) bytes = g_bytes_new_static (longer, sizeof longer);
+  EXPECT_FALSE (weft_spell_check_result_parse (bytes, 0, &result, &error));
+  g_clear_error (&error);
+}
+
+} // namespace
