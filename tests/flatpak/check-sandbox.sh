@@ -78,18 +78,26 @@ step "flatpak run under a headless X server"
 export WEFT_SANDBOX_LOGS=$logs
 # The session's home holds the test's document and the app's ~/.var/app data, so the app must see
 # it at the same path. The sandbox has its own /tmp and /var/tmp even with --filesystem=host: a
-# build tree there gets a home under the user's cache folder instead.
-visible_in_sandbox () { flatpak run --command=test "$app_id" -d "$1" 2>/dev/null; }
+# build tree there gets a home under the user's cache folder instead. A file made on the host
+# must be seen inside: a folder alone is not proof, as the sandbox's private /var/tmp may hold
+# one of the same name.
 rm -rf "$work"/weft-flatpak-home.*   # the last run's, kept in the build tree for a look
 session_home=
 for parent in "$work" "${XDG_CACHE_HOME:-$HOME/.cache}"; do
   mkdir -p "$parent"
-  if visible_in_sandbox "$parent"; then
-    session_home=$(mktemp -d "$parent/weft-flatpak-home.XXXXXX")
+  candidate=$(mktemp -d "$parent/weft-flatpak-home.XXXXXX")
+  touch "$candidate/.seen-from-the-sandbox"
+  if flatpak run --command=test "$app_id" -f "$candidate/.seen-from-the-sandbox" 2>/dev/null; then
+    session_home=$candidate
     break
   fi
+  rm -rf "$candidate"
 done
-[ -n "$session_home" ] || { echo "FAIL: neither $work nor the user's cache folder is visible inside the sandbox"; exit 1; }
+if [ -z "$session_home" ]; then
+  echo "FAIL: neither $work nor ${XDG_CACHE_HOME:-$HOME/.cache} is visible inside the sandbox"
+  echo "      (Flatpak hides /tmp, /var/tmp and root's home: use a build tree elsewhere)"
+  exit 1
+fi
 echo "session home: $session_home"
 export WEFT_SESSION_HOME=$session_home
 "$src/tests/headless-session" "$here/sandbox-session.sh"
