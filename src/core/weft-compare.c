@@ -94,8 +94,8 @@ timeval_us (const struct timeval *tv)
   return (gint64) tv->tv_sec * G_USEC_PER_SEC + tv->tv_usec;
 }
 
-/* The whole process's CPU and switches: sort and spell on threads run on
- * threads they start themselves, which only RUSAGE_SELF sees. In the
+/* The whole process's CPU and switches: spell-checking runs on threads it
+ * starts itself, which only RUSAGE_SELF sees. In the
  * editor this includes the main thread's own work meanwhile. */
 static void
 sample_rusage_begin (struct rusage *before)
@@ -368,7 +368,10 @@ on_sort_poll_cancel (G_GNUC_UNUSED gpointer user_data)
  * @workers parts on a backend of @kind with @workers workers, timed from
  * the start until the sorted text is there (in pieces; the editor lays
  * them end to end afterwards). A fresh input every run, so that the
- * processes backend pays for its memfd every time. */
+ * processes backend pays for its memfd every time; its worker processes
+ * start with the first jobs, inside the timing, as for autosave. The
+ * costs are the backend's totals: the jobs' own CPU and switches (their
+ * threads', or the worker processes'), not the calling thread's. */
 static gboolean
 measure_sort (const Run       *run,
               WeftBackendKind  kind,
