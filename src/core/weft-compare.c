@@ -11,6 +11,7 @@
 #include "weft-backend.h"
 #include "weft-compare.h"
 #include "weft-sort.h"
+#include "weft-sort-task.h"
 #include "weft-spell.h"
 
 /* Autosave writes this many drafts per run, whatever the number of workers,
@@ -93,8 +94,8 @@ timeval_us (const struct timeval *tv)
   return (gint64) tv->tv_sec * G_USEC_PER_SEC + tv->tv_usec;
 }
 
-/* The whole process's CPU and switches: sort and spell on threads run on
- * threads they start themselves, which only RUSAGE_SELF sees. In the
+/* The whole process's CPU and switches: spell-checking runs on threads it
+ * starts itself, which only RUSAGE_SELF sees. In the
  * editor this includes the main thread's own work meanwhile. */
 static void
 sample_rusage_begin (struct rusage *before)
@@ -115,47 +116,25 @@ sample_rusage_end (const struct rusage *before,
   out->involuntary_switches = after.ru_nivcsw - before->ru_nivcsw;
 }
 
-/* The one place where sort and spell reach the backends. Today both run
- * only on threads of their own (weft_sort_parallel(), the spell checker's
- * parallel pass), which is what the threads rows measure; the processes
- * rows say they are not available yet rather than show numbers that are
- * not theirs. Once sort and spell jobs run on a WeftBackend, this returns
- * TRUE for both kinds, and measure_sort() / measure_spell() open a
- * RunBackend as measure_autosave() does, start the sort task or spell pass
- * on it, iterate its context until the done callback, and close it. */
+/* Where spell-checking reaches the backends. Today it runs only on threads
+ * of its own (the spell checker's parallel pass), which is what the
+ * threads rows measure; the processes rows say it is not available yet
+ * rather than show numbers that are not theirs. Once spell jobs run on a
+ * WeftBackend, this returns TRUE for both kinds (or goes), and
+ * measure_spell() opens a RunBackend as measure_sort() does, starts the
+ * spell pass on it, iterates its context until the done callback, and
+ * closes it. */
 static gboolean
 backend_aware_run_available (WeftWorkloadId  workload,
                              WeftBackendKind kind,
                              char          **out_note)
 {
+  g_return_val_if_fail (workload == WEFT_WORKLOAD_SPELL, TRUE);
+
   if (kind == WEFT_BACKEND_KIND_THREADS)
     return TRUE;
-  *out_note = g_strdup (workload == WEFT_WORKLOAD_SORT
-                          ? _("Sorting does not run in worker processes yet")
-                          : _("Spell-checking does not run in worker processes yet"));
+  *out_note = g_strdup (_("Spell-checking does not run in worker processes yet"));
   return FALSE;
-}
-
-static gboolean
-measure_sort (const Run       *run,
-              WeftBackendKind  kind,
-              guint            workers,
-              gpointer         prepared,
-              Sample          *out,
-              GError         **error)
-{
-  WeftSortOptions opts = { .collation = WEFT_SORT_COLLATION_BYTES };
-  g_autoptr(WeftSortResult) result = NULL;
-  struct rusage before;
-  gint64 start;
-
-  sample_rusage_begin (&before);
-  start = g_get_monotonic_time ();
-  result = weft_sort_parallel (run->text, run->len, &opts, workers, run->cancel, error);
-  out->wall_ms = (double) (g_get_monotonic_time () - start) / 1000.0;
-  sample_rusage_end (&before, out);
-  out->jobs = 1;
-  return result != NULL;
 }
 
 /* Dictionaries take ~0.1 s each to load: they are loaded once per row,
@@ -222,8 +201,8 @@ measure_spell (const Run       *run,
 
 /* A backend of one kind made for one timed run, on a private main context
  * pushed as the thread's default, so that its callbacks run only where the
- * run iterates and no other job mixes into its totals. Autosave measures
- * through it; sort and spell on the backends will too. */
+ * run iterates and no other job mixes into its totals. Sort and autosave
+ * measure through it; spell on the backends will too. */
 typedef struct
 {
   GMainContext *ctx;
@@ -345,6 +324,99 @@ measure_autosave (const Run       *run,
       g_propagate_error (error, state.error);
       return FALSE;
     }
+  return TRUE;
+}
+
+typedef struct
+{
+  WeftSortTask *task;
+  gboolean      done;
+  gint64        end;       /* monotonic time the sorted text was there */
+  size_t        length;
+  guint         n_jobs;
+  GError       *error;
+} SortState;
+
+static void
+on_sort_done (const WeftSortOutput *output,
+              const GError         *error,
+              gpointer              user_data)
+{
+  SortState *state = user_data;
+
+  state->end = g_get_monotonic_time ();
+  state->done = TRUE;
+  state->task = NULL;
+  if (error != NULL)
+    {
+      state->error = g_error_copy (error);
+      return;
+    }
+  state->length = output->length;
+  state->n_jobs = output->stats->n_jobs;
+}
+
+/* A long job would keep the context from waking for seconds: this wakes it
+ * often enough that a cancelled comparison stops promptly. */
+static gboolean
+on_sort_poll_cancel (G_GNUC_UNUSED gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* One sort of the text as the editor runs it: weft_sort_task_start() in
+ * @workers parts on a backend of @kind with @workers workers, timed from
+ * the start until the sorted text is there (in pieces; the editor lays
+ * them end to end afterwards). A fresh input every run, so that the
+ * processes backend pays for its memfd every time; its worker processes
+ * start with the first jobs, inside the timing, as for autosave. The
+ * costs are the backend's totals: the jobs' own CPU and switches (their
+ * threads', or the worker processes'), not the calling thread's. */
+static gboolean
+measure_sort (const Run       *run,
+              WeftBackendKind  kind,
+              guint            workers,
+              gpointer         prepared,
+              Sample          *out,
+              GError         **error)
+{
+  WeftSortOptions opts = { .collation = WEFT_SORT_COLLATION_BYTES };
+  g_autoptr(WeftJobInput) input = weft_job_input_new_bytes (run->bytes);
+  SortState state = { 0 };
+  GSource *poll;
+  RunBackend rb;
+  gint64 start;
+
+  if (!run_backend_open (&rb, run, kind, workers, error))
+    return FALSE;
+  poll = g_timeout_source_new (50);
+  g_source_set_callback (poll, on_sort_poll_cancel, NULL, NULL);
+  g_source_attach (poll, rb.ctx);
+
+  start = g_get_monotonic_time ();
+  state.task = weft_sort_task_start (rb.backend, input, &opts, workers, 0, on_sort_done, &state);
+  while (!state.done)
+    {
+      if (state.task != NULL && run_is_cancelled (run))
+        {
+          weft_sort_task_cancel (state.task);
+          state.task = NULL;
+        }
+      g_main_context_iteration (rb.ctx, TRUE);
+    }
+  g_source_destroy (poll);
+  g_source_unref (poll);
+  out->wall_ms = (double) (state.end - start) / 1000.0;
+  out->jobs = state.n_jobs;
+  run_backend_close (&rb, out);
+
+  if (state.error != NULL)
+    {
+      g_propagate_error (error, state.error);
+      return FALSE;
+    }
+  /* Sorting keeps every byte: anything else is a bug in the sort. */
+  g_warn_if_fail (state.length == run->len);
   return TRUE;
 }
 
@@ -517,7 +589,7 @@ weft_compare_run (const WeftCompareConfig *config,
               guint r = 0;
 
               row.available = TRUE;
-              if (w != WEFT_WORKLOAD_AUTOSAVE &&
+              if (w == WEFT_WORKLOAD_SPELL &&
                   !backend_aware_run_available (w, k, &row.note))
                 row.available = FALSE;
               else if (workload->prepare != NULL &&

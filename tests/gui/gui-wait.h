@@ -3,6 +3,7 @@
 
 #include <functional>
 #include <glib.h>
+#include <gtk/gtk.h>
 
 // Runs the main loop until @cond holds or @timeout_ms passes. The timeout only
 // catches a broken build: every wait ends on a condition.
@@ -31,4 +32,21 @@ Drain ()
 {
   while (g_main_context_iteration (nullptr, FALSE))
     ;
+}
+
+// Runs the main loop until a window whose type is named @type_name (e.g.
+// "WeftSortDialog") is mapped, and returns it; nullptr after @timeout_ms.
+inline GtkWindow *
+WaitForMappedWindow (const char *type_name, int timeout_ms = 20000)
+{
+  GtkWindow *found = nullptr;
+
+  WaitUntil ([&] {
+    g_autoptr (GList) toplevels = gtk_window_list_toplevels ();
+    for (GList *l = toplevels; l != nullptr; l = l->next)
+      if (g_str_equal (G_OBJECT_TYPE_NAME (l->data), type_name) && gtk_widget_get_mapped (GTK_WIDGET (l->data)))
+        found = GTK_WINDOW (l->data);
+    return found != nullptr;
+  }, timeout_ms);
+  return found;
 }

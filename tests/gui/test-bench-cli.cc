@@ -249,11 +249,25 @@ TEST (WeftBench, PrintsValidJsonWithEveryFieldForEachRow)
       if (key == "autosave threads" || key == "sort threads")
         {
           EXPECT_TRUE (available) << lines[i];
+          EXPECT_EQ (g_ascii_strtod (m["ipc_bytes"].second.c_str (), nullptr), 0.0) << lines[i];
         }
-      if (key == "autosave processes")
+      if (key == "autosave processes" || key == "sort processes")
         {
           EXPECT_TRUE (available) << lines[i];
-          EXPECT_GT (g_ascii_strtod (m["ipc_bytes"].second.c_str (), nullptr), (double) text.size ());
+          EXPECT_EQ (m["note"].first, 'z') << lines[i];
+          // The text went to the workers (and, for sort, came back sorted).
+          EXPECT_GT (g_ascii_strtod (m["ipc_bytes"].second.c_str (), nullptr), (double) text.size ()) << lines[i];
+        }
+      if (m["bench"].second == "sort")
+        {
+          // Two jobs per part, one part per worker, on either backend.
+          EXPECT_EQ (m["jobs"].second, "4") << lines[i];
+          // CPU time is counted in scheduler ticks: a sort this small may
+          // show none, but never more than its two workers could have spent.
+          double cpu = g_ascii_strtod (m["cpu_user_ms"].second.c_str (), nullptr) +
+                       g_ascii_strtod (m["cpu_sys_ms"].second.c_str (), nullptr);
+          EXPECT_GE (cpu, 0.0) << lines[i];
+          EXPECT_LE (cpu, 2 * g_ascii_strtod (m["max_ms"].second.c_str (), nullptr) + 40.0) << lines[i];
         }
     }
   EXPECT_EQ (n_rows, 6);

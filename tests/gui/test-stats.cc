@@ -120,16 +120,24 @@ Milliseconds (const std::string &text)
 
 class WeftStatsPanelTest : public WeftStatsTest, public ::testing::WithParamInterface<const char *>
 {
+protected:
+  // Makes the test's backend the one in use and shows the panel.
+  WeftStatsPanel *UseBackend (WeftBackendKind *out_kind)
+  {
+    const char *backend = GetParam ();
+    EXPECT_TRUE (weft_backend_kind_from_name (backend, out_kind));
+    g_settings_set_string (settings_, "worker-backend", backend);
+    EXPECT_STREQ (weft_backend_get_name (weft_application_get_backend (the_app)), backend);
+    return ShowPanel ();
+  }
 };
 
 TEST_P (WeftStatsPanelTest, ShowsPlausibleNumbersAfterAnAutosave)
 {
   const char *backend = GetParam ();
   WeftBackendKind kind;
-  ASSERT_TRUE (weft_backend_kind_from_name (backend, &kind));
-  g_settings_set_string (settings_, "worker-backend", backend);
-  ASSERT_STREQ (weft_backend_get_name (weft_application_get_backend (the_app)), backend);
-  WeftStatsPanel *panel = ShowPanel ();
+  WeftStatsPanel *panel = UseBackend (&kind);
+  ASSERT_FALSE (HasFailure ());
   guint64 before = SaveJobs (kind);
 
   WeftPage *page = weft_window_new_document (window_);
@@ -176,6 +184,47 @@ TEST_P (WeftStatsPanelTest, ShowsPlausibleNumbersAfterAnAutosave)
   // Hidden, it stops reading: the numbers stay as they were.
   g_action_group_change_action_state (G_ACTION_GROUP (window_), "show-stats", g_variant_new_boolean (FALSE));
   EXPECT_TRUE (WaitUntil ([&] { return !gtk_widget_get_mapped (GTK_WIDGET (panel)); }));
+}
+
+TEST_P (WeftStatsPanelTest, ShowsTheSortJobsOfSortLines)
+{
+  const char *backend = GetParam ();
+  WeftBackendKind kind;
+  WeftStatsPanel *panel = UseBackend (&kind);
+  ASSERT_FALSE (HasFailure ());
+  long long before = FirstNumber (weft_stats_panel_get_value (panel, "jobs-sort", backend));
+  ASSERT_GE (before, 0);
+  guint workers = weft_backend_get_workers (weft_application_get_backend (the_app));
+
+  WeftPage *page = weft_window_new_document (window_);
+  Type (page, "cherry\napple\nbanana\n");
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (weft_page_get_document (page)));
+  auto text = [&] {
+    GtkTextIter start, end;
+    gtk_text_buffer_get_bounds (buffer, &start, &end);
+    g_autofree char *t = gtk_text_buffer_get_text (buffer, &start, &end, FALSE);
+    return std::string (t);
+  };
+
+  // Sort Lines as the user runs it: the dialog, then its default button.
+  g_action_group_activate_action (G_ACTION_GROUP (window_), "sort-lines", nullptr);
+  GtkWindow *dialog = WaitForMappedWindow ("WeftSortDialog");
+  ASSERT_NE (dialog, nullptr);
+  GtkWidget *sort = gtk_window_get_default_widget (dialog);
+  ASSERT_NE (sort, nullptr);
+  gtk_widget_activate (sort);
+  ASSERT_TRUE (WaitUntil ([&] { return text () == "apple\nbanana\ncherry\n"; })) << text ();
+
+  // A run and a bucket or merge job per worker, on the backend in use; the
+  // panel reads the numbers again every second while it is shown.
+  ASSERT_TRUE (WaitUntil ([&] {
+    return FirstNumber (weft_stats_panel_get_value (panel, "jobs-sort", backend)) >= before + 2 * (long long) workers;
+  })) << weft_stats_panel_get_value (panel, "jobs-sort", backend) << " after " << before;
+  EXPECT_EQ (FirstNumber (weft_stats_panel_get_value (panel, "jobs-failed", backend)), 0);
+  if (kind == WEFT_BACKEND_KIND_PROCESSES)
+    {
+      EXPECT_STRNE (weft_stats_panel_get_value (panel, "ipc", backend), "0 bytes");
+    }
 }
 
 TEST_F (WeftStatsTest, ThePanelsNumbersExportAsJsonAndCsv)
@@ -358,16 +407,29 @@ TEST_F (WeftStatsTest, CompareRunsBothBackendsAndChartsThem)
     {
       const WeftCompareRow *row = &g_array_index (rows, WeftCompareRow, i);
       EXPECT_EQ (row->input_bytes, text.size ());
-      if (row->workload == WEFT_WORKLOAD_AUTOSAVE || row->backend == WEFT_BACKEND_KIND_THREADS)
+      if (row->workload != WEFT_WORKLOAD_SPELL || row->backend == WEFT_BACKEND_KIND_THREADS)
         {
           if (row->workload == WEFT_WORKLOAD_SPELL && !row->available)
             continue;  // no dictionary installed: said in the row's note
           EXPECT_TRUE (row->available) << weft_workload_name (row->workload) << " " << (row->note ? row->note : "");
           EXPECT_GT (row->median_ms, 0.0);
           EXPECT_GE (row->max_ms, row->min_ms);
+          if (row->workload == WEFT_WORKLOAD_SORT)
+            {
+              EXPECT_EQ (row->jobs, 2u * row->workers);
+              // CPU time is counted in scheduler ticks: a sort this small may
+              // show none, but never more than its workers could have spent.
+              EXPECT_GE (row->cpu_user_ms + row->cpu_sys_ms, 0.0);
+              EXPECT_LE (row->cpu_user_ms + row->cpu_sys_ms, row->workers * row->max_ms + 10.0 * row->jobs);
+              if (row->backend == WEFT_BACKEND_KIND_PROCESSES)
+                {
+                  EXPECT_GE (row->ipc_bytes, (double) text.size ());
+                }
+            }
         }
       else
         {
+          // Spell-checking does not run in worker processes yet.
           EXPECT_FALSE (row->available);
           EXPECT_NE (row->note, nullptr);
         }

@@ -1218,14 +1218,8 @@ TEST_F (WeftWindowTest, SortLinesDialogPreviewsAndSortsTheSelection)
   gtk_text_buffer_select_range (buffer, &start, &end);
 
   Activate ("sort-lines");
-  GtkWindow *dialog = nullptr;
-  ASSERT_TRUE (WaitUntil ([&] {
-    g_autoptr (GList) toplevels = gtk_window_list_toplevels ();
-    for (GList *l = toplevels; l != nullptr; l = l->next)
-      if (g_str_equal (G_OBJECT_TYPE_NAME (l->data), "WeftSortDialog") && gtk_widget_get_mapped (GTK_WIDGET (l->data)))
-        dialog = GTK_WINDOW (l->data);
-    return dialog != nullptr;
-  }));
+  GtkWindow *dialog = WaitForMappedWindow ("WeftSortDialog");
+  ASSERT_NE (dialog, nullptr);
   EXPECT_TRUE (ShowsText (GTK_WIDGET (dialog), "apple\nbanana\ncherry"));
   GtkButton *sort = FindButton (GTK_WIDGET (dialog), "_Sort");
   ASSERT_NE (sort, nullptr);

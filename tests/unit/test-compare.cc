@@ -98,19 +98,20 @@ TEST (WeftCompare, MeasuresAutosaveOnBothBackendsForEveryWorkerCount)
   weft_compare_rows_free (rows);
 }
 
-TEST (WeftCompare, SortAndSpellInProcessesAreNotAvailableYetAndSaySo)
+TEST (WeftCompare, SpellInProcessesIsNotAvailableYetAndSaysSo)
 {
   g_autoptr (WeftJobInput) input = InputOf (Lines (100));
-  WeftCompareConfig config = SmallConfig ((1u << WEFT_WORKLOAD_SORT) | (1u << WEFT_WORKLOAD_SPELL));
+  WeftCompareConfig config = SmallConfig (1u << WEFT_WORKLOAD_SPELL);
   config.backends = 1u << WEFT_BACKEND_KIND_PROCESSES;
   g_autoptr (GError) error = nullptr;
 
   GArray *rows = weft_compare_run (&config, input, nullptr, nullptr, nullptr, &error);
   ASSERT_NE (rows, nullptr);
-  ASSERT_EQ (rows->len, 4u);
+  ASSERT_EQ (rows->len, 2u);
   for (guint i = 0; i < rows->len; i++)
     {
       const WeftCompareRow *row = &g_array_index (rows, WeftCompareRow, i);
+      EXPECT_EQ (row->workload, WEFT_WORKLOAD_SPELL);
       EXPECT_FALSE (row->available);
       ASSERT_NE (row->note, nullptr);
       EXPECT_EQ (row->median_ms, 0.0);
@@ -121,32 +122,88 @@ TEST (WeftCompare, SortAndSpellInProcessesAreNotAvailableYetAndSaySo)
   EXPECT_NE (strstr (jsonl, "\"available\": false"), nullptr);
   g_autofree char *csv = weft_compare_rows_to_csv (rows);
   EXPECT_TRUE (g_str_has_prefix (csv, "bench,backend,workers,input_bytes,runs,median_ms,")) << csv;
-  EXPECT_EQ (std::count (csv, csv + strlen (csv), '\n'), 5);
+  EXPECT_EQ (std::count (csv, csv + strlen (csv), '\n'), 3);
   weft_compare_rows_free (rows);
 }
 
-TEST (WeftCompare, SortOnThreadsIsMeasured)
+// Sort runs as jobs on either backend: two per part (a run, then a bucket
+// or merge), one part per worker, and the costs are the backend's own.
+TEST (WeftCompare, SortIsMeasuredOnBothBackendsAsJobs)
 {
-  std::string text = Lines (20000);
+  // Large enough that the jobs' CPU time, counted in scheduler ticks, is
+  // never nothing.
+  std::string text = Lines (100000);
   g_autoptr (WeftJobInput) input = InputOf (text);
   WeftCompareConfig config = SmallConfig (1u << WEFT_WORKLOAD_SORT);
-  config.backends = 1u << WEFT_BACKEND_KIND_THREADS;
+  guint seen[3] = { 0, 0, 0 };
+  auto progress = [] (guint done, guint total, gpointer data) {
+    auto *s = static_cast<guint *> (data);
+    s[0]++, s[1] = done, s[2] = total;
+  };
   g_autoptr (GError) error = nullptr;
 
-  GArray *rows = weft_compare_run (&config, input, nullptr, nullptr, nullptr, &error);
-  ASSERT_NE (rows, nullptr);
-  ASSERT_EQ (rows->len, 2u);
+  GArray *rows = weft_compare_run (&config, input, progress, seen, nullptr, &error);
+  ASSERT_NE (rows, nullptr) << error->message;
+  EXPECT_EQ (seen[0], 2u * 2u * 2u);  // backends × worker counts × runs
+  EXPECT_EQ (seen[1], seen[2]);
+  ASSERT_EQ (rows->len, 4u);
   for (guint i = 0; i < rows->len; i++)
     {
       const WeftCompareRow *row = &g_array_index (rows, WeftCompareRow, i);
-      ASSERT_TRUE (row->available);
-      EXPECT_GT (row->median_ms, 0.0);
-      EXPECT_GT (row->cpu_user_ms + row->cpu_sys_ms, 0.0);
+      const char *backend = weft_backend_kind_name (row->backend);
+      EXPECT_EQ (row->workload, WEFT_WORKLOAD_SORT);
+      EXPECT_EQ (row->backend, i < 2 ? WEFT_BACKEND_KIND_THREADS : WEFT_BACKEND_KIND_PROCESSES);
+      EXPECT_EQ (row->workers, i % 2 + 1);
+      ASSERT_TRUE (row->available) << backend << " " << (row->note ? row->note : "");
+      EXPECT_EQ (row->note, nullptr);
+      EXPECT_EQ (row->input_bytes, text.size ());
+      EXPECT_EQ (row->runs, 2u);
+      EXPECT_EQ (row->jobs, 2u * row->workers) << backend;
+      EXPECT_GT (row->min_ms, 0.0) << backend;
+      EXPECT_LE (row->min_ms, row->median_ms);
+      EXPECT_LE (row->median_ms, row->max_ms);
+      // Sorting takes some CPU, but no more than the workers had.
+      EXPECT_GT (row->cpu_user_ms + row->cpu_sys_ms, 0.0) << backend;
+      EXPECT_LE (row->cpu_user_ms + row->cpu_sys_ms, row->workers * row->max_ms + 10.0 * row->jobs) << backend;
+      EXPECT_GE (row->voluntary_switches + row->involuntary_switches, 0.0);
+      if (row->backend == WEFT_BACKEND_KIND_PROCESSES)
+        EXPECT_GE (row->ipc_bytes, (double) text.size ()) << "the sorted text came back from the workers";
+      else
+        EXPECT_EQ (row->ipc_bytes, 0.0);
     }
   g_autofree char *jsonl = weft_compare_rows_to_jsonl (rows);
   EXPECT_NE (strstr (jsonl, "{\"bench\": \"sort\", \"backend\": \"threads\", \"workers\": 1, \"input_bytes\": "),
              nullptr) << jsonl;
+  EXPECT_NE (strstr (jsonl, "{\"bench\": \"sort\", \"backend\": \"processes\", \"workers\": 2, \"input_bytes\": "),
+             nullptr) << jsonl;
+  EXPECT_EQ (strstr (jsonl, "\"available\": false"), nullptr) << jsonl;
   weft_compare_rows_free (rows);
+}
+
+// Cancelled between two runs of a sort, the comparison stops: the sort
+// that starts next is cancelled with its jobs, and no further run begins.
+TEST (WeftCompare, CancellingDuringASortStopsTheComparison)
+{
+  std::string text = Lines (50000);
+  g_autoptr (WeftJobInput) input = InputOf (text);
+  WeftCompareConfig config = SmallConfig (1u << WEFT_WORKLOAD_SORT);
+  config.backends = 1u << WEFT_BACKEND_KIND_PROCESSES;
+  config.runs = 20;
+  struct Seen
+  {
+    std::atomic<bool> cancel{ false };
+    guint calls = 0;
+  } seen;
+  auto progress = [] (guint, guint, gpointer data) {
+    auto *s = static_cast<Seen *> (data);
+    s->calls++;
+    s->cancel.store (true);
+  };
+  g_autoptr (GError) error = nullptr;
+
+  EXPECT_EQ (weft_compare_run (&config, input, progress, &seen, &seen.cancel, &error), nullptr);
+  EXPECT_TRUE (g_error_matches (error, WEFT_ERROR, WEFT_ERROR_CANCELLED));
+  EXPECT_EQ (seen.calls, 1u);
 }
 
 TEST (WeftCompare, ACancelledComparisonSaysSoAndReturnsNothing)
