@@ -975,6 +975,9 @@ weft_window_constructed (GObject *object)
     gtk_window_maximize (GTK_WINDOW (self));
 }
 
+/* The window actions g_settings_create_action() makes (weft-window-actions.c). */
+static const char * const settings_actions[] = { "wrap-text", "spell-check", "spell-language" };
+
 static void
 weft_window_dispose (GObject *object)
 {
@@ -985,6 +988,12 @@ weft_window_dispose (GObject *object)
   g_clear_object (&self->buffer_signals);
   g_clear_handle_id (&self->position_source, g_source_remove);
   g_clear_object (&self->spell_signals);
+  /* Actions made by g_settings_create_action() follow the settings, which
+   * outlive this window; removed here, their handlers go with them rather
+   * than waiting for the action group's finalization, which leaves them
+   * connected to a group that is gone when a setting changes later. */
+  for (guint i = 0; i < G_N_ELEMENTS (settings_actions); i++)
+    g_action_map_remove_action (G_ACTION_MAP (self), settings_actions[i]);
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_WINDOW);
 
   G_OBJECT_CLASS (weft_window_parent_class)->dispose (object);

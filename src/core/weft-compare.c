@@ -5,14 +5,14 @@
 #include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/time.h>
 
 #include "weft-backend.h"
 #include "weft-compare.h"
 #include "weft-sort.h"
 #include "weft-sort-task.h"
 #include "weft-spell.h"
+#include "weft-spell-pass.h"
+#include "weft-text.h"
 
 /* Autosave writes this many drafts per run, whatever the number of workers,
  * so that more workers can share them out. */
@@ -82,132 +82,16 @@ run_is_cancelled (const Run *run)
   return run->cancel != NULL && atomic_load_explicit (run->cancel, memory_order_acquire);
 }
 
-static gboolean
-spell_cancelled (gpointer data)
-{
-  return run_is_cancelled (data);
-}
-
-static gint64
-timeval_us (const struct timeval *tv)
-{
-  return (gint64) tv->tv_sec * G_USEC_PER_SEC + tv->tv_usec;
-}
-
-/* The whole process's CPU and switches: spell-checking runs on threads it
- * starts itself, which only RUSAGE_SELF sees. In the
- * editor this includes the main thread's own work meanwhile. */
-static void
-sample_rusage_begin (struct rusage *before)
-{
-  getrusage (RUSAGE_SELF, before);
-}
-
-static void
-sample_rusage_end (const struct rusage *before,
-                   Sample              *out)
-{
-  struct rusage after;
-
-  getrusage (RUSAGE_SELF, &after);
-  out->cpu_user_us = timeval_us (&after.ru_utime) - timeval_us (&before->ru_utime);
-  out->cpu_sys_us = timeval_us (&after.ru_stime) - timeval_us (&before->ru_stime);
-  out->voluntary_switches = after.ru_nvcsw - before->ru_nvcsw;
-  out->involuntary_switches = after.ru_nivcsw - before->ru_nivcsw;
-}
-
-/* Where spell-checking reaches the backends. Today it runs only on threads
- * of its own (the spell checker's parallel pass), which is what the
- * threads rows measure; the processes rows say it is not available yet
- * rather than show numbers that are not theirs. Once spell jobs run on a
- * WeftBackend, this returns TRUE for both kinds (or goes), and
- * measure_spell() opens a RunBackend as measure_sort() does, starts the
- * spell pass on it, iterates its context until the done callback, and
- * closes it. */
-static gboolean
-backend_aware_run_available (WeftWorkloadId  workload,
-                             WeftBackendKind kind,
-                             char          **out_note)
-{
-  g_return_val_if_fail (workload == WEFT_WORKLOAD_SPELL, TRUE);
-
-  if (kind == WEFT_BACKEND_KIND_THREADS)
-    return TRUE;
-  *out_note = g_strdup (_("Spell-checking does not run in worker processes yet"));
-  return FALSE;
-}
-
-/* Dictionaries take ~0.1 s each to load: they are loaded once per row,
- * outside the timed runs, as long-lived workers would keep them. */
-typedef struct
-{
-  GPtrArray *checkers;
-} SpellPrepared;
-
-static void
-spell_prepared_free (gpointer data)
-{
-  SpellPrepared *prepared = data;
-
-  g_ptr_array_unref (prepared->checkers);
-  g_free (prepared);
-}
-
-static gpointer
-prepare_spell (const Run  *run,
-               guint       workers,
-               GError    **error)
-{
-  SpellPrepared *prepared = g_new0 (SpellPrepared, 1);
-
-  prepared->checkers = g_ptr_array_new_with_free_func ((GDestroyNotify) weft_spell_checker_free);
-  for (guint i = 0; i < workers; i++)
-    {
-      WeftSpellChecker *checker = weft_spell_checker_new (run->config->spell_language, error);
-
-      if (checker == NULL)
-        {
-          spell_prepared_free (prepared);
-          return NULL;
-        }
-      g_ptr_array_add (prepared->checkers, checker);
-    }
-  return prepared;
-}
-
-static gboolean
-measure_spell (const Run       *run,
-               WeftBackendKind  kind,
-               guint            workers,
-               gpointer         data,
-               Sample          *out,
-               GError         **error)
-{
-  SpellPrepared *prepared = data;
-  g_autoptr(GArray) misspelled = NULL;
-  struct rusage before;
-  gint64 start;
-
-  sample_rusage_begin (&before);
-  start = g_get_monotonic_time ();
-  misspelled = weft_spell_check_parallel_with ((WeftSpellChecker * const *) prepared->checkers->pdata,
-                                               prepared->checkers->len, run->text, run->len,
-                                               spell_cancelled, (gpointer) run, NULL, error);
-  out->wall_ms = (double) (g_get_monotonic_time () - start) / 1000.0;
-  sample_rusage_end (&before, out);
-  out->jobs = 1;
-  return misspelled != NULL;
-}
-
 /* A backend of one kind made for one timed run, on a private main context
  * pushed as the thread's default, so that its callbacks run only where the
- * run iterates and no other job mixes into its totals. Sort and autosave
- * measure through it; spell on the backends will too. */
+ * run iterates and no other job mixes into its totals. Every workload
+ * measures through it. */
 typedef struct
 {
-  GMainContext *ctx;
-  WeftBackend  *backend;
-  gboolean      closed;
+  GMainContext     *ctx;
+  WeftBackend      *backend;
+  gboolean          closed;
+  WeftBackendStats  baseline;  /* what untimed warm-up jobs cost */
 } RunBackend;
 
 static gboolean
@@ -219,11 +103,13 @@ run_backend_open (RunBackend       *rb,
 {
   rb->ctx = g_main_context_new ();
   rb->closed = FALSE;
+  memset (&rb->baseline, 0, sizeof rb->baseline);
   g_main_context_push_thread_default (rb->ctx);
   if (kind == WEFT_BACKEND_KIND_THREADS)
     rb->backend = weft_thread_backend_new (workers, rb->ctx);
   else
-    rb->backend = weft_process_backend_new (workers, run->config->worker_path, rb->ctx, error);
+    rb->backend = weft_process_backend_new_full (workers, run->config->worker_path,
+                                                 run->config->spell_language, rb->ctx, error);
   if (rb->backend != NULL)
     return TRUE;
   g_main_context_pop_thread_default (rb->ctx);
@@ -246,11 +132,11 @@ run_backend_close (RunBackend *rb,
   WeftBackendStats stats;
 
   weft_backend_get_stats (rb->backend, &stats);
-  out->cpu_user_us = stats.cpu_user_us;
-  out->cpu_sys_us = stats.cpu_sys_us;
-  out->voluntary_switches = stats.voluntary_switches;
-  out->involuntary_switches = stats.involuntary_switches;
-  out->ipc_bytes = stats.ipc_bytes;
+  out->cpu_user_us = stats.cpu_user_us - rb->baseline.cpu_user_us;
+  out->cpu_sys_us = stats.cpu_sys_us - rb->baseline.cpu_sys_us;
+  out->voluntary_switches = stats.voluntary_switches - rb->baseline.voluntary_switches;
+  out->involuntary_switches = stats.involuntary_switches - rb->baseline.involuntary_switches;
+  out->ipc_bytes = stats.ipc_bytes - rb->baseline.ipc_bytes;
 
   weft_backend_shutdown (g_steal_pointer (&rb->backend), WEFT_SHUTDOWN_DRAIN, on_run_backend_closed, rb);
   while (!rb->closed)
@@ -420,6 +306,111 @@ measure_sort (const Run       *run,
   return TRUE;
 }
 
+/* The text as a snapshot, made once per row outside the timed runs. */
+static gpointer
+prepare_spell (const Run  *run,
+               guint       workers,
+               GError    **error)
+{
+  WeftText *text = weft_text_new_from_utf8 (run->text, run->len);
+  WeftSnapshot *snap = weft_text_snapshot (text);
+
+  weft_text_free (text);
+  return snap;
+}
+
+typedef struct
+{
+  gboolean  done;
+  GError   *error;
+  guint     n_jobs;
+} SpellState;
+
+static void
+on_spell_pass_done (WeftSpellPass *pass,
+                    const GError  *error,
+                    gpointer       user_data)
+{
+  SpellState *state = user_data;
+
+  state->done = TRUE;
+  state->n_jobs = weft_spell_pass_get_n_jobs (pass);
+  if (error != NULL)
+    state->error = g_error_copy (error);
+}
+
+/* One pass over [0, @end_byte) of @snap on @rb, waited for. */
+static gboolean
+run_spell_pass (RunBackend    *rb,
+                const Run     *run,
+                WeftSnapshot  *snap,
+                size_t         end_byte,
+                guint          jobs_per_worker,
+                guint         *out_jobs,
+                GError       **error)
+{
+  WeftSpellPassOptions options = {
+    .lang = run->config->spell_language,
+    .jobs_per_worker = jobs_per_worker,
+  };
+  SpellState state = { 0 };
+  WeftSpellPass *pass = weft_spell_pass_start (rb->backend, snap, 0, end_byte, &options, NULL,
+                                               on_spell_pass_done, &state);
+  gboolean cancelled = FALSE;
+
+  while (!state.done)
+    {
+      if (!cancelled && run_is_cancelled (run))
+        {
+          cancelled = TRUE;
+          weft_spell_pass_cancel (pass);
+        }
+      g_main_context_iteration (rb->ctx, TRUE);
+    }
+  if (out_jobs != NULL)
+    *out_jobs = state.n_jobs;
+  if (state.error != NULL)
+    {
+      g_propagate_error (error, state.error);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The workers' dictionaries load with their first job, as they do once in
+ * the editor: an untimed pass of one small job per worker loads them, and
+ * its cost is left out of the row. */
+#define SPELL_WARM_UP_BYTES (64 * 1024)
+
+static gboolean
+measure_spell (const Run       *run,
+               WeftBackendKind  kind,
+               guint            workers,
+               gpointer         prepared,
+               Sample          *out,
+               GError         **error)
+{
+  WeftSnapshot *snap = prepared;
+  RunBackend rb;
+  guint n_jobs = 0;
+  gboolean ok;
+  gint64 start;
+
+  if (!run_backend_open (&rb, run, kind, workers, error))
+    return FALSE;
+  ok = run_spell_pass (&rb, run, snap, MIN (run->len, (size_t) SPELL_WARM_UP_BYTES), 1, NULL, error);
+  if (ok)
+    {
+      weft_backend_get_stats (rb.backend, &rb.baseline);
+      start = g_get_monotonic_time ();
+      ok = run_spell_pass (&rb, run, snap, run->len, 0, &n_jobs, error);
+      out->wall_ms = (double) (g_get_monotonic_time () - start) / 1000.0;
+      out->jobs = n_jobs;
+    }
+  run_backend_close (&rb, out);
+  return ok;
+}
+
 /* The table of workloads: each prepares what a row needs outside its timed
  * runs, then measures one run on a backend kind with a number of workers.
  * @max_input_bytes keeps a pass over a large document to seconds: the text
@@ -437,7 +428,7 @@ typedef struct
 static const Workload workloads[WEFT_N_WORKLOADS] = {
   [WEFT_WORKLOAD_SORT] = { "sort", G_MAXSIZE, NULL, NULL, measure_sort },
   /* 2 MB is ~300 000 words: a second or two with one worker. */
-  [WEFT_WORKLOAD_SPELL] = { "spell", 2 * 1024 * 1024, prepare_spell, spell_prepared_free, measure_spell },
+  [WEFT_WORKLOAD_SPELL] = { "spell", 2 * 1024 * 1024, prepare_spell, (GDestroyNotify) weft_snapshot_unref, measure_spell },
   /* Eight drafts of 4 MB each per run: what autosave costs without wearing
    * out the disk while 2 × 2 × cores rows run. */
   [WEFT_WORKLOAD_AUTOSAVE] = { "autosave", 4 * 1024 * 1024, NULL, NULL, measure_autosave },
@@ -589,10 +580,7 @@ weft_compare_run (const WeftCompareConfig *config,
               guint r = 0;
 
               row.available = TRUE;
-              if (w == WEFT_WORKLOAD_SPELL &&
-                  !backend_aware_run_available (w, k, &row.note))
-                row.available = FALSE;
-              else if (workload->prepare != NULL &&
+              if (workload->prepare != NULL &&
                        (prepared = workload->prepare (&run, n, &local_error)) == NULL)
                 row.available = FALSE;
 

@@ -7,6 +7,7 @@
 
 extern "C" {
 #include "weft-application.h"
+#include "weft-compare.h"
 #include "weft-compare-window.h"
 #include "weft-stats-panel.h"
 #include "weft-window.h"
@@ -78,6 +79,62 @@ WriteDrafts (WeftApplication *app, WeftWindow *window, GSettings *settings, cons
   return true;
 }
 
+bool
+WaitIdle (WeftWindow *window)
+{
+  return WaitUntil ([&] {
+    WeftPage *page = weft_window_get_active_page (window);
+    return page != nullptr && !weft_document_get_busy (weft_page_get_document (page));
+  });
+}
+
+// Sorts the whole active document on @backend, as Sort Lines does.
+bool
+SortOn (WeftWindow *window, GSettings *settings, const char *backend, gboolean reverse)
+{
+  g_settings_set_string (settings, "worker-backend", backend);
+  WeftDocument *document = weft_page_get_document (weft_window_get_active_page (window));
+  int n_chars = gtk_text_buffer_get_char_count (GTK_TEXT_BUFFER (weft_document_get_buffer (document)));
+  WeftSortOptions options = {};
+  options.collation = WEFT_SORT_COLLATION_BYTES;
+  options.reverse = reverse;
+  struct { bool done = false; bool ok = false; } state;
+  weft_document_sort_lines_async (
+      document, 0, n_chars, &options, nullptr,
+      [] (GObject *source, GAsyncResult *result, gpointer data) {
+        auto *st = static_cast<decltype (state) *> (data);
+        st->ok = weft_document_sort_lines_finish (WEFT_DOCUMENT (source), result, nullptr);
+        st->done = true;
+      },
+      &state);
+  if (!WaitUntil ([&] { return state.done; }, 120000) || !state.ok)
+    {
+      g_printerr ("sorting on %s failed\n", backend);
+      return false;
+    }
+  return WaitIdle (window);
+}
+
+// Writes @contents to ~/Documents/@name (the session's own home) and opens it.
+bool
+OpenDocument (WeftWindow *window, const char *name, const char *contents, gssize len)
+{
+  g_autofree char *dir = g_build_filename (g_get_home_dir (), "Documents", nullptr);
+  g_autofree char *path = g_build_filename (dir, name, nullptr);
+  g_mkdir_with_parents (dir, 0700);
+  if (!g_file_set_contents (path, contents, len, nullptr))
+    return false;
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  weft_window_open_file (window, file, 1);
+  return WaitUntil ([&] {
+    WeftPage *page = weft_window_get_active_page (window);
+    if (page == nullptr || weft_document_get_busy (weft_page_get_document (page)))
+      return false;
+    GFile *shown = weft_document_get_file (weft_page_get_document (page));
+    return shown != nullptr && g_file_equal (shown, file);
+  });
+}
+
 int
 Run (WeftApplication *app)
 {
@@ -89,13 +146,18 @@ Run (WeftApplication *app)
   gtk_window_set_default_size (GTK_WINDOW (window), 1180, 760);
   if (!WaitUntil ([&] { return gtk_widget_get_mapped (GTK_WIDGET (window)); }))
     return 1;
-  g_autofree char *source = g_build_filename (WEFT_SOURCE_ROOT, "src", "core", "weft-compare.c", nullptr);
-  g_autoptr (GFile) file = g_file_new_for_path (source);
-  weft_window_open_file (window, file, 1);
-  if (!WaitUntil ([&] {
-        WeftPage *page = weft_window_get_active_page (window);
-        return page != nullptr && !weft_document_get_busy (weft_page_get_document (page));
-      }))
+  // A list sorted on each backend, then the README in front, checked for
+  // spelling as it opens.
+  size_t list_len = 0;
+  g_autofree char *list = weft_compare_make_lines (200000, &list_len);
+  if (!OpenDocument (window, "lines.txt", list, (gssize) list_len) ||
+      !SortOn (window, settings, "threads", FALSE) || !SortOn (window, settings, "processes", TRUE))
+    return 1;
+  g_autofree char *readme = nullptr;
+  gsize readme_len = 0;
+  g_autofree char *readme_path = g_build_filename (WEFT_SOURCE_ROOT, "README.md", nullptr);
+  if (!g_file_get_contents (readme_path, &readme, &readme_len, nullptr) ||
+      !OpenDocument (window, "README.md", readme, (gssize) readme_len))
     return 1;
 
   if (!WriteDrafts (app, window, settings, "threads", 6) || !WriteDrafts (app, window, settings, "processes", 6) ||
