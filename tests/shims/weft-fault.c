@@ -124,9 +124,11 @@ read_config (Config *config)
 
           if (seq & 1)
             continue;
+          /* Acquire loads rather than relaxed ones and a fence (which
+           * ThreadSanitizer does not support): the second read of seq
+           * cannot move before any of them. */
           for (size_t i = 0; i < sizeof text; i++)
-            text[i] = __atomic_load_n (&control->config[i], __ATOMIC_RELAXED);
-          __atomic_thread_fence (__ATOMIC_ACQUIRE);
+            text[i] = __atomic_load_n (&control->config[i], __ATOMIC_ACQUIRE);
           if (__atomic_load_n (&control->seq, __ATOMIC_RELAXED) == seq)
             break;
         }
