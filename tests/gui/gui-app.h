@@ -7,6 +7,20 @@ extern "C" {
 #include "weft-application.h"
 }
 
+// The first widget of @type at or below @widget, depth first.
+template <typename T>
+T *
+FindDescendant (GtkWidget *widget, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return reinterpret_cast<T *> (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != nullptr;
+       child = gtk_widget_get_next_sibling (child))
+    if (T *found = FindDescendant<T> (child, type))
+      return found;
+  return nullptr;
+}
+
 // Runs every test with *@app a registered, held application whose settings
 // live in memory, so that tests leave no preferences behind.
 inline int

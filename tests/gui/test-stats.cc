@@ -22,19 +22,6 @@ namespace {
 
 WeftApplication *the_app = nullptr;
 
-template <typename T>
-T *
-FindDescendant (GtkWidget *widget, GType type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return reinterpret_cast<T *> (widget);
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != nullptr;
-       child = gtk_widget_get_next_sibling (child))
-    if (T *found = FindDescendant<T> (child, type))
-      return found;
-  return nullptr;
-}
-
 guint64
 SaveJobs (WeftBackendKind kind)
 {

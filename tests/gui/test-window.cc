@@ -67,19 +67,6 @@ ShowsText (GtkWidget *widget, const char *needle)
 
 template <typename T>
 T *
-FindDescendant (GtkWidget *widget, GType type)
-{
-  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
-    return reinterpret_cast<T *> (widget);
-  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != nullptr;
-       child = gtk_widget_get_next_sibling (child))
-    if (T *found = FindDescendant<T> (child, type))
-      return found;
-  return nullptr;
-}
-
-template <typename T>
-T *
 FindToplevel (GType type)
 {
   g_autoptr (GList) toplevels = gtk_window_list_toplevels ();
