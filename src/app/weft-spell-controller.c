@@ -16,6 +16,10 @@
 /* Results older than this many edits are dropped and redone rather than
  * shifted through every edit. */
 #define MAX_LOGGED_EDITS  4096
+/* Underlines are drawn only this many chars either side of what the view
+ * shows: tagging a range makes the view lay its lines out again, and
+ * tagging a whole large document would have it lay out all of it. */
+#define NEAR_VIEW_CHARS   (256 * 1024)
 
 /* One edit of the buffer, in chars, as the buffer's signals report it. */
 typedef struct
@@ -30,16 +34,21 @@ typedef struct
   int start, end;   /* chars, current buffer coordinates */
 } Span;
 
+/* A misspelled word, in current buffer chars. */
+typedef struct
+{
+  int      start, end;
+  gboolean drawn;    /* underlined in the buffer */
+} Found;
+
 typedef struct _PassInfo PassInfo;
 
-/* Results of one job waiting to be drawn, a slice at a time. */
+/* Results of one job waiting to be merged into the found words. */
 typedef struct
 {
   PassInfo *info;
   guint64   start_byte, end_byte;  /* the span checked, in the snapshot */
   GArray   *ranges;                /* WeftSpellRange, snapshot bytes */
-  guint     next;                  /* ranges already drawn */
-  gboolean  cleared;               /* the old underlines of the span are gone */
 } Pending;
 
 /* A pass in flight, and what its results need to be placed: the snapshot
@@ -75,15 +84,15 @@ struct _WeftSpellController
   GPtrArray       *passes;     /* PassInfo, in flight */
   GQueue           pending;    /* Pending, in arrival order */
   GArray          *dirty;      /* Span: edited since last checked */
+  /* Every misspelled word known, in text order, kept in step with edits;
+   * only those near the view are underlined, the rest as it scrolls there. */
+  GArray          *found;      /* Found */
+  GtkAdjustment   *vadjustment;  /* weak: the view's, watched for scrolling */
   gboolean         full_pass_wanted;
 
   guint            debounce_source;
   guint            work_source;
 
-  /* Counting the underlined words, a slice at a time. */
-  gboolean         counting;
-  int              count_from;
-  int              count_so_far;
   int              n_misspelled;
 
   /* The context menu. */
@@ -323,6 +332,52 @@ add_dirty (WeftSpellController *self,
   self->debounce_source = g_timeout_add (DEBOUNCE_MS, on_debounce, self);
 }
 
+/* The first found word that ends at or after @pos. */
+static guint
+found_search (WeftSpellController *self,
+              int                  pos)
+{
+  guint lo = 0, hi = self->found->len;
+
+  while (lo < hi)
+    {
+      guint mid = lo + (hi - lo) / 2;
+
+      if (g_array_index (self->found, Found, mid).end < pos)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+/* Moves the found words through an edit. A word the edit touches (inside,
+ * or right at either end) is forgotten: its line is dirty and is checked
+ * again, which also clears its underline. */
+static void
+shift_found (WeftSpellController *self,
+             int                  pos,
+             int                  n_deleted,
+             int                  n_inserted)
+{
+  guint i = found_search (self, pos), out = i;
+
+  for (; i < self->found->len; i++)
+    {
+      Found f = g_array_index (self->found, Found, i);
+
+      if (pos <= f.end && pos + n_deleted >= f.start)
+        continue;
+      if (pos < f.start)
+        {
+          f.start += n_inserted - n_deleted;
+          f.end += n_inserted - n_deleted;
+        }
+      g_array_index (self->found, Found, out++) = f;
+    }
+  g_array_set_size (self->found, out);
+}
+
 static void
 record_edit (WeftSpellController *self,
              int                  pos,
@@ -364,6 +419,8 @@ record_edit (WeftSpellController *self,
             d->end += n_inserted;
         }
     }
+
+  shift_found (self, pos, n_deleted, n_inserted);
 
   if (self->edits->len > MAX_LOGGED_EDITS)
     weft_spell_controller_restart (self);
@@ -631,102 +688,132 @@ set_n_misspelled (WeftSpellController *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_MISSPELLED]);
 }
 
-/* Draws results until the budget is spent; TRUE when all are drawn. */
+/* Where the found words are underlined: the chars the view shows, widened
+ * by NEAR_VIEW_CHARS either side. */
+static void
+get_near_view (WeftSpellController *self,
+               int                 *lo,
+               int                 *hi)
+{
+  GdkRectangle rect;
+  GtkTextIter top, bottom;
+
+  if (self->view == NULL)
+    {
+      *lo = 0;
+      *hi = NEAR_VIEW_CHARS;
+      return;
+    }
+  gtk_text_view_get_visible_rect (GTK_TEXT_VIEW (self->view), &rect);
+  gtk_text_view_get_line_at_y (GTK_TEXT_VIEW (self->view), &top, rect.y, NULL);
+  gtk_text_view_get_line_at_y (GTK_TEXT_VIEW (self->view), &bottom, rect.y + rect.height, NULL);
+  if (!gtk_text_iter_ends_line (&bottom))
+    gtk_text_iter_forward_to_line_end (&bottom);
+  *lo = MAX (0, gtk_text_iter_get_offset (&top) - NEAR_VIEW_CHARS);
+  *hi = gtk_text_iter_get_offset (&bottom) + NEAR_VIEW_CHARS;
+}
+
+static void
+draw_found (WeftSpellController *self,
+            Found               *f)
+{
+  GtkTextIter a, b;
+
+  gtk_text_buffer_get_iter_at_offset (self->buffer, &a, f->start);
+  gtk_text_buffer_get_iter_at_offset (self->buffer, &b, f->end);
+  gtk_text_buffer_apply_tag (self->buffer, self->tag, &a, &b);
+  f->drawn = TRUE;
+}
+
+/* Replaces the found words of one job's span with its results. */
+static void
+merge_pending (WeftSpellController *self,
+               Pending             *p)
+{
+  PassInfo *info = p->info;
+  g_autoptr (GArray) words = g_array_sized_new (FALSE, FALSE, sizeof (Found), p->ranges->len);
+  GtkTextIter a, b;
+  int s = (int) weft_snapshot_byte_to_char (info->snap, p->start_byte);
+  int e = (int) weft_snapshot_byte_to_char (info->snap, p->end_byte);
+  guint first, last;
+  gboolean drawn = FALSE;
+
+  s = map_pos (self, info->seq, s, TRUE);
+  e = map_pos (self, info->seq, e, FALSE);
+
+  for (guint i = 0; i < p->ranges->len; i++)
+    {
+      const WeftSpellRange *r = &g_array_index (p->ranges, WeftSpellRange, i);
+      Found f = { 0 };
+
+      f.start = (int) weft_snapshot_byte_to_char (info->snap, r->byte_off);
+      f.end = (int) weft_snapshot_byte_to_char (info->snap, r->byte_off + r->byte_len);
+      if (map_word (self, info->seq, &f.start, &f.end))
+        g_array_append_val (words, f);
+    }
+
+  /* The old words of the span go, and their underlines with them. */
+  first = found_search (self, s);
+  while (first < self->found->len && g_array_index (self->found, Found, first).start < s)
+    first++;
+  for (last = first; last < self->found->len && g_array_index (self->found, Found, last).start < e; last++)
+    drawn |= g_array_index (self->found, Found, last).drawn;
+  g_array_remove_range (self->found, first, last - first);
+  g_array_insert_vals (self->found, first, words->data, words->len);
+
+  /* Removing a tag has the view lay out every line in the range again,
+   * underlined or not: only where there is one (an underline can outlive
+   * its word, which an edit made the text forget). */
+  gtk_text_buffer_get_iter_at_offset (self->buffer, &a, s);
+  gtk_text_buffer_get_iter_at_offset (self->buffer, &b, e);
+  if (drawn || gtk_text_iter_has_tag (&a, self->tag) ||
+      (gtk_text_iter_forward_to_tag_toggle (&a, self->tag) && gtk_text_iter_compare (&a, &b) < 0))
+    {
+      gtk_text_buffer_get_iter_at_offset (self->buffer, &a, s);
+      gtk_text_buffer_remove_tag (self->buffer, self->tag, &a, &b);
+    }
+}
+
+/* Merges results until the budget is spent; TRUE when all are in. */
 static gboolean
 apply_some (WeftSpellController *self,
             gint64               deadline)
 {
   Pending *p;
 
-  while ((p = g_queue_peek_head (&self->pending)) != NULL)
+  while ((p = g_queue_pop_head (&self->pending)) != NULL)
     {
-      PassInfo *info = p->info;
-      GtkTextIter a, b;
-
-      if (info->seq < self->log_base)
-        {
-          /* Its edits are no longer known: check the span again. */
-          g_queue_pop_head (&self->pending);
-          pending_free (p);
-          continue;
-        }
-
-      if (!p->cleared)
-        {
-          int s = (int) weft_snapshot_byte_to_char (info->snap, p->start_byte);
-          int e = (int) weft_snapshot_byte_to_char (info->snap, p->end_byte);
-
-          s = map_pos (self, info->seq, s, TRUE);
-          e = map_pos (self, info->seq, e, FALSE);
-          gtk_text_buffer_get_iter_at_offset (self->buffer, &a, s);
-          gtk_text_buffer_get_iter_at_offset (self->buffer, &b, e);
-          /* Removing a tag invalidates the view's layout of every line in
-           * the range, underlined or not: only where there is one. */
-          if (gtk_text_iter_has_tag (&a, self->tag) ||
-              (gtk_text_iter_forward_to_tag_toggle (&a, self->tag) && gtk_text_iter_compare (&a, &b) < 0))
-            {
-              gtk_text_buffer_get_iter_at_offset (self->buffer, &a, s);
-              gtk_text_buffer_remove_tag (self->buffer, self->tag, &a, &b);
-            }
-          p->cleared = TRUE;
-        }
-
-      for (; p->next < p->ranges->len; p->next++)
-        {
-          const WeftSpellRange *r = &g_array_index (p->ranges, WeftSpellRange, p->next);
-          int s = (int) weft_snapshot_byte_to_char (info->snap, r->byte_off);
-          int e = (int) weft_snapshot_byte_to_char (info->snap, r->byte_off + r->byte_len);
-
-          if ((p->next & 7) == 0 && g_get_monotonic_time () > deadline)
-            return FALSE;
-          if (!map_word (self, info->seq, &s, &e))
-            continue;
-          gtk_text_buffer_get_iter_at_offset (self->buffer, &a, s);
-          gtk_text_buffer_get_iter_at_offset (self->buffer, &b, e);
-          gtk_text_buffer_apply_tag (self->buffer, self->tag, &a, &b);
-        }
-
-      g_queue_pop_head (&self->pending);
+      /* When its edits are no longer known, the span is checked again. */
+      if (p->info->seq >= self->log_base)
+        merge_pending (self, p);
       pending_free (p);
-      self->counting = FALSE;
       if (g_get_monotonic_time () > deadline)
         return FALSE;
     }
   return TRUE;
 }
 
-/* Counts underlined words until the budget is spent; TRUE when done. */
+/* Underlines the found words near the view until the budget is spent;
+ * TRUE when all are. */
 static gboolean
-count_some (WeftSpellController *self,
-            gint64               deadline)
+draw_near_view (WeftSpellController *self,
+                gint64               deadline)
 {
-  GtkTextIter iter;
+  int lo, hi;
 
-  if (!self->counting)
+  get_near_view (self, &lo, &hi);
+  for (guint i = found_search (self, lo), n = 0; i < self->found->len; i++)
     {
-      self->counting = TRUE;
-      self->count_from = 0;
-      self->count_so_far = 0;
-      gtk_text_buffer_get_start_iter (self->buffer, &iter);
-      if (gtk_text_iter_starts_tag (&iter, self->tag))
-        self->count_so_far++;
-    }
-  else
-    gtk_text_buffer_get_iter_at_offset (self->buffer, &iter, self->count_from);
+      Found *f = &g_array_index (self->found, Found, i);
 
-  /* Each step lands on the next toggle after the one counted last. */
-  for (int i = 1; gtk_text_iter_forward_to_tag_toggle (&iter, self->tag); i++)
-    {
-      if (gtk_text_iter_starts_tag (&iter, self->tag))
-        self->count_so_far++;
-      if ((i & 63) == 0 && g_get_monotonic_time () > deadline)
-        {
-          self->count_from = gtk_text_iter_get_offset (&iter);
-          return FALSE;
-        }
+      if (f->start >= hi)
+        break;
+      if (f->drawn)
+        continue;
+      draw_found (self, f);
+      if ((++n & 7) == 0 && g_get_monotonic_time () > deadline)
+        return FALSE;
     }
-  self->counting = FALSE;
-  set_n_misspelled (self, self->count_so_far);
   return TRUE;
 }
 
@@ -736,17 +823,12 @@ do_work (gpointer user_data)
   WeftSpellController *self = user_data;
   gint64 deadline = g_get_monotonic_time () + SLICE_BUDGET_US;
 
-  if (!apply_some (self, deadline))
-    return G_SOURCE_CONTINUE;
-  if (self->passes->len > 0)
-    {
-      /* More results will come; count once they are in. */
-      self->work_source = 0;
-      return G_SOURCE_REMOVE;
-    }
-  if (!count_some (self, deadline))
+  if (!apply_some (self, deadline) || !draw_near_view (self, deadline))
     return G_SOURCE_CONTINUE;
   self->work_source = 0;
+  /* The count once every result is in. */
+  if (self->passes->len == 0 && self->lang != NULL)
+    set_n_misspelled (self, (int) self->found->len);
   notify_busy (self);
   return G_SOURCE_REMOVE;
 }
@@ -754,7 +836,6 @@ do_work (gpointer user_data)
 static void
 schedule_work (WeftSpellController *self)
 {
-  self->counting = FALSE;
   if (self->work_source == 0)
     self->work_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, do_work, self, NULL);
 }
@@ -803,6 +884,7 @@ weft_spell_controller_restart (WeftSpellController *self)
 
       gtk_text_buffer_get_bounds (self->buffer, &start, &end);
       gtk_text_buffer_remove_tag (self->buffer, self->tag, &start, &end);
+      g_array_set_size (self->found, 0);
       g_clear_handle_id (&self->work_source, g_source_remove);
       set_n_misspelled (self, -1);
       set_error (self, NULL);
@@ -831,7 +913,12 @@ static void
 on_bulk_edit_changed (WeftSpellController *self)
 {
   if (bulk_edit (self))
-    cancel_all (self);
+    {
+      /* Edits are not followed while it lasts: the words found go, and
+       * the underlines left are cleared as the next pass's results land. */
+      cancel_all (self);
+      g_array_set_size (self->found, 0);
+    }
   else
     weft_spell_controller_restart (self);
 }
@@ -992,6 +1079,14 @@ accept_word (WeftSpellController *self,
     return;
   word = g_strdup (self->word);
   gtk_text_buffer_remove_tag (self->buffer, self->tag, &start, &end);
+  {
+    int s = gtk_text_iter_get_offset (&start), e = gtk_text_iter_get_offset (&end);
+    guint first = found_search (self, s), last = first;
+
+    while (last < self->found->len && g_array_index (self->found, Found, last).start < e)
+      last++;
+    g_array_remove_range (self->found, first, last - first);
+  }
 
   if (persist)
     {
@@ -1081,56 +1176,47 @@ weft_spell_controller_move (WeftSpellController *self,
 {
   GtkTextIter iter, end;
   GtkTextMark *insert;
+  Found *f = NULL;
+  int pos;
+  guint i;
 
   g_return_val_if_fail (WEFT_IS_SPELL_CONTROLLER (self), FALSE);
 
+  if (self->found->len == 0)
+    return FALSE;
   insert = gtk_text_buffer_get_insert (self->buffer);
   gtk_text_buffer_get_iter_at_mark (self->buffer, &iter, insert);
-  for (int wrapped = 0; wrapped < 2; wrapped++)
+  pos = gtk_text_iter_get_offset (&iter);
+  if (forward)
     {
-      gboolean found = FALSE;
+      /* A word the cursor is at but has not selected yet comes first;
+       * after the last word, the first of the text. */
+      for (i = found_search (self, pos); i < self->found->len && f == NULL; i++)
+        {
+          Found *g = &g_array_index (self->found, Found, i);
 
-      if (forward)
-        {
-          /* A word the cursor is at but has not selected yet comes first,
-           * and after wrapping, the first word of the text. */
-          if (gtk_text_iter_starts_tag (&iter, self->tag) &&
-              (wrapped || !gtk_text_buffer_get_has_selection (self->buffer)))
-            found = TRUE;
-          while (!found && gtk_text_iter_forward_to_tag_toggle (&iter, self->tag))
-            if (gtk_text_iter_starts_tag (&iter, self->tag))
-              {
-                found = TRUE;
-                break;
-              }
+          if (g->start > pos || (g->start == pos && !gtk_text_buffer_get_has_selection (self->buffer)))
+            f = g;
         }
-      else
-        {
-          /* Step off the word the cursor is in, then find a start. */
-          if (gtk_text_iter_has_tag (&iter, self->tag) || gtk_text_iter_ends_tag (&iter, self->tag))
-            gtk_text_iter_backward_to_tag_toggle (&iter, self->tag);
-          while (gtk_text_iter_backward_to_tag_toggle (&iter, self->tag))
-            if (gtk_text_iter_starts_tag (&iter, self->tag))
-              {
-                found = TRUE;
-                break;
-              }
-        }
-      if (found)
-        {
-          end = iter;
-          gtk_text_iter_forward_to_tag_toggle (&end, self->tag);
-          gtk_text_buffer_select_range (self->buffer, &iter, &end);
-          if (self->view != NULL)
-            gtk_text_view_scroll_to_mark (GTK_TEXT_VIEW (self->view), insert, 0.1, FALSE, 0, 0);
-          return TRUE;
-        }
-      if (forward)
-        gtk_text_buffer_get_start_iter (self->buffer, &iter);
-      else
-        gtk_text_buffer_get_end_iter (self->buffer, &iter);
+      if (f == NULL)
+        f = &g_array_index (self->found, Found, 0);
     }
-  return FALSE;
+  else
+    {
+      /* The last word that ends before the cursor (not the one it is in);
+       * before the first word, the last of the text. */
+      i = found_search (self, pos);
+      f = &g_array_index (self->found, Found, i > 0 ? i - 1 : self->found->len - 1);
+    }
+
+  if (!f->drawn)
+    draw_found (self, f);
+  gtk_text_buffer_get_iter_at_offset (self->buffer, &iter, f->start);
+  gtk_text_buffer_get_iter_at_offset (self->buffer, &end, f->end);
+  gtk_text_buffer_select_range (self->buffer, &iter, &end);
+  if (self->view != NULL)
+    gtk_text_view_scroll_to_mark (GTK_TEXT_VIEW (self->view), insert, 0.1, FALSE, 0, 0);
+  return TRUE;
 }
 
 char *
@@ -1147,6 +1233,37 @@ weft_spell_controller_dup_word_at (WeftSpellController *self,
 }
 
 /* ----------------------------------------------------------------------- */
+/* Scrolling                                                               */
+
+static void
+on_scrolled (WeftSpellController *self)
+{
+  if (self->found->len > 0)
+    schedule_work (self);
+}
+
+static void
+watch_vadjustment (WeftSpellController *self)
+{
+  GtkAdjustment *adj = self->view != NULL ? gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->view)) : NULL;
+
+  if (adj == self->vadjustment)
+    return;
+  if (self->vadjustment != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->vadjustment, self);
+      g_object_remove_weak_pointer (G_OBJECT (self->vadjustment), (gpointer *) &self->vadjustment);
+    }
+  self->vadjustment = adj;
+  if (adj != NULL)
+    {
+      g_object_add_weak_pointer (G_OBJECT (adj), (gpointer *) &self->vadjustment);
+      g_signal_connect_swapped (adj, "value-changed", G_CALLBACK (on_scrolled), self);
+      g_signal_connect_swapped (adj, "changed", G_CALLBACK (on_scrolled), self);
+    }
+}
+
+/* ----------------------------------------------------------------------- */
 /* GObject                                                                 */
 
 static void
@@ -1158,6 +1275,12 @@ weft_spell_controller_dispose (GObject *object)
   if (self->passes != NULL)
     cancel_all (self);
   g_clear_handle_id (&self->work_source, g_source_remove);
+  if (self->vadjustment != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->vadjustment, self);
+      g_object_remove_weak_pointer (G_OBJECT (self->vadjustment), (gpointer *) &self->vadjustment);
+      self->vadjustment = NULL;
+    }
   if (self->view != NULL)
     {
       gtk_text_view_set_extra_menu (GTK_TEXT_VIEW (self->view), NULL);
@@ -1183,6 +1306,7 @@ weft_spell_controller_finalize (GObject *object)
   g_clear_pointer (&self->passes, g_ptr_array_unref);
   g_clear_pointer (&self->edits, g_array_unref);
   g_clear_pointer (&self->dirty, g_array_unref);
+  g_clear_pointer (&self->found, g_array_unref);
   g_free (self->lang);
   g_free (self->word);
   g_free (self->error);
@@ -1240,6 +1364,7 @@ weft_spell_controller_init (WeftSpellController *self)
 {
   self->edits = g_array_new (FALSE, FALSE, sizeof (Edit));
   self->dirty = g_array_new (FALSE, FALSE, sizeof (Span));
+  self->found = g_array_new (FALSE, FALSE, sizeof (Found));
   self->passes = g_ptr_array_new_with_free_func ((GDestroyNotify) pass_info_unref);
   g_queue_init (&self->pending);
   self->n_misspelled = -1;
@@ -1310,6 +1435,10 @@ weft_spell_controller_new (WeftDocument  *document,
   gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (gesture), GTK_PHASE_CAPTURE);
   g_signal_connect_object (gesture, "pressed", G_CALLBACK (on_secondary_pressed), self, G_CONNECT_SWAPPED);
   gtk_widget_add_controller (GTK_WIDGET (view), GTK_EVENT_CONTROLLER (gesture));
+
+  g_signal_connect_object (view, "notify::vadjustment", G_CALLBACK (watch_vadjustment), self,
+                           G_CONNECT_SWAPPED);
+  watch_vadjustment (self);
 
   controllers = g_list_prepend (controllers, self);
   weft_spell_controller_restart (self);

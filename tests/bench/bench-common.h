@@ -84,6 +84,10 @@ char    *weft_bench_make_lines    (size_t  n_lines,
 /* The weft-worker to run: $WEFT_WORKER_PATH, else the build tree's, else the
  * installed one. Free with g_free(). */
 char    *weft_bench_worker_path   (void);
+/* The spell bench's generated prose (fixed seed), about @target_bytes long. */
+char    *weft_bench_make_prose    (size_t   target_bytes,
+                                   size_t  *out_len,
+                                   GError **error);
 
 /* Subcommands: each takes the arguments after "weft-bench" (argv[0] is the
  * subcommand's name) and returns the process exit status. */

@@ -313,6 +313,18 @@ make_prose (GPtrArray *dict,
   return g_string_free (text, FALSE);
 }
 
+char *
+weft_bench_make_prose (size_t   target_bytes,
+                       size_t  *out_len,
+                       GError **error)
+{
+  g_autoptr (GPtrArray) dict = load_dictionary_words (error);
+
+  if (dict == NULL)
+    return NULL;
+  return make_prose (dict, target_bytes, 0x5745465453504C4CULL, out_len);
+}
+
 /* ----------------------------------------------------------------------- */
 /* The measurements */
 

@@ -1555,6 +1555,36 @@ TEST_F (WeftWindowTest, SpellNextMisspellingSelectsItAndWraps)
   EXPECT_EQ (selected (), "dgo");
 }
 
+// Far from the view the words are counted but not underlined until the view
+// gets near them; next misspelling reaches them all the same.
+TEST_F (WeftWindowTest, SpellUnderlinesFarWordsOnlyOnceTheViewIsNear)
+{
+  std::string text = "teh start\n";
+  for (int i = 0; i < 40000; i++)
+    text += "The cat sat on the mat.\n";
+  text += "dgo end\n";
+  WriteFile (Path ("far.txt"), text);
+  WeftPage *page = Open (Path ("far.txt"));
+  GtkTextBuffer *buffer = BufferOf (page);
+  WeftSpellController *spell = weft_page_get_spell_controller (page);
+  GtkTextIter a, b;
+
+  ASSERT_TRUE (WaitUntil ([&] {
+    return !weft_spell_controller_get_busy (spell) && weft_spell_controller_get_n_misspelled (spell) == 2;
+  }));
+  EXPECT_EQ (Underlined (page), (Words{ "teh" }));
+
+  gtk_text_buffer_get_start_iter (buffer, &a);
+  gtk_text_buffer_place_cursor (buffer, &a);
+  Activate ("next-misspelling");
+  Activate ("next-misspelling");
+  gtk_text_buffer_get_selection_bounds (buffer, &a, &b);
+  g_autofree char *selected = gtk_text_iter_get_slice (&a, &b);
+  EXPECT_STREQ (selected, "dgo");
+  ASSERT_TRUE (WaitUntil ([&] { return Underlined (page) == Words{ "teh", "dgo" }; }));
+  EXPECT_EQ (weft_spell_controller_get_n_misspelled (spell), 2);
+}
+
 TEST_F (WeftWindowTest, SpellCanBeTurnedOff)
 {
   WriteFile (Path ("off.txt"), "teh dgo\n");
