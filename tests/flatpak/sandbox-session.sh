@@ -94,15 +94,15 @@ weft_pid=$(sandboxed weft | head -n 1)
 [ -n "$weft_pid" ] && ok "weft runs inside the sandbox (pid $weft_pid)" || fail "no weft process in the sandbox"
 
 # Spell-checking in the window, on the sandboxed worker processes: the first pass underlines
-# "Thiss" and "mispelled" in red (Pango's error underline). Nothing else in the window is red,
-# so red pixels in the text's top lines are the underlines; the screenshot is polled until
-# they appear.
+# "Thiss" and "mispelled" with Pango's error underline, drawn reddish (antialiased to pink on
+# the current line's background). Nothing else in the window leans to red, so reddish pixels
+# in the text's top lines are the underlines; the screenshot is polled until they appear.
 probe=$logs/flatpak-spell-probe.png
 underlined () {
   import -window "$wid" "$probe" 2>/dev/null || return 1
   local red
   red=$(convert "$probe" -gravity NorthWest -crop 100%x30%+0+0 +repage \
-          -fx '(r>0.55 && g<0.4 && b<0.4) ? 1 : 0' -format '%[fx:round(mean*w*h)]' info: 2>/dev/null)
+          -fx '(r-g>0.07 && r-b>0.07) ? 1 : 0' -format '%[fx:round(mean*w*h)]' info: 2>/dev/null)
   [ "${red:-0}" -ge 8 ]
 }
 if wait_for 90 underlined; then
