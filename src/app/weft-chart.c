@@ -27,14 +27,18 @@ struct _WeftChart
 
 G_DEFINE_FINAL_TYPE (WeftChart, weft_chart, GTK_TYPE_WIDGET)
 
-/* Adwaita's blue, orange, green, purple and red at a middle lightness:
- * each keeps its contrast on a white and on a near-black background. */
+/* Adwaita's blue, orange, green, purple, red, yellow and brown at a middle
+ * lightness: each keeps its contrast on a white and on a near-black
+ * background, and Compare's six series (three workloads on two backends)
+ * each get a colour of their own. */
 static const GdkRGBA palette[] = {
   { 0.21, 0.52, 0.89, 1 },
   { 0.90, 0.38, 0.00, 1 },
   { 0.18, 0.76, 0.49, 1 },
   { 0.57, 0.25, 0.67, 1 },
   { 0.75, 0.11, 0.16, 1 },
+  { 0.80, 0.58, 0.00, 1 },
+  { 0.53, 0.40, 0.27, 1 },
 };
 
 #define MARGIN_LEFT   56
