@@ -61,6 +61,7 @@ struct _WeftDocument
   guint            busy : 1;
   guint            loading : 1;
   guint            applying : 1;   /* a large replacement is going in, slice by slice */
+  guint            in_user_action : 1;   /* between the buffer's begin- and end-user-action */
   guint            disk_changed : 1;   /* changed or deleted by someone else, not yet dealt with */
   guint            ever_changed : 1;
 };
@@ -558,12 +559,77 @@ weft_document_class_init (WeftDocumentClass *klass)
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
+/* While a file or a large replacement goes in (weft_document_get_read_only()),
+ * the user's edits are refused here, before any other handler sees them. The view itself stays
+ * editable: in GTK 4.8 every change of gtk_text_view_set_editable()
+ * re-lays out every line, which blocked the window 100 ms at 1M lines.
+ * Each edit a GtkTextView makes for the user (typing, deleting, pasting,
+ * dropping) is inside a user action; the slices that go in are not. */
+static gboolean
+refuses_user_edits (WeftDocument *self)
+{
+  return self->in_user_action && (self->loading || self->applying);
+}
+
+static void
+on_begin_user_action (WeftDocument *self)
+{
+  self->in_user_action = TRUE;
+}
+
+static void
+on_end_user_action (WeftDocument *self)
+{
+  self->in_user_action = FALSE;
+}
+
+static void
+refuse_insert (GtkTextBuffer *buffer,
+               GtkTextIter   *location,
+               const char    *text,
+               int            len,
+               WeftDocument  *self)
+{
+  if (refuses_user_edits (self))
+    g_signal_stop_emission_by_name (buffer, "insert-text");
+}
+
+static void
+refuse_insert_object (GtkTextBuffer *buffer,
+                      GtkTextIter   *location,
+                      gpointer       object,
+                      WeftDocument  *self)
+{
+  if (refuses_user_edits (self))
+    g_signal_stop_emission (buffer, g_signal_get_invocation_hint (buffer)->signal_id, 0);
+}
+
+static void
+refuse_delete (GtkTextBuffer *buffer,
+               GtkTextIter   *start,
+               GtkTextIter   *end,
+               WeftDocument  *self)
+{
+  if (refuses_user_edits (self))
+    g_signal_stop_emission_by_name (buffer, "delete-range");
+}
+
 static void
 weft_document_init (WeftDocument *self)
 {
   self->buffer = gtk_source_buffer_new (NULL);
   gtk_source_buffer_set_highlight_syntax (self->buffer, TRUE);
   self->untitled_number = next_untitled_number++;
+
+  /* First of all handlers, so a refused edit reaches none of them. */
+  g_signal_connect_object (self->buffer, "begin-user-action",
+                           G_CALLBACK (on_begin_user_action), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->buffer, "end-user-action",
+                           G_CALLBACK (on_end_user_action), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->buffer, "insert-text", G_CALLBACK (refuse_insert), self, 0);
+  g_signal_connect_object (self->buffer, "insert-paintable", G_CALLBACK (refuse_insert_object), self, 0);
+  g_signal_connect_object (self->buffer, "insert-child-anchor", G_CALLBACK (refuse_insert_object), self, 0);
+  g_signal_connect_object (self->buffer, "delete-range", G_CALLBACK (refuse_delete), self, 0);
 
   g_signal_connect_object (self->buffer, "changed",
                            G_CALLBACK (on_buffer_changed), self, G_CONNECT_SWAPPED);
@@ -664,6 +730,16 @@ weft_document_cancel_load (WeftDocument *self)
 
   g_cancellable_cancel (self->load_cancellable);
   g_cancellable_cancel (self->sort_cancellable);
+}
+
+/* Whether the text is going in slice by slice (a load, a large
+ * replacement), during which the user's edits are refused. */
+gboolean
+weft_document_get_read_only (WeftDocument *self)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), FALSE);
+
+  return self->loading || self->applying;
 }
 
 gboolean

@@ -27,6 +27,7 @@ gboolean         weft_document_get_disk_changed (WeftDocument     *self);
 gboolean         weft_document_get_disk_deleted (WeftDocument     *self);
 void             weft_document_keep_mine    (WeftDocument         *self);
 gboolean         weft_document_get_applying (WeftDocument         *self);
+gboolean         weft_document_get_read_only (WeftDocument        *self);
 gboolean         weft_document_undo         (WeftDocument         *self);
 gboolean         weft_document_redo         (WeftDocument         *self);
 gboolean         weft_document_get_can_undo (WeftDocument         *self);

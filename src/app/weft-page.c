@@ -180,12 +180,16 @@ on_loading_changed (WeftPage *self)
 {
   gboolean loading = weft_document_get_loading (self->document);
 
-  gboolean editable = !loading && !weft_document_get_applying (self->document);
+  gboolean editable = !weft_document_get_read_only (self->document);
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (self->document));
 
-  if (gtk_text_view_get_editable (GTK_TEXT_VIEW (self->view)) != editable)
+  if (gtk_text_view_get_cursor_visible (GTK_TEXT_VIEW (self->view)) != editable)
     {
-      gtk_text_view_set_editable (GTK_TEXT_VIEW (self->view), editable);
+      /* The document refuses the user's edits meanwhile; the view only
+       * hides its cursor and tells assistive technologies. Not
+       * gtk_text_view_set_editable(): see weft_document_get_read_only(). */
+      gtk_text_view_set_cursor_visible (GTK_TEXT_VIEW (self->view), editable);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->view), GTK_ACCESSIBLE_PROPERTY_READ_ONLY, !editable, -1);
       gtk_accessible_update_property (GTK_ACCESSIBLE (self->load_progress), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                       loading ? _("Loading the file") : _("Replacing the text"), -1);
       /* GTK 4.8 enables the view's undo and redo actions only when the
@@ -311,7 +315,7 @@ on_view_key_pressed (WeftPage              *self,
     return GDK_EVENT_PROPAGATE;
 
   /* Nothing is undone while a replacement is going in. */
-  if (!gtk_text_view_get_editable (GTK_TEXT_VIEW (self->view)))
+  if (weft_document_get_read_only (self->document))
     return GDK_EVENT_STOP;
   if (redo)
     weft_document_redo (self->document);

@@ -1032,23 +1032,28 @@ TEST_F (WeftWindowTest, SortingLargeTextReplacesItAndUndoRestoresIt)
   options.collation = WEFT_SORT_COLLATION_BYTES;
   WeftBackendStats before, after;
   weft_backend_get_stats (weft_application_get_backend (the_app), &before);
-  // While the result goes in, nobody may type.
+  // While the result goes in, nobody may type: what is typed meanwhile is
+  // refused, and the view hides its cursor.
   bool saw_read_only = false;
   ASSERT_TRUE (SortAllLines (document, options, [&] {
-    saw_read_only |= !gtk_text_view_get_editable (GTK_TEXT_VIEW (weft_page_get_view (page)));
+    if (!weft_document_get_read_only (document))
+      return;
+    saw_read_only = true;
+    EXPECT_FALSE (gtk_text_view_get_cursor_visible (GTK_TEXT_VIEW (weft_page_get_view (page))));
+    Type (page, "typed while sorting");
   }));
   EXPECT_TRUE (saw_read_only);
+  EXPECT_TRUE (gtk_text_view_get_cursor_visible (GTK_TEXT_VIEW (weft_page_get_view (page))));
   // Sorted by the application's workers: a run and a merge job per worker.
   weft_backend_get_stats (weft_application_get_backend (the_app), &after);
   EXPECT_GE (after.completed - before.completed, 2u);
-  EXPECT_TRUE (gtk_text_view_get_editable (GTK_TEXT_VIEW (weft_page_get_view (page))));
+  EXPECT_FALSE (weft_document_get_read_only (document));
   // Plain comparisons: a diff of two long texts would take the test down.
   EXPECT_TRUE (BufferText (page) == expected);
   EXPECT_TRUE (weft_document_get_modified (document));
 
   // Typing after the sort is undone by the buffer's own undo, at once.
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (document));
-  GtkTextView *view = GTK_TEXT_VIEW (weft_page_get_view (page));
   MoveCursorToEnd (page);
   Type (page, "typed after");
   ASSERT_TRUE (weft_document_undo (document));
@@ -1060,8 +1065,8 @@ TEST_F (WeftWindowTest, SortingLargeTextReplacesItAndUndoRestoresIt)
   EXPECT_FALSE (gtk_text_buffer_get_can_undo (buffer));
   ASSERT_TRUE (weft_document_get_can_undo (document));
   ASSERT_TRUE (weft_document_undo (document));
-  EXPECT_FALSE (gtk_text_view_get_editable (view));
-  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }, 60000));
+  EXPECT_TRUE (weft_document_get_read_only (document));
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_read_only (document); }, 60000));
   EXPECT_TRUE (BufferText (page) == original) << BufferText (page).substr (0, 200);
   EXPECT_TRUE (MirrorText (document) == original);
   // Back to the text that was loaded, so nothing is unsaved.
@@ -1070,11 +1075,11 @@ TEST_F (WeftWindowTest, SortingLargeTextReplacesItAndUndoRestoresIt)
   // Redo sorts again, also in slices; typing then drops what could be redone.
   ASSERT_TRUE (weft_document_get_can_redo (document));
   ASSERT_TRUE (weft_document_redo (document));
-  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }, 60000));
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_read_only (document); }, 60000));
   EXPECT_TRUE (BufferText (page) == expected);
   EXPECT_TRUE (weft_document_get_modified (document));
   ASSERT_TRUE (weft_document_undo (document));
-  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }, 60000));
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_read_only (document); }, 60000));
   Type (page, "new branch");
   EXPECT_FALSE (weft_document_get_can_redo (document));
   EXPECT_FALSE (weft_document_redo (document));
@@ -1086,7 +1091,6 @@ TEST_F (WeftWindowTest, UndoPastALargeReplacementComesBackThroughEarlierTyping)
   WeftPage *page = Open (Path ("few.txt"));
   ASSERT_NE (page, nullptr);
   WeftDocument *document = weft_page_get_document (page);
-  GtkTextView *view = GTK_TEXT_VIEW (weft_page_get_view (page));
   ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_loading (document); }));
 
   MoveCursorToEnd (page);
@@ -1106,20 +1110,20 @@ TEST_F (WeftWindowTest, UndoPastALargeReplacementComesBackThroughEarlierTyping)
 
   // Undo: the sort, then the typing before it, then nothing more.
   ASSERT_TRUE (weft_document_undo (document));
-  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_read_only (document); }));
   EXPECT_EQ (BufferText (page), "c\nb\na\nd\n");
   EXPECT_TRUE (weft_document_get_modified (document));
   ASSERT_TRUE (weft_document_undo (document));
-  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_read_only (document); }));
   EXPECT_EQ (BufferText (page), "c\nb\na\n");
   EXPECT_FALSE (weft_document_get_modified (document));
   EXPECT_FALSE (weft_document_get_can_undo (document));
 
   // And forward again through both.
   ASSERT_TRUE (weft_document_redo (document));
-  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_read_only (document); }));
   ASSERT_TRUE (weft_document_redo (document));
-  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_read_only (document); }));
   EXPECT_EQ (BufferText (page), "a\nb\nc\nd\n");
   EXPECT_EQ (MirrorText (document), "a\nb\nc\nd\n");
 }
@@ -1130,7 +1134,6 @@ TEST_F (WeftWindowTest, UndoingASortOfSomeLinesLeavesTheOthersAlone)
   WeftPage *page = Open (Path ("middle.txt"));
   ASSERT_NE (page, nullptr);
   WeftDocument *document = weft_page_get_document (page);
-  GtkTextView *view = GTK_TEXT_VIEW (weft_page_get_view (page));
   ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_loading (document); }));
 
   // The lines "c", "b" and "ä" only: chars 2 to 8.
@@ -1148,11 +1151,11 @@ TEST_F (WeftWindowTest, UndoingASortOfSomeLinesLeavesTheOthersAlone)
   EXPECT_EQ (BufferText (page), "x\nb\nc\nä\ny\n");
 
   ASSERT_TRUE (weft_document_undo (document));
-  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_read_only (document); }));
   EXPECT_EQ (BufferText (page), "x\nc\nb\nä\ny\n");
   EXPECT_EQ (MirrorText (document), "x\nc\nb\nä\ny\n");
   ASSERT_TRUE (weft_document_redo (document));
-  ASSERT_TRUE (WaitUntil ([&] { return gtk_text_view_get_editable (view); }));
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_read_only (document); }));
   EXPECT_EQ (BufferText (page), "x\nb\nc\nä\ny\n");
   EXPECT_EQ (MirrorText (document), "x\nb\nc\nä\ny\n");
 }
@@ -1296,14 +1299,18 @@ TEST_F (WeftWindowTest, LargeFileLoadsInSlicesReadOnlyThenEditable)
     return page != nullptr && weft_document_get_loading (weft_page_get_document (page));
   }));
   WeftDocument *document = weft_page_get_document (page);
-  // Part of the file is in, the rest is still coming, and nobody may type.
-  EXPECT_FALSE (gtk_text_view_get_editable (GTK_TEXT_VIEW (weft_page_get_view (page))));
+  // Part of the file is in, the rest is still coming, and nobody may type:
+  // what is typed now is refused.
+  EXPECT_TRUE (weft_document_get_read_only (document));
+  EXPECT_FALSE (gtk_text_view_get_cursor_visible (GTK_TEXT_VIEW (weft_page_get_view (page))));
+  Type (page, "typed while loading");
   EXPECT_FALSE (weft_document_get_modified (document));
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (document));
   EXPECT_LT (gtk_text_buffer_get_char_count (buffer), (int) g_utf8_strlen (text.c_str (), -1));
 
   ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_loading (document); }));
-  EXPECT_TRUE (gtk_text_view_get_editable (GTK_TEXT_VIEW (weft_page_get_view (page))));
+  EXPECT_FALSE (weft_document_get_read_only (document));
+  EXPECT_TRUE (gtk_text_view_get_cursor_visible (GTK_TEXT_VIEW (weft_page_get_view (page))));
   EXPECT_FALSE (weft_document_get_modified (document));
   EXPECT_EQ (BufferText (page), text);
   // The mirror built off the main thread is the same text.
