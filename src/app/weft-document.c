@@ -37,6 +37,7 @@ struct _WeftDocument
   GFile           *file;
   char            *title;
   double           load_progress;
+  size_t           load_lines;      /* lines of the text being loaded; 0: not known yet */
   /* Watching the file for other programs' changes: what it was when we
    * last read or wrote it, and what a check found since. */
   GFileMonitor    *monitor;
@@ -742,6 +743,16 @@ weft_document_get_read_only (WeftDocument *self)
   return self->loading || self->applying;
 }
 
+/* How many lines the text being loaded will have, once it is all in; 0
+ * when no load is going on or the file is still being read. */
+size_t
+weft_document_get_load_lines (WeftDocument *self)
+{
+  g_return_val_if_fail (WEFT_IS_DOCUMENT (self), 0);
+
+  return self->load_lines;
+}
+
 gboolean
 weft_document_get_busy (WeftDocument *self)
 {
@@ -1026,6 +1037,7 @@ weft_document_finish_load (WeftDocument *self,
   g_assert (WEFT_IS_DOCUMENT (self));
 
   gtk_text_buffer_end_irreversible_action (buffer);
+  self->load_lines = 0;
 
   if (error != NULL)
     {
@@ -1174,6 +1186,7 @@ on_file_read (GObject      *object,
       return;
     }
 
+  self->load_lines = weft_text_get_n_lines (data->mirror);
   if (!data->prepared)
     weft_document_prepare_load (self, data);
   else if (data->len < data->inserted || memcmp (data->text, data->head, data->inserted) != 0)

@@ -21,6 +21,7 @@ gboolean         weft_document_get_busy     (WeftDocument         *self);
 gboolean         weft_document_is_untouched (WeftDocument         *self);
 gboolean         weft_document_get_loading  (WeftDocument         *self);
 double           weft_document_get_load_progress (WeftDocument    *self);
+size_t           weft_document_get_load_lines (WeftDocument       *self);
 WeftSnapshot    *weft_document_dup_snapshot (WeftDocument         *self);
 void             weft_document_cancel_load  (WeftDocument         *self);
 gboolean         weft_document_get_disk_changed (WeftDocument     *self);

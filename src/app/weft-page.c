@@ -23,6 +23,7 @@ struct _WeftPage
 
   guint              rescroll_source;
   guint              pulse_source;
+  int                gutter_width;   /* reserved while a load goes in; 0: none */
   guint              scroll_on_map : 1;
 };
 
@@ -175,6 +176,62 @@ pulse (gpointer user_data)
 }
 
 /* While a file comes in, the view is read-only and a bar shows how far it got. */
+/* How many digits GtkSourceView 5.6 gives the line numbers for @n_lines
+ * lines: those of the number, at least 2. (Later versions measure 10 from
+ * a million lines on; there the gutter widens once more at the end.) */
+static int
+line_number_digits (size_t n_lines)
+{
+  int digits = 1;
+
+  for (; n_lines >= 10; n_lines /= 10)
+    digits++;
+  return MAX (digits, 2);
+}
+
+/* While a file goes in, the line numbers would widen at 100, 1,000, …
+ * lines; each time the text area narrows, and GTK 4.8 then lays out every
+ * line again (175 ms once a million are in). So the gutter takes the width
+ * the whole file needs from the start. */
+static void
+reserve_line_number_width (WeftPage *self,
+                           size_t    n_lines)
+{
+  GtkWidget *gutter = GTK_WIDGET (gtk_source_view_get_gutter (self->view, GTK_TEXT_WINDOW_LEFT));
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (self->document));
+  int now = line_number_digits ((size_t) gtk_text_buffer_get_line_count (buffer));
+  int then = line_number_digits (n_lines);
+  g_autoptr(PangoLayout) layout = NULL;
+  int natural, ten_digits;
+
+  if (self->gutter_width != 0 || then <= now || !gtk_source_view_get_show_line_numbers (self->view))
+    return;
+  gtk_widget_measure (gutter, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &natural, NULL, NULL);
+  layout = gtk_widget_create_pango_layout (gutter, NULL);
+  pango_layout_set_markup (layout, "<b>0000000000</b>", -1);
+  pango_layout_get_pixel_size (layout, &ten_digits, NULL);
+  self->gutter_width = natural + (then - now) * ten_digits / 10;
+  gtk_widget_set_size_request (gutter, self->gutter_width, -1);
+}
+
+/* Once the file is in, the gutter takes the width it asks for, unless that
+ * is less than was reserved: then it keeps the reserved width rather than
+ * narrow the text area and lay it all out again. */
+static void
+release_line_number_width (WeftPage *self)
+{
+  GtkWidget *gutter = GTK_WIDGET (gtk_source_view_get_gutter (self->view, GTK_TEXT_WINDOW_LEFT));
+  int natural;
+
+  if (self->gutter_width == 0)
+    return;
+  gtk_widget_set_size_request (gutter, -1, -1);
+  gtk_widget_measure (gutter, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &natural, NULL, NULL);
+  if (natural < self->gutter_width)
+    gtk_widget_set_size_request (gutter, self->gutter_width, -1);
+  self->gutter_width = 0;
+}
+
 static void
 on_loading_changed (WeftPage *self)
 {
@@ -198,6 +255,10 @@ on_loading_changed (WeftPage *self)
       g_object_notify (G_OBJECT (buffer), "can-undo");
       g_object_notify (G_OBJECT (buffer), "can-redo");
     }
+  if (loading)
+    reserve_line_number_width (self, weft_document_get_load_lines (self->document));
+  else
+    release_line_number_width (self);
   /* The bar also shows a large replacement (a sort, an undo of one) going in. */
   gtk_widget_set_visible (GTK_WIDGET (self->load_progress), !editable);
   /* While the file is still being read (the first screenful may already
