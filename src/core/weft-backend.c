@@ -3,7 +3,10 @@
 
 #include <glib/gi18n-lib.h>
 
+#include <errno.h>
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "weft-backend-private.h"
@@ -200,12 +203,27 @@ slot_should_exit_locked (WeftBackend  *self,
   return FALSE;
 }
 
+void
+weft_backend_lower_priority (void)
+{
+  /* On Linux each thread has its own nice value. */
+  id_t tid = (id_t) syscall (SYS_gettid);
+  int nice_now;
+
+  errno = 0;
+  nice_now = getpriority (PRIO_PROCESS, tid);
+  if (errno == 0)
+    (void) setpriority (PRIO_PROCESS, tid, MIN (nice_now + WEFT_WORKER_NICE, 19));
+}
+
 static void *
 slot_main (void *data)
 {
   WeftPoolSlot *slot = data;
   WeftBackend *self = slot->backend;
   gboolean last;
+
+  weft_backend_lower_priority ();
 
   pthread_mutex_lock (&self->lock);
   for (;;)

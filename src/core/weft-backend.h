@@ -115,4 +115,12 @@ void         weft_backend_shutdown    (WeftBackend           *self,
 
 guint        weft_backend_default_workers (void);
 
+/* Lowers the calling thread's priority by WEFT_WORKER_NICE (nice values:
+ * higher is lower), as every worker thread and worker process does when it
+ * starts: on a machine whose cores the workers keep busy, the window still
+ * gets a core as soon as it has something to do; on an idle one they get
+ * every cycle as before. */
+#define WEFT_WORKER_NICE 10
+void weft_backend_lower_priority (void);
+
 G_END_DECLS

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "weft-backend.h"
 #include "weft-ipc.h"
 #include "weft-ipc-control.h"
 #include "weft-job.h"
@@ -372,6 +373,16 @@ main (int    argc,
   /* A worker's memory holds the user's text: a crash must not leave it in a
    * core file. */
   setrlimit (RLIMIT_CORE, &(struct rlimit) { 0, 0 });
+  /* Background work: the editor's window comes first. A worker started
+   * by one of the editor's worker threads has their priority already. */
+  {
+    int editor_nice;
+
+    errno = 0;
+    editor_nice = getpriority (PRIO_PROCESS, getppid ());
+    if (errno == 0 && getpriority (PRIO_PROCESS, 0) < MIN (editor_nice + WEFT_WORKER_NICE, 19))
+      (void) setpriority (PRIO_PROCESS, 0, MIN (editor_nice + WEFT_WORKER_NICE, 19));
+  }
 
   w.buf = g_malloc (WEFT_IPC_MAX_MESSAGE + 1);
 

@@ -11,7 +11,9 @@ For each editor and each generated file it records: time to the first
 screenful and to fully loaded, main-loop stalls during the load (_NET_WM_PING
 round trips every 10 ms), key-to-paint latency while typing at the end
 (XTest + DAMAGE), the stalls of Ctrl+End and Ctrl+Home, peak RSS; for Weft
-also sorting the whole document and undoing it. It prints a side-by-side
+also sorting the whole document and undoing it, and with --compare running
+Compare from the stats panel (--backend picks threads or processes, as in
+Preferences). It prints a side-by-side
 table, then one JSON object per measurement (JSON Lines) with the fields
 bench, backend, workers, input_bytes, runs, median_ms, min_ms, max_ms and
 more. GNOME Text Editor is measured when installed (Debian's
@@ -73,6 +75,30 @@ class Probe:
         return result
 
 
+def cpu_busy_fraction(interval):
+    """How busy all CPUs were over the next @interval seconds, 0 … 1, from /proc/stat."""
+    def sample():
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        idle = fields[3] + fields[4]
+        return idle, sum(fields)
+    idle0, total0 = sample()
+    time.sleep(interval)
+    idle1, total1 = sample()
+    return 1.0 - (idle1 - idle0) / max(total1 - total0, 1)
+
+
+def wait_until_idle(timeout, busy=0.15, quiet=2):
+    """Waits until the CPUs have been under @busy for @quiet seconds in a row."""
+    deadline = time.monotonic() + timeout
+    calm = 0
+    while time.monotonic() < deadline:
+        calm = calm + 1 if cpu_busy_fraction(1.0) < busy else 0
+        if calm >= quiet:
+            return True
+    raise RuntimeError("the machine did not go idle within %d s" % timeout)
+
+
 def peak_rss_kib(pid):
     """VmHWM of the process and of its children (worker processes)."""
     total = 0
@@ -111,6 +137,13 @@ def measure(editor, path, probe, args):
         env[var] = os.path.join(home, sub)
         os.makedirs(env[var], exist_ok=True)
     os.makedirs(os.path.join(env["XDG_CONFIG_HOME"], "gtk-4.0"), exist_ok=True)
+    if editor.name == "weft" and args.backend:
+        # As a user who chose it in Preferences: GSettings keeps it in a key file.
+        env["GSETTINGS_BACKEND"] = "keyfile"
+        settings_dir = os.path.join(env["XDG_CONFIG_HOME"], "glib-2.0", "settings")
+        os.makedirs(settings_dir, exist_ok=True)
+        with open(os.path.join(settings_dir, "keyfile"), "w") as f:
+            f.write("[io/github/weftedit/Weft]\nworker-backend='%s'\n" % args.backend)
     settings = os.path.join(os.environ.get("XDG_CONFIG_HOME", ""), "gtk-4.0", "settings.ini")
     if os.path.exists(settings):
         shutil.copy(settings, os.path.join(env["XDG_CONFIG_HOME"], "gtk-4.0"))
@@ -161,6 +194,25 @@ def measure(editor, path, probe, args):
             m["undo"] = Probe.stop_ping(ping)
             m["undo"]["ms"] = seen["done"] - start if seen["done"] > 0 else None
             m["peak_rss_after_sort_kib"] = peak_rss_kib(app.pid)
+
+        if editor.name == "weft" and args.compare:
+            # The stats panel (F8), its Compare… button (Alt+C), then Start
+            # (Alt+S) in the window that opens: every workload on both
+            # backends for 1 … 2 × cores workers, on this document. The
+            # editor's window is pinged all along; the run is over when the
+            # machine has gone idle.
+            ping = probe.start_ping(window)
+            probe.run("keys", window, 1, 0, "F8")
+            time.sleep(0.5)
+            probe.run("keys", window, 1, 0, "alt+c")
+            dialog = probe.run("find", app.pid, 20000, window)["window"]
+            start = probe.now()
+            probe.run("keys", dialog, 1, 0, "alt+s")
+            time.sleep(1.0)
+            wait_until_idle(600)
+            m["compare"] = Probe.stop_ping(ping)
+            m["compare"]["ms"] = probe.now() - start
+            m["peak_rss_after_compare_kib"] = peak_rss_kib(app.pid)
     finally:
         app.terminate()
         try:
@@ -216,7 +268,9 @@ def records(editor, n_lines, size, runs):
         extra["peak_rss_after_sort_mib"] = statistics.median(r["peak_rss_after_sort_kib"] / 1024.0 for r in runs)
     out.append(dict(base, bench="gui-peak-rss", median_ms=None, min_ms=None, max_ms=None,
                     peak_rss_mib=statistics.median(rss), peak_rss_mib_max=max(rss), **extra))
-    for phase in ("sort", "undo"):
+    if all("peak_rss_after_compare_kib" in r for r in runs):
+        out[-1]["peak_rss_after_compare_mib"] = statistics.median(r["peak_rss_after_compare_kib"] / 1024.0 for r in runs)
+    for phase in ("sort", "undo", "compare"):
         if all(phase in r for r in runs):
             times("gui-" + phase, [r[phase]["ms"] for r in runs], **{
                 "stall_" + k: v for k, v in stall_fields(runs, phase).items()
@@ -247,7 +301,11 @@ def print_table(all_records, editors):
          lambda r: "%s/%s" % (fmt(r["median_ms"]), fmt(r["stall_max_ms"], " ms"))),
         ("peak RSS (load, typing)", "gui-peak-rss", lambda r: fmt(r["peak_rss_mib"], " MiB")),
         ("peak RSS after sort+undo", "gui-peak-rss", lambda r: fmt(r.get("peak_rss_after_sort_mib"), " MiB")),
+        ("peak RSS after Compare", "gui-peak-rss", lambda r: fmt(r.get("peak_rss_after_compare_mib"), " MiB")),
         ("sort (whole text)", "gui-sort",
+         lambda r: "%s, stalls p99 %s max %s" % (fmt(r["median_ms"], " ms"), fmt(r["stall_p99_ms"]),
+                                                 fmt(r["stall_max_ms"], " ms"))),
+        ("Compare (both backends)", "gui-compare",
          lambda r: "%s, stalls p99 %s max %s" % (fmt(r["median_ms"], " ms"), fmt(r["stall_p99_ms"]),
                                                  fmt(r["stall_max_ms"], " ms"))),
         ("undo of the sort", "gui-undo",
@@ -281,6 +339,10 @@ def main():
     parser.add_argument("--keys", type=int, default=40, help="keys typed per run")
     parser.add_argument("--settle", type=float, default=1.0, help="seconds of pinging after a load")
     parser.add_argument("--no-sort", dest="sort", action="store_false")
+    parser.add_argument("--backend", choices=["threads", "processes"],
+                        help="Weft's workers, as chosen in Preferences (default: its default)")
+    parser.add_argument("--compare", action="store_true",
+                        help="after the sort, also run Compare from the stats panel and measure the stalls")
     parser.add_argument("--only", choices=["weft", "gnome-text-editor"])
     parser.add_argument("--data-dir", default=os.path.join(tempfile.gettempdir(), "weft-gui-large"))
     parser.add_argument("--json", action="store_true", help="print only the JSON Lines")

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -610,6 +611,58 @@ TEST_P (Conformance, StatsAddUpOverFinishedJobs)
       EXPECT_GE (stats.ipc_bytes, 50u * 100000u);
       EXPECT_GT (stats.worker_maxrss_kb, 0);
     }
+}
+
+std::vector<pid_t> WorkerPids ();
+
+// The nice values of the threads of process @pid.
+static std::vector<int>
+ThreadNiceValues (pid_t pid)
+{
+  std::vector<int> nices;
+  g_autofree char *dir_path = g_strdup_printf ("/proc/%d/task", (int) pid);
+  g_autoptr (GDir) dir = g_dir_open (dir_path, 0, nullptr);
+  const char *tid;
+
+  while (dir != nullptr && (tid = g_dir_read_name (dir)) != nullptr)
+    {
+      g_autofree char *path = g_strdup_printf ("%s/%s/stat", dir_path, tid);
+      g_autofree char *stat = nullptr;
+      if (!g_file_get_contents (path, &stat, nullptr, nullptr))
+        continue;
+      // The fields after the command name: state is the 3rd, nice the 19th.
+      g_auto (GStrv) fields = g_strsplit (strrchr (stat, ')') + 2, " ", -1);
+      if (g_strv_length (fields) > 16)
+        nices.push_back (atoi (fields[16]));
+    }
+  return nices;
+}
+
+TEST_P (Conformance, WorkersRunAtALowerPriorityThanTheEditor)
+{
+  WeftBackend *backend = Make (1);
+  int ours = getpriority (PRIO_PROCESS, 0);
+  int theirs = MIN (ours + WEFT_WORKER_NICE, 19);
+
+  ASSERT_GT (theirs, ours) << "already at the lowest priority";
+  guint64 id = SubmitLong (backend);
+  WaitRunning (backend, 1);
+
+  // A thread of ours serves the job (runs it, or hands it to a process).
+  std::vector<int> nices = ThreadNiceValues (getpid ());
+  EXPECT_EQ (std::count (nices.begin (), nices.end (), theirs), 1);
+  if (std::string (GetParam ()) == "processes")
+    {
+      std::vector<pid_t> pids = WorkerPids ();
+      ASSERT_EQ (pids.size (), 1u);
+      for (int nice : ThreadNiceValues (pids[0]))
+        EXPECT_EQ (nice, theirs);
+    }
+  // The caller's own priority is untouched.
+  EXPECT_EQ (getpriority (PRIO_PROCESS, 0), ours);
+
+  EXPECT_TRUE (weft_backend_cancel (backend, id));
+  ASSERT_TRUE (WaitFor ([&] { return Delivered (id); }));
 }
 
 INSTANTIATE_TEST_SUITE_P (Backends, Conformance,
