@@ -11,6 +11,8 @@
 
 #define GENERATED_LINES 1000000
 #define PROGRESS_INTERVAL_MS 100
+/* How long a comparison waits for the editor's own background work. */
+#define WAIT_LIMIT_MS 30000
 
 /* One comparison, shared by the window (main thread) and the GTask's
  * thread. The config and input are set before the thread starts and only
@@ -35,6 +37,8 @@ struct _WeftCompareWindow
   CompareJob     *job;        /* the running one, owned by its GTask; NULL when idle */
   GArray         *rows;       /* the last finished comparison */
   guint           progress_source;
+  guint           wait_source;
+  guint           waited_ms;
   /* Set by dispose: a comparison still running then finishes into nothing. */
   gboolean        disposed;
 
@@ -265,11 +269,48 @@ on_compare_done (GObject      *object,
   gtk_widget_set_sensitive (self->export_box, TRUE);
 }
 
+static gboolean
+editor_workers_busy (void)
+{
+  GApplication *app = g_application_get_default ();
+  WeftBackend *backend = WEFT_IS_APPLICATION (app) ? weft_application_get_backend (WEFT_APPLICATION (app)) : NULL;
+  WeftBackendStats stats;
+
+  if (backend == NULL)
+    return FALSE;
+  weft_backend_get_stats (backend, &stats);
+  return stats.submitted > stats.completed + stats.failed + stats.cancelled;
+}
+
+static void
+launch_compare (WeftCompareWindow *self)
+{
+  g_autoptr(GTask) task = g_task_new (self, NULL, on_compare_done, NULL);
+
+  gtk_progress_bar_set_text (self->progress, _("Starting…"));
+  g_task_set_task_data (task, self->job, compare_job_free);
+  g_task_run_in_thread (task, compare_thread);
+}
+
+static gboolean
+on_wait_due (gpointer user_data)
+{
+  WeftCompareWindow *self = user_data;
+
+  self->waited_ms += PROGRESS_INTERVAL_MS;
+  /* A cancelled comparison starts too, and ends at once as cancelled. */
+  if (editor_workers_busy () && self->waited_ms < WAIT_LIMIT_MS &&
+      !atomic_load_explicit (&self->job->cancel, memory_order_acquire))
+    return G_SOURCE_CONTINUE;
+  self->wait_source = 0;
+  launch_compare (self);
+  return G_SOURCE_REMOVE;
+}
+
 void
 weft_compare_window_start (WeftCompareWindow       *self,
                            const WeftCompareConfig *config)
 {
-  g_autoptr(GTask) task = NULL;
   CompareJob *job;
 
   g_return_if_fail (WEFT_IS_COMPARE_WINDOW (self));
@@ -296,9 +337,17 @@ weft_compare_window_start (WeftCompareWindow       *self,
   weft_compare_window_set_running (self, TRUE);
   self->progress_source = g_timeout_add (PROGRESS_INTERVAL_MS, on_progress_due, self);
 
-  task = g_task_new (self, NULL, on_compare_done, NULL);
-  g_task_set_task_data (task, job, compare_job_free);
-  g_task_run_in_thread (task, compare_thread);
+  /* First the editor's own background work (the spell-check of a document
+   * just opened, an autosave) finishes: the runs would otherwise be
+   * measured against it rather than against each other. */
+  self->waited_ms = 0;
+  if (editor_workers_busy ())
+    {
+      gtk_progress_bar_set_text (self->progress, _("Waiting for the editor’s background work to finish…"));
+      self->wait_source = g_timeout_add (PROGRESS_INTERVAL_MS, on_wait_due, self);
+      return;
+    }
+  launch_compare (self);
 }
 
 void
@@ -409,6 +458,12 @@ weft_compare_window_dispose (GObject *object)
   WeftCompareWindow *self = WEFT_COMPARE_WINDOW (object);
 
   self->disposed = TRUE;
+  if (self->wait_source != 0)
+    {
+      /* Never handed to a thread: it is still ours. */
+      g_clear_handle_id (&self->wait_source, g_source_remove);
+      g_clear_pointer (&self->job, compare_job_free);
+    }
   if (self->job != NULL)
     atomic_store_explicit (&self->job->cancel, TRUE, memory_order_release);
   g_clear_handle_id (&self->progress_source, g_source_remove);
