@@ -148,7 +148,7 @@ load_data_free (LoadData *data)
   g_free (data->path);
   g_free (data->as_path);
   g_free (data->identity);
-  g_free (data->text);
+  weft_free_aside (data->text, data->len);
   g_free (data->content_type);
   g_clear_pointer (&data->mirror, weft_text_free);
   g_clear_pointer (&data->replaced, weft_snapshot_unref);
@@ -1520,7 +1520,7 @@ sort_data_free (SortData *data)
   g_clear_pointer (&data->replace, weft_replace_free);
   g_clear_pointer (&data->snapshot, weft_snapshot_unref);
   g_free (data->locale);
-  g_free (data->sorted);
+  weft_free_aside (data->sorted, data->sorted_len);
   for (guint i = 0; i < data->n_pieces; i++)
     g_bytes_unref (data->pieces[i]);
   g_free (data->pieces);

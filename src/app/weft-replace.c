@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "weft-job.h"
 #include "weft-replace.h"
 #include "weft-slice.h"
 
@@ -96,7 +97,7 @@ weft_replace_free (WeftReplace *self)
   g_object_unref (self->boundary);
   g_object_unref (self->new_end);
   g_clear_pointer (&self->snapshot, weft_snapshot_unref);
-  g_free (self->text);
+  weft_free_aside (self->text, self->end_byte);
   g_object_unref (self->buffer);
   g_free (self);
 }

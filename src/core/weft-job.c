@@ -121,6 +121,25 @@ release_thread (gpointer data)
   return NULL;
 }
 
+void
+weft_free_aside (gpointer mem,
+                 size_t   size)
+{
+  Release *r;
+
+  if (mem == NULL)
+    return;
+  if (size < RELEASE_ASIDE_BYTES)
+    {
+      g_free (mem);
+      return;
+    }
+  r = g_new0 (Release, 1);
+  r->fd = -1;
+  r->mem = mem;
+  g_thread_unref (g_thread_new ("weft-release", release_thread, r));
+}
+
 static void
 release_caches (WeftJobInput *input)
 {
