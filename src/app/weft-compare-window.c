@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "weft-application.h"
 #include "weft-chart.h"
@@ -11,8 +12,12 @@
 
 #define GENERATED_LINES 1000000
 #define PROGRESS_INTERVAL_MS 100
-/* How long a comparison waits for the editor's own background work. */
-#define WAIT_LIMIT_MS 30000
+/* How long a comparison waits for the editor's own background work, and
+ * how long that must have been quiet: no job in flight, and the main
+ * thread under QUIET_PERCENT of a core. */
+#define WAIT_LIMIT_MS 180000
+#define QUIET_MS 500
+#define QUIET_PERCENT 15
 
 /* One comparison, shared by the window (main thread) and the GTask's
  * thread. The config and input are set before the thread starts and only
@@ -39,6 +44,9 @@ struct _WeftCompareWindow
   guint           progress_source;
   guint           wait_source;
   guint           waited_ms;
+  guint           quiet_ms;
+  gboolean        started_busy;  /* the wait ran out: the runs shared the cores */
+  gint64          main_cpu_us;   /* the main thread's CPU time at the last look */
   /* Set by dispose: a comparison still running then finishes into nothing. */
   gboolean        disposed;
 
@@ -254,6 +262,10 @@ on_compare_done (GObject      *object,
   gtk_progress_bar_set_fraction (self->progress, 1);
   gtk_progress_bar_set_text (self->progress, _("Done"));
 
+  if (self->started_busy)
+    g_string_append (notes, _("The editor was still busy when the runs began (GTK lays out every line of a "
+                              "large document once it is open, on one core, for a minute or more): they shared "
+                              "the processors with it, and the speedups are lower than on a quiet machine."));
   /* Each reason a row is missing, once. */
   for (guint i = 0; i < rows->len; i++)
     {
@@ -267,6 +279,17 @@ on_compare_done (GObject      *object,
   g_string_free (notes, TRUE);
   weft_compare_window_draw_charts (self);
   gtk_widget_set_sensitive (self->export_box, TRUE);
+}
+
+static gint64
+main_thread_cpu_us (void)
+{
+  struct rusage usage;
+
+  if (getrusage (RUSAGE_THREAD, &usage) != 0)
+    return 0;
+  return (gint64) usage.ru_utime.tv_sec * G_USEC_PER_SEC + usage.ru_utime.tv_usec +
+         (gint64) usage.ru_stime.tv_sec * G_USEC_PER_SEC + usage.ru_stime.tv_usec;
 }
 
 static gboolean
@@ -292,17 +315,25 @@ launch_compare (WeftCompareWindow *self)
   g_task_run_in_thread (task, compare_thread);
 }
 
+/* Runs on the main thread every PROGRESS_INTERVAL_MS while waiting, so its
+ * own CPU time there is what the main thread did meanwhile: GTK still
+ * laying out a large document just opened keeps a core busy for seconds. */
 static gboolean
 on_wait_due (gpointer user_data)
 {
   WeftCompareWindow *self = user_data;
+  gint64 cpu_us = main_thread_cpu_us ();
+  gboolean main_busy = (cpu_us - self->main_cpu_us) * 100 > (gint64) PROGRESS_INTERVAL_MS * 1000 * QUIET_PERCENT;
 
+  self->main_cpu_us = cpu_us;
   self->waited_ms += PROGRESS_INTERVAL_MS;
+  self->quiet_ms = main_busy || editor_workers_busy () ? 0 : self->quiet_ms + PROGRESS_INTERVAL_MS;
   /* A cancelled comparison starts too, and ends at once as cancelled. */
-  if (editor_workers_busy () && self->waited_ms < WAIT_LIMIT_MS &&
+  if (self->quiet_ms < QUIET_MS && self->waited_ms < WAIT_LIMIT_MS &&
       !atomic_load_explicit (&self->job->cancel, memory_order_acquire))
     return G_SOURCE_CONTINUE;
   self->wait_source = 0;
+  self->started_busy = self->quiet_ms < QUIET_MS;
   launch_compare (self);
   return G_SOURCE_REMOVE;
 }
@@ -333,21 +364,17 @@ weft_compare_window_start (WeftCompareWindow       *self,
   self->job = job;
   gtk_label_set_text (self->status_label, "");
   gtk_progress_bar_set_fraction (self->progress, 0);
-  gtk_progress_bar_set_text (self->progress, _("Starting…"));
   weft_compare_window_set_running (self, TRUE);
   self->progress_source = g_timeout_add (PROGRESS_INTERVAL_MS, on_progress_due, self);
 
-  /* First the editor's own background work (the spell-check of a document
-   * just opened, an autosave) finishes: the runs would otherwise be
-   * measured against it rather than against each other. */
+  /* First the editor's own work finishes (the spell-check of a document
+   * just opened, an autosave, GTK laying out its lines): the runs would
+   * otherwise be measured against it rather than against each other. */
   self->waited_ms = 0;
-  if (editor_workers_busy ())
-    {
-      gtk_progress_bar_set_text (self->progress, _("Waiting for the editor’s background work to finish…"));
-      self->wait_source = g_timeout_add (PROGRESS_INTERVAL_MS, on_wait_due, self);
-      return;
-    }
-  launch_compare (self);
+  self->quiet_ms = 0;
+  self->main_cpu_us = main_thread_cpu_us ();
+  gtk_progress_bar_set_text (self->progress, _("Waiting for the editor’s background work to finish…"));
+  self->wait_source = g_timeout_add (PROGRESS_INTERVAL_MS, on_wait_due, self);
 }
 
 void
