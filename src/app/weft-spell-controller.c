@@ -732,22 +732,36 @@ merge_pending (WeftSpellController *self,
 {
   PassInfo *info = p->info;
   g_autoptr (GArray) words = g_array_sized_new (FALSE, FALSE, sizeof (Found), p->ranges->len);
+  guint n_offs = 2 + 2 * p->ranges->len;
+  g_autofree size_t *offs = g_new (size_t, n_offs);
+  g_autofree size_t *chars = g_new (size_t, n_offs);
   GtkTextIter a, b;
-  int s = (int) weft_snapshot_byte_to_char (info->snap, p->start_byte);
-  int e = (int) weft_snapshot_byte_to_char (info->snap, p->end_byte);
+  int s, e;
   guint first, last;
   gboolean drawn = FALSE;
 
-  s = map_pos (self, info->seq, s, TRUE);
-  e = map_pos (self, info->seq, e, FALSE);
-
+  /* The span's ends and each word's, in text order, converted in one walk:
+   * a span of a document full of unknown words holds tens of thousands. */
+  offs[0] = p->start_byte;
   for (guint i = 0; i < p->ranges->len; i++)
     {
       const WeftSpellRange *r = &g_array_index (p->ranges, WeftSpellRange, i);
+
+      offs[1 + 2 * i] = r->byte_off;
+      offs[2 + 2 * i] = r->byte_off + r->byte_len;
+    }
+  offs[n_offs - 1] = p->end_byte;
+  weft_snapshot_bytes_to_chars (info->snap, offs, n_offs, chars);
+
+  s = map_pos (self, info->seq, (int) chars[0], TRUE);
+  e = map_pos (self, info->seq, (int) chars[n_offs - 1], FALSE);
+
+  for (guint i = 0; i < p->ranges->len; i++)
+    {
       Found f = { 0 };
 
-      f.start = (int) weft_snapshot_byte_to_char (info->snap, r->byte_off);
-      f.end = (int) weft_snapshot_byte_to_char (info->snap, r->byte_off + r->byte_len);
+      f.start = (int) chars[1 + 2 * i];
+      f.end = (int) chars[2 + 2 * i];
       if (map_word (self, info->seq, &f.start, &f.end))
         g_array_append_val (words, f);
     }

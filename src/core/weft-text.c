@@ -935,12 +935,16 @@ weft_snapshot_char_to_byte (const WeftSnapshot *snap,
 
 /* Shared by byte_to_char and byte_to_line: counts the chars and the
  * newlines before @byte_off, descending once to the leaf that holds it. */
-static void
-count_before_byte (const WeftNode *node,
-                   size_t          byte_off,
-                   size_t         *out_chars,
-                   size_t         *out_newlines)
+/* The leaf holding @byte_off, and where it starts in bytes, chars and
+ * newlines (each out pointer may be NULL). */
+static const WeftLeaf *
+find_leaf (const WeftNode *node,
+           size_t          byte_off,
+           size_t         *out_byte,
+           size_t         *out_char,
+           size_t         *out_newlines)
 {
+  size_t bytes = 0;
   size_t chars = 0;
   size_t newlines = 0;
 
@@ -956,15 +960,31 @@ count_before_byte (const WeftNode *node,
           if (byte_off < child->n_bytes)
             break;
           byte_off -= child->n_bytes;
+          bytes += child->n_bytes;
           chars += child->n_chars;
           newlines += child->n_newlines;
         }
       node = branch->children[i];
     }
+  if (out_byte != NULL)
+    *out_byte = bytes;
+  if (out_char != NULL)
+    *out_char = chars;
+  if (out_newlines != NULL)
+    *out_newlines = newlines;
+  return AS_LEAF (node);
+}
 
-  count_utf8 (AS_LEAF (node)->data, byte_off, &chars, &newlines);
-  *out_chars = chars;
-  *out_newlines = newlines;
+static void
+count_before_byte (const WeftNode *node,
+                   size_t          byte_off,
+                   size_t         *out_chars,
+                   size_t         *out_newlines)
+{
+  size_t leaf_byte;
+  const WeftLeaf *leaf = find_leaf (node, byte_off, &leaf_byte, out_chars, out_newlines);
+
+  count_utf8 (leaf->data, byte_off - leaf_byte, out_chars, out_newlines);
 }
 
 size_t
@@ -978,6 +998,38 @@ weft_snapshot_byte_to_char (const WeftSnapshot *snap,
 
   count_before_byte (snap->root, byte_off, &chars, &newlines);
   return chars;
+}
+
+
+void
+weft_snapshot_bytes_to_chars (const WeftSnapshot *snap,
+                              const size_t       *byte_offs,
+                              size_t              n,
+                              size_t             *out_chars)
+{
+  const WeftLeaf *leaf = NULL;
+  size_t leaf_byte = 0;   /* where @leaf starts */
+  size_t at_byte = 0;     /* the last offset converted, in @leaf */
+  size_t at_char = 0;
+
+  g_return_if_fail (snap != NULL);
+  g_return_if_fail (n == 0 || (byte_offs != NULL && out_chars != NULL));
+
+  for (size_t i = 0; i < n; i++)
+    {
+      size_t off = MIN (byte_offs[i], snap->root->n_bytes);
+      size_t chars = 0, newlines = 0;
+
+      if (leaf == NULL || off < at_byte || off > leaf_byte + leaf->node.n_bytes)
+        {
+          leaf = find_leaf (snap->root, off, &leaf_byte, &at_char, NULL);
+          at_byte = leaf_byte;
+        }
+      count_utf8 (leaf->data + (at_byte - leaf_byte), off - at_byte, &chars, &newlines);
+      at_byte = off;
+      at_char += chars;
+      out_chars[i] = at_char;
+    }
 }
 
 /* Shared by line_to_byte and line_to_char: descends to the leaf holding the

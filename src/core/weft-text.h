@@ -93,6 +93,12 @@ size_t        weft_snapshot_char_to_byte (const WeftSnapshot *snap,
 /* Number of chars before @byte_off (<= n_bytes). */
 size_t        weft_snapshot_byte_to_char (const WeftSnapshot *snap,
                                           size_t              byte_off);
+/* The same for @n byte offsets in ascending order, in one walk: each costs
+ * the bytes since the one before, not since the start of its leaf. */
+void          weft_snapshot_bytes_to_chars (const WeftSnapshot *snap,
+                                            const size_t       *byte_offs,
+                                            size_t              n,
+                                            size_t             *out_chars);
 /* Byte offset of the first byte of @line (< n_lines). */
 size_t        weft_snapshot_line_to_byte (const WeftSnapshot *snap,
                                           size_t              line);

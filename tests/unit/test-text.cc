@@ -198,6 +198,16 @@ ExpectSnapshotMatches (const WeftSnapshot *snap, const std::string &expected, st
       ASSERT_EQ (weft_snapshot_byte_to_line (snap, b), line) << "byte " << b;
     }
 
+  // The same chars in text order, converted in one walk (with a repeat, so
+  // equal neighbours are covered too).
+  std::sort (chars.begin (), chars.end ());
+  chars.push_back (chars.back ());
+  std::vector<size_t> bytes, converted (chars.size ());
+  for (size_t c : chars)
+    bytes.push_back (index.CharByte (c));
+  weft_snapshot_bytes_to_chars (snap, bytes.data (), bytes.size (), converted.data ());
+  ASSERT_EQ (converted, chars);
+
   for (size_t l : lines)
     {
       ASSERT_EQ (weft_snapshot_line_to_byte (snap, l), index.LineByte (l)) << "line " << l;
