@@ -62,7 +62,6 @@ struct _WeftDocument
   guint            busy : 1;
   guint            loading : 1;
   guint            applying : 1;   /* a large replacement is going in, slice by slice */
-  guint            in_user_action : 1;   /* between the buffer's begin- and end-user-action */
   guint            disk_changed : 1;   /* changed or deleted by someone else, not yet dealt with */
   guint            ever_changed : 1;
 };
@@ -561,27 +560,16 @@ weft_document_class_init (WeftDocumentClass *klass)
 }
 
 /* While a file or a large replacement goes in (weft_document_get_read_only()),
- * the user's edits are refused here, before any other handler sees them. The view itself stays
- * editable: in GTK 4.8 every change of gtk_text_view_set_editable()
- * re-lays out every line, which blocked the window 100 ms at 1M lines.
- * Each edit a GtkTextView makes for the user (typing, deleting, pasting,
- * dropping) is inside a user action; the slices that go in are not. */
+ * every edit but Weft's own slices (weft_slice_own_edit()) is refused here,
+ * before any other handler sees it: typing, pasting, dropping, a spelling
+ * suggestion. The view itself stays editable: in GTK 4.8 every change of
+ * gtk_text_view_set_editable() re-lays out every line, which blocked the
+ * window 100 ms at 1M lines. */
 static gboolean
-refuses_user_edits (WeftDocument *self)
+refuses_edits (WeftDocument  *self,
+               GtkTextBuffer *buffer)
 {
-  return self->in_user_action && (self->loading || self->applying);
-}
-
-static void
-on_begin_user_action (WeftDocument *self)
-{
-  self->in_user_action = TRUE;
-}
-
-static void
-on_end_user_action (WeftDocument *self)
-{
-  self->in_user_action = FALSE;
+  return (self->loading || self->applying) && !weft_slice_is_own_edit (buffer);
 }
 
 static void
@@ -591,7 +579,7 @@ refuse_insert (GtkTextBuffer *buffer,
                int            len,
                WeftDocument  *self)
 {
-  if (refuses_user_edits (self))
+  if (refuses_edits (self, buffer))
     g_signal_stop_emission_by_name (buffer, "insert-text");
 }
 
@@ -601,7 +589,7 @@ refuse_insert_object (GtkTextBuffer *buffer,
                       gpointer       object,
                       WeftDocument  *self)
 {
-  if (refuses_user_edits (self))
+  if (refuses_edits (self, buffer))
     g_signal_stop_emission (buffer, g_signal_get_invocation_hint (buffer)->signal_id, 0);
 }
 
@@ -611,7 +599,7 @@ refuse_delete (GtkTextBuffer *buffer,
                GtkTextIter   *end,
                WeftDocument  *self)
 {
-  if (refuses_user_edits (self))
+  if (refuses_edits (self, buffer))
     g_signal_stop_emission_by_name (buffer, "delete-range");
 }
 
@@ -623,10 +611,6 @@ weft_document_init (WeftDocument *self)
   self->untitled_number = next_untitled_number++;
 
   /* First of all handlers, so a refused edit reaches none of them. */
-  g_signal_connect_object (self->buffer, "begin-user-action",
-                           G_CALLBACK (on_begin_user_action), self, G_CONNECT_SWAPPED);
-  g_signal_connect_object (self->buffer, "end-user-action",
-                           G_CALLBACK (on_end_user_action), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->buffer, "insert-text", G_CALLBACK (refuse_insert), self, 0);
   g_signal_connect_object (self->buffer, "insert-paintable", G_CALLBACK (refuse_insert_object), self, 0);
   g_signal_connect_object (self->buffer, "insert-child-anchor", G_CALLBACK (refuse_insert_object), self, 0);
@@ -884,6 +868,17 @@ slice_end (const char *text,
   return end;
 }
 
+/* Deletes as part of a load: see weft_slice_own_edit(). */
+static void
+delete_own (GtkTextBuffer *buffer,
+            GtkTextIter   *start,
+            GtkTextIter   *end)
+{
+  weft_slice_own_edit (buffer, TRUE);
+  gtk_text_buffer_delete (buffer, start, end);
+  weft_slice_own_edit (buffer, FALSE);
+}
+
 /* Inserts text[from, end) at @iter. GTK 4.8's accessibility code reads the
  * text of every insert-text as a NUL-terminated string, ignoring its
  * length, and sends it over D-Bus: an unterminated slice of a large text
@@ -901,7 +896,9 @@ insert_slice (GtkTextBuffer *buffer,
   char saved = text[end];
 
   text[end] = '\0';
+  weft_slice_own_edit (buffer, TRUE);
   gtk_text_buffer_insert (buffer, iter, text + from, (int) (end - from));
+  weft_slice_own_edit (buffer, FALSE);
   text[end] = saved;
 }
 
@@ -1046,7 +1043,7 @@ weft_document_finish_load (WeftDocument *self,
 
       gtk_text_buffer_begin_irreversible_action (buffer);
       gtk_text_buffer_get_bounds (buffer, &start, &end);
-      gtk_text_buffer_delete (buffer, &start, &end);
+      delete_own (buffer, &start, &end);
       gtk_text_buffer_end_irreversible_action (buffer);
       weft_text_free (self->mirror);
       self->mirror = weft_text_new ();
@@ -1157,7 +1154,7 @@ weft_document_prepare_load (WeftDocument *self,
   weft_document_set_loading (self, TRUE, 0.0);
   gtk_text_buffer_begin_irreversible_action (buffer);
   gtk_text_buffer_get_bounds (buffer, &start, &end);
-  gtk_text_buffer_delete (buffer, &start, &end);
+  delete_own (buffer, &start, &end);
   data->prepared = TRUE;
 }
 
@@ -1195,7 +1192,7 @@ on_file_read (GObject      *object,
       GtkTextIter start, end;
 
       gtk_text_buffer_get_bounds (buffer, &start, &end);
-      gtk_text_buffer_delete (buffer, &start, &end);
+      delete_own (buffer, &start, &end);
       data->inserted = 0;
     }
 

@@ -40,3 +40,19 @@ weft_slice_budget_next (WeftSliceBudget *budget)
   budget->slice_start = now;
   return now + cost <= budget->deadline;
 }
+
+/* While a load or a large replacement goes in, a document takes no edits
+ * but these slices (see weft_document_get_read_only()): each is made
+ * between weft_slice_own_edit (buffer, TRUE) and (buffer, FALSE). */
+static inline void
+weft_slice_own_edit (GtkTextBuffer *buffer,
+                     gboolean       own)
+{
+  g_object_set_qdata (G_OBJECT (buffer), g_quark_from_static_string ("weft-own-edit"), GINT_TO_POINTER (own));
+}
+
+static inline gboolean
+weft_slice_is_own_edit (GtkTextBuffer *buffer)
+{
+  return GPOINTER_TO_INT (g_object_get_qdata (G_OBJECT (buffer), g_quark_from_static_string ("weft-own-edit")));
+}
