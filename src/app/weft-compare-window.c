@@ -43,7 +43,7 @@ struct _WeftCompareWindow
   GArray         *rows;       /* the last finished comparison */
   guint           progress_source;
   guint           wait_source;
-  guint           waited_ms;
+  gint64          wait_started_us;
   guint           quiet_ms;
   gboolean        started_busy;  /* the wait ran out: the runs shared the cores */
   gint64          main_cpu_us;   /* the main thread's CPU time at the last look */
@@ -227,6 +227,15 @@ weft_compare_window_draw_charts (WeftCompareWindow *self)
 }
 
 static void
+show_no_result (WeftCompareWindow *self,
+                const char        *message)
+{
+  gtk_progress_bar_set_fraction (self->progress, 0);
+  gtk_progress_bar_set_text (self->progress, NULL);
+  gtk_label_set_text (self->status_label, message);
+}
+
+static void
 on_compare_done (GObject      *object,
                  GAsyncResult *result,
                  gpointer      user_data)
@@ -248,11 +257,8 @@ on_compare_done (GObject      *object,
 
   if (rows == NULL)
     {
-      gtk_progress_bar_set_fraction (self->progress, 0);
-      gtk_progress_bar_set_text (self->progress, NULL);
-      gtk_label_set_text (self->status_label,
-                          g_error_matches (error, WEFT_ERROR, WEFT_ERROR_CANCELLED)
-                            ? _("The comparison was cancelled.") : error->message);
+      show_no_result (self, g_error_matches (error, WEFT_ERROR, WEFT_ERROR_CANCELLED)
+                              ? _("The comparison was cancelled.") : error->message);
       g_string_free (notes, TRUE);
       return;
     }
@@ -326,11 +332,19 @@ on_wait_due (gpointer user_data)
   gboolean main_busy = (cpu_us - self->main_cpu_us) * 100 > (gint64) PROGRESS_INTERVAL_MS * 1000 * QUIET_PERCENT;
 
   self->main_cpu_us = cpu_us;
-  self->waited_ms += PROGRESS_INTERVAL_MS;
   self->quiet_ms = main_busy || editor_workers_busy () ? 0 : self->quiet_ms + PROGRESS_INTERVAL_MS;
-  /* A cancelled comparison starts too, and ends at once as cancelled. */
-  if (self->quiet_ms < QUIET_MS && self->waited_ms < WAIT_LIMIT_MS &&
-      !atomic_load_explicit (&self->job->cancel, memory_order_acquire))
+  if (atomic_load_explicit (&self->job->cancel, memory_order_acquire))
+    {
+      /* Never handed to a thread: it ends here. */
+      self->wait_source = 0;
+      g_clear_pointer (&self->job, compare_job_free);
+      g_clear_handle_id (&self->progress_source, g_source_remove);
+      weft_compare_window_set_running (self, FALSE);
+      show_no_result (self, _("The comparison was cancelled."));
+      return G_SOURCE_REMOVE;
+    }
+  if (self->quiet_ms < QUIET_MS &&
+      g_get_monotonic_time () - self->wait_started_us < (gint64) WAIT_LIMIT_MS * 1000)
     return G_SOURCE_CONTINUE;
   self->wait_source = 0;
   self->started_busy = self->quiet_ms < QUIET_MS;
@@ -370,7 +384,7 @@ weft_compare_window_start (WeftCompareWindow       *self,
   /* First the editor's own work finishes (the spell-check of a document
    * just opened, an autosave, GTK laying out its lines): the runs would
    * otherwise be measured against it rather than against each other. */
-  self->waited_ms = 0;
+  self->wait_started_us = g_get_monotonic_time ();
   self->quiet_ms = 0;
   self->main_cpu_us = main_thread_cpu_us ();
   gtk_progress_bar_set_text (self->progress, _("Waiting for the editor’s background work to finish…"));

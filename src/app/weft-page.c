@@ -24,6 +24,7 @@ struct _WeftPage
   guint              rescroll_source;
   guint              pulse_source;
   int                gutter_width;   /* reserved while a load goes in; 0: none */
+  int                gutter_digits;  /* the line-number digits it was reserved for */
   guint              scroll_on_map : 1;
 };
 
@@ -206,28 +207,34 @@ reserve_line_number_width (WeftPage *self,
 
   if (self->gutter_width != 0 || then <= now || !gtk_source_view_get_show_line_numbers (self->view))
     return;
+  /* Measured without what an earlier load may have kept. */
+  gtk_widget_set_size_request (gutter, -1, -1);
   gtk_widget_measure (gutter, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &natural, NULL, NULL);
   layout = gtk_widget_create_pango_layout (gutter, NULL);
   pango_layout_set_markup (layout, "<b>0000000000</b>", -1);
   pango_layout_get_pixel_size (layout, &ten_digits, NULL);
   self->gutter_width = natural + (then - now) * ten_digits / 10;
+  self->gutter_digits = then;
   gtk_widget_set_size_request (gutter, self->gutter_width, -1);
 }
 
-/* Once the file is in, the gutter takes the width it asks for, unless that
- * is less than was reserved: then it keeps the reserved width rather than
- * narrow the text area and lay it all out again. */
+/* Once the file is in, the gutter takes the width it asks for, unless the
+ * whole file did come in and it asks for less than was reserved: then it
+ * keeps the reserved width rather than narrow the text area and lay it all
+ * out again. After a cancelled or failed load it goes back to its own. */
 static void
 release_line_number_width (WeftPage *self)
 {
   GtkWidget *gutter = GTK_WIDGET (gtk_source_view_get_gutter (self->view, GTK_TEXT_WINDOW_LEFT));
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (self->document));
   int natural;
 
   if (self->gutter_width == 0)
     return;
   gtk_widget_set_size_request (gutter, -1, -1);
   gtk_widget_measure (gutter, GTK_ORIENTATION_HORIZONTAL, -1, NULL, &natural, NULL, NULL);
-  if (natural < self->gutter_width)
+  if (natural < self->gutter_width &&
+      line_number_digits ((size_t) gtk_text_buffer_get_line_count (buffer)) == self->gutter_digits)
     gtk_widget_set_size_request (gutter, self->gutter_width, -1);
   self->gutter_width = 0;
 }
