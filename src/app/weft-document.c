@@ -560,7 +560,8 @@ weft_document_class_init (WeftDocumentClass *klass)
 }
 
 /* While a file or a large replacement goes in (weft_document_get_read_only()),
- * every edit but Weft's own slices (weft_slice_own_edit()) is refused here,
+ * every edit but Weft's own slices (weft_slice_insert(), weft_slice_delete())
+ * is refused here,
  * before any other handler sees it: typing, pasting, dropping, a spelling
  * suggestion. The view itself stays editable: in GTK 4.8 every change of
  * gtk_text_view_set_editable() re-lays out every line, which blocked the
@@ -868,17 +869,6 @@ slice_end (const char *text,
   return end;
 }
 
-/* Deletes as part of a load: see weft_slice_own_edit(). */
-static void
-delete_own (GtkTextBuffer *buffer,
-            GtkTextIter   *start,
-            GtkTextIter   *end)
-{
-  weft_slice_own_edit (buffer, TRUE);
-  gtk_text_buffer_delete (buffer, start, end);
-  weft_slice_own_edit (buffer, FALSE);
-}
-
 /* Inserts text[from, end) at @iter. GTK 4.8's accessibility code reads the
  * text of every insert-text as a NUL-terminated string, ignoring its
  * length, and sends it over D-Bus: an unterminated slice of a large text
@@ -896,9 +886,7 @@ insert_slice (GtkTextBuffer *buffer,
   char saved = text[end];
 
   text[end] = '\0';
-  weft_slice_own_edit (buffer, TRUE);
-  gtk_text_buffer_insert (buffer, iter, text + from, (int) (end - from));
-  weft_slice_own_edit (buffer, FALSE);
+  weft_slice_insert (buffer, iter, text + from, (int) (end - from));
   text[end] = saved;
 }
 
@@ -1043,7 +1031,7 @@ weft_document_finish_load (WeftDocument *self,
 
       gtk_text_buffer_begin_irreversible_action (buffer);
       gtk_text_buffer_get_bounds (buffer, &start, &end);
-      delete_own (buffer, &start, &end);
+      weft_slice_delete (buffer, &start, &end);
       gtk_text_buffer_end_irreversible_action (buffer);
       weft_text_free (self->mirror);
       self->mirror = weft_text_new ();
@@ -1154,7 +1142,7 @@ weft_document_prepare_load (WeftDocument *self,
   weft_document_set_loading (self, TRUE, 0.0);
   gtk_text_buffer_begin_irreversible_action (buffer);
   gtk_text_buffer_get_bounds (buffer, &start, &end);
-  delete_own (buffer, &start, &end);
+  weft_slice_delete (buffer, &start, &end);
   data->prepared = TRUE;
 }
 
@@ -1192,7 +1180,7 @@ on_file_read (GObject      *object,
       GtkTextIter start, end;
 
       gtk_text_buffer_get_bounds (buffer, &start, &end);
-      delete_own (buffer, &start, &end);
+      weft_slice_delete (buffer, &start, &end);
       data->inserted = 0;
     }
 

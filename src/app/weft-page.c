@@ -176,7 +176,6 @@ pulse (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-/* While a file comes in, the view is read-only and a bar shows how far it got. */
 /* How many digits GtkSourceView 5.6 gives the line numbers for @n_lines
  * lines: those of the number, at least 2. (Later versions measure 10 from
  * a million lines on; there the gutter widens once more at the end.) */
@@ -239,6 +238,7 @@ release_line_number_width (WeftPage *self)
   self->gutter_width = 0;
 }
 
+/* While a file comes in, the view is read-only and a bar shows how far it got. */
 static void
 on_loading_changed (WeftPage *self)
 {

@@ -150,9 +150,7 @@ replace_slices (gpointer user_data)
           size_t len = next_slice (self);
 
           gtk_text_buffer_get_iter_at_mark (self->buffer, &iter, self->new_end);
-          weft_slice_own_edit (self->buffer, TRUE);
-          gtk_text_buffer_insert (self->buffer, &iter, self->scratch, (int) len);
-          weft_slice_own_edit (self->buffer, FALSE);
+          weft_slice_insert (self->buffer, &iter, self->scratch, (int) len);
           self->next_byte += len;
         }
       else if (self->old_chars_left > 0)
@@ -170,9 +168,7 @@ replace_slices (gpointer user_data)
           gtk_text_buffer_get_iter_at_mark (self->buffer, &start, self->old_start);
           iter = start;
           gtk_text_iter_forward_chars (&iter, (int) n);
-          weft_slice_own_edit (self->buffer, TRUE);
-          gtk_text_buffer_delete (self->buffer, &start, &iter);
-          weft_slice_own_edit (self->buffer, FALSE);
+          weft_slice_delete (self->buffer, &start, &iter);
           self->old_chars_left -= n;
         }
       insert_next = !insert_next;

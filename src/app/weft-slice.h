@@ -42,10 +42,10 @@ weft_slice_budget_next (WeftSliceBudget *budget)
 }
 
 /* While a load or a large replacement goes in, a document takes no edits
- * but these slices (see weft_document_get_read_only()): each is made
- * between weft_slice_own_edit (buffer, TRUE) and (buffer, FALSE). */
+ * but these slices (see weft_document_get_read_only()), which mark
+ * themselves on the buffer for as long as they take. */
 static inline void
-weft_slice_own_edit (GtkTextBuffer *buffer,
+weft_slice_mark_own (GtkTextBuffer *buffer,
                      gboolean       own)
 {
   g_object_set_qdata (G_OBJECT (buffer), g_quark_from_static_string ("weft-own-edit"), GINT_TO_POINTER (own));
@@ -55,4 +55,25 @@ static inline gboolean
 weft_slice_is_own_edit (GtkTextBuffer *buffer)
 {
   return GPOINTER_TO_INT (g_object_get_qdata (G_OBJECT (buffer), g_quark_from_static_string ("weft-own-edit")));
+}
+
+static inline void
+weft_slice_insert (GtkTextBuffer *buffer,
+                   GtkTextIter   *iter,
+                   const char    *text,
+                   int            len)
+{
+  weft_slice_mark_own (buffer, TRUE);
+  gtk_text_buffer_insert (buffer, iter, text, len);
+  weft_slice_mark_own (buffer, FALSE);
+}
+
+static inline void
+weft_slice_delete (GtkTextBuffer *buffer,
+                   GtkTextIter   *start,
+                   GtkTextIter   *end)
+{
+  weft_slice_mark_own (buffer, TRUE);
+  gtk_text_buffer_delete (buffer, start, end);
+  weft_slice_mark_own (buffer, FALSE);
 }
