@@ -121,38 +121,38 @@ release_thread (gpointer data)
   return NULL;
 }
 
+/* Closes @fd (unless negative) and frees @mem, on a thread of their own
+ * when they hold @size bytes or more. */
+static void
+release_aside (int     fd,
+               char   *mem,
+               size_t  size)
+{
+  Release *r;
+
+  if (fd < 0 && mem == NULL)
+    return;
+  r = g_new0 (Release, 1);
+  r->fd = fd;
+  r->mem = mem;
+  if (size >= RELEASE_ASIDE_BYTES)
+    g_thread_unref (g_thread_new ("weft-release", release_thread, r));
+  else
+    release_thread (r);
+}
+
 void
 weft_free_aside (gpointer mem,
                  size_t   size)
 {
-  Release *r;
-
-  if (mem == NULL)
-    return;
-  if (size < RELEASE_ASIDE_BYTES)
-    {
-      g_free (mem);
-      return;
-    }
-  r = g_new0 (Release, 1);
-  r->fd = -1;
-  r->mem = mem;
-  g_thread_unref (g_thread_new ("weft-release", release_thread, r));
+  release_aside (-1, mem, size);
 }
 
 static void
 release_caches (WeftJobInput *input)
 {
-  Release *r = g_new0 (Release, 1);
-  size_t size = weft_job_input_get_size (input);
-
-  r->fd = input->memfd;
-  r->mem = input->flat_copy;
   pthread_mutex_destroy (&input->cache_lock);
-  if ((r->fd >= 0 || r->mem != NULL) && size >= RELEASE_ASIDE_BYTES)
-    g_thread_unref (g_thread_new ("weft-release", release_thread, r));
-  else
-    release_thread (r);
+  release_aside (input->memfd, input->flat_copy, weft_job_input_get_size (input));
 }
 
 const char *
