@@ -204,16 +204,21 @@ slot_should_exit_locked (WeftBackend  *self,
 }
 
 void
-weft_backend_lower_priority (void)
+weft_backend_lower_priority (pid_t editor)
 {
-  /* On Linux each thread has its own nice value. */
+  /* On Linux each thread has its own nice value; the editor's is that of
+   * its main thread, whose id is its pid. */
   id_t tid = (id_t) syscall (SYS_gettid);
-  int nice_now;
+  int editor_nice, nice_now, wanted;
 
   errno = 0;
+  editor_nice = getpriority (PRIO_PROCESS, (id_t) editor);
   nice_now = getpriority (PRIO_PROCESS, tid);
-  if (errno == 0)
-    (void) setpriority (PRIO_PROCESS, tid, MIN (nice_now + WEFT_WORKER_NICE, 19));
+  if (errno != 0)
+    return;
+  wanted = MIN (editor_nice + WEFT_WORKER_NICE, 19);
+  if (nice_now < wanted)
+    (void) setpriority (PRIO_PROCESS, tid, wanted);
 }
 
 static void *
@@ -223,7 +228,7 @@ slot_main (void *data)
   WeftBackend *self = slot->backend;
   gboolean last;
 
-  weft_backend_lower_priority ();
+  weft_backend_lower_priority (getpid ());
 
   pthread_mutex_lock (&self->lock);
   for (;;)

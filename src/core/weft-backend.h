@@ -2,6 +2,7 @@
 #pragma once
 
 #include <glib.h>
+#include <sys/types.h>
 
 #include "weft-error.h"
 #include "weft-job.h"
@@ -115,12 +116,13 @@ void         weft_backend_shutdown    (WeftBackend           *self,
 
 guint        weft_backend_default_workers (void);
 
-/* Lowers the calling thread's priority by WEFT_WORKER_NICE (nice values:
- * higher is lower), as every worker thread and worker process does when it
- * starts: on a machine whose cores the workers keep busy, the window still
- * gets a core as soon as it has something to do; on an idle one they get
- * every cycle as before. */
+/* Lowers the calling thread's priority to WEFT_WORKER_NICE below that of
+ * @editor, the editor's process (nice values: higher is lower), unless it
+ * is that low already, as every worker thread and worker process does when
+ * it starts: on a machine whose cores the workers keep busy, the window
+ * still gets a core as soon as it has something to do; on an idle one they
+ * get every cycle as before. */
 #define WEFT_WORKER_NICE 10
-void weft_backend_lower_priority (void);
+void weft_backend_lower_priority (pid_t editor);
 
 G_END_DECLS

@@ -373,16 +373,8 @@ main (int    argc,
   /* A worker's memory holds the user's text: a crash must not leave it in a
    * core file. */
   setrlimit (RLIMIT_CORE, &(struct rlimit) { 0, 0 });
-  /* Background work: the editor's window comes first. A worker started
-   * by one of the editor's worker threads has their priority already. */
-  {
-    int editor_nice;
-
-    errno = 0;
-    editor_nice = getpriority (PRIO_PROCESS, getppid ());
-    if (errno == 0 && getpriority (PRIO_PROCESS, 0) < MIN (editor_nice + WEFT_WORKER_NICE, 19))
-      (void) setpriority (PRIO_PROCESS, 0, MIN (editor_nice + WEFT_WORKER_NICE, 19));
-  }
+  /* Background work: the editor's window comes first. */
+  weft_backend_lower_priority (getppid ());
 
   w.buf = g_malloc (WEFT_IPC_MAX_MESSAGE + 1);
 
