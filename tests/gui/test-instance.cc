@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "weft-test-files.h"
+
 namespace {
 
 // Polls @cond every 20 ms until it holds or @timeout_ms passes; the timeout
@@ -40,15 +42,6 @@ Shell (const std::string &cmdline, int *status = nullptr)
   return out != nullptr ? out : "";
 }
 
-std::string
-ReadFile (const std::string &path)
-{
-  g_autofree char *buf = nullptr;
-  gsize len = 0;
-  if (!g_file_get_contents (path.c_str (), &buf, &len, nullptr))
-    return "<missing>";
-  return std::string (buf, len);
-}
 
 // Whether a Weft instance still holds its name on the session bus. The bus
 // lets go of a dead process's name a moment after it exits; a Weft started
@@ -148,14 +141,14 @@ TEST_F (WeftInstance, SecondLaunchOpensInTheRunningWindowAndKeysEditAndSave)
   Shell ("xdotool windowfocus --sync " + wid);
   Shell ("xdotool type --delay 5 --window " + wid + " typed");
   Shell ("xdotool key --window " + wid + " ctrl+s");
-  EXPECT_TRUE (PollUntil ([&] { return ReadFile (Path ("second.txt")) == "alpha\ntypedbeta\n"; }))
-      << ReadFile (Path ("second.txt"));
+  EXPECT_TRUE (PollUntil ([&] { return ReadAll (Path ("second.txt")) == "alpha\ntypedbeta\n"; }))
+      << ReadAll (Path ("second.txt"));
 
   // Ctrl+Z undoes the typing, Ctrl+S saves that.
   Shell ("xdotool key --window " + wid + " ctrl+z");
   Shell ("xdotool key --window " + wid + " ctrl+s");
-  EXPECT_TRUE (PollUntil ([&] { return ReadFile (Path ("second.txt")) == "alpha\nbeta\n"; }))
-      << ReadFile (Path ("second.txt"));
+  EXPECT_TRUE (PollUntil ([&] { return ReadAll (Path ("second.txt")) == "alpha\nbeta\n"; }))
+      << ReadAll (Path ("second.txt"));
 
   // Find and replace by keyboard alone: Ctrl+H, the word, Tab to the
   // replacement, Return replaces the match; Escape leaves the search.
@@ -164,8 +157,8 @@ TEST_F (WeftInstance, SecondLaunchOpensInTheRunningWindowAndKeysEditAndSave)
   Shell ("xdotool key --window " + wid + " Tab");
   Shell ("xdotool type --delay 5 --window " + wid + " gamma");
   Shell ("xdotool key --window " + wid + " Return Escape ctrl+s");
-  EXPECT_TRUE (PollUntil ([&] { return ReadFile (Path ("second.txt")) == "alpha\ngamma\n"; }))
-      << ReadFile (Path ("second.txt"));
+  EXPECT_TRUE (PollUntil ([&] { return ReadAll (Path ("second.txt")) == "alpha\ngamma\n"; }))
+      << ReadAll (Path ("second.txt"));
   // Back in the text, at the start of line 2.
   Shell ("xdotool key --window " + wid + " Home");
 
@@ -195,8 +188,8 @@ TEST_F (WeftInstance, SecondLaunchOpensInTheRunningWindowAndKeysEditAndSave)
   ASSERT_TRUE (PollUntil ([&] { return waitpid (pid_, &exit_status, WNOHANG) == pid_; }));
   pid_ = 0;
   EXPECT_TRUE (WIFEXITED (exit_status) && WEXITSTATUS (exit_status) == 0);
-  EXPECT_EQ (ReadFile (Path ("second.txt")), "alpha\nlastgamma\n");
-  EXPECT_EQ (ReadFile (Path ("first.txt")), "one\ntwo\nthree\n");
+  EXPECT_EQ (ReadAll (Path ("second.txt")), "alpha\nlastgamma\n");
+  EXPECT_EQ (ReadAll (Path ("first.txt")), "one\ntwo\nthree\n");
 }
 
 // Finds a draft in the session folder whose text contains @needle.
@@ -211,7 +204,7 @@ DraftContains (const std::string &needle)
     if (g_str_has_suffix (name, ".draft"))
       {
         g_autofree char *path = g_build_filename (dir, name, nullptr);
-        if (ReadFile (path).find (needle) != std::string::npos)
+        if (ReadAll (path).find (needle) != std::string::npos)
           return true;
       }
   return false;
@@ -247,7 +240,7 @@ TEST_F (WeftInstance, KillDashNineLosesNothingAndACleanQuitRestoresTheSession)
       kill (pid_, SIGKILL);
       waitpid (pid_, nullptr, 0);
       pid_ = 0;
-      EXPECT_EQ (ReadFile (Path ("third.txt")), "saved\n");
+      EXPECT_EQ (ReadAll (Path ("third.txt")), "saved\n");
 
       // The next start brings the change back, unsaved, into the file's tab.
       Start ({});
@@ -255,8 +248,8 @@ TEST_F (WeftInstance, KillDashNineLosesNothingAndACleanQuitRestoresTheSession)
     }
   Shell ("xdotool windowfocus --sync " + wid);
   Shell ("xdotool key --window " + wid + " ctrl+s");
-  EXPECT_TRUE (PollUntil ([&] { return ReadFile (Path ("third.txt")) == "saved\n" + typed; }))
-      << ReadFile (Path ("third.txt"));
+  EXPECT_TRUE (PollUntil ([&] { return ReadAll (Path ("third.txt")) == "saved\n" + typed; }))
+      << ReadAll (Path ("third.txt"));
 
   // A clean quit, then a start with no arguments: the same document again.
   ASSERT_TRUE (PollUntil ([&] { return !WindowTitled ("third.txt — Weft").empty (); }));
@@ -277,7 +270,7 @@ TEST_F (WeftInstance, KillDashNineLosesNothingAndACleanQuitRestoresTheSession)
   Start ({});
   g_autofree char *session_file = g_build_filename (weft_data, "drafts", "session.ini", nullptr);
   EXPECT_TRUE (PollUntil ([&] { return !WindowTitled ("third.txt — Weft").empty (); }))
-      << ReadFile (session_file) << Shell ("xdotool search --onlyvisible --name Weft getwindowname %@");
+      << ReadAll (session_file) << Shell ("xdotool search --onlyvisible --name Weft getwindowname %@");
 }
 
 }  // namespace

@@ -28,6 +28,7 @@ extern "C" {
 #include "weft-text.h"
 }
 
+#include "weft-test-files.h"
 #include "weft-test-wait.h"
 #include "weft-worker-pids.h"
 
@@ -708,18 +709,6 @@ Text (size_t n, guint32 seed)
   return s;
 }
 
-std::string
-ReadAll (const std::string &path)
-{
-  gchar *data = nullptr;
-  gsize len = 0;
-
-  if (!g_file_get_contents (path.c_str (), &data, &len, nullptr))
-    return "<missing>";
-  std::string s (data, len);
-  g_free (data);
-  return s;
-}
 
 void
 WriteAll (const std::string &path, const std::string &data, mode_t mode)

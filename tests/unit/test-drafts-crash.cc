@@ -27,6 +27,8 @@ extern "C" {
 #include "weft-text.h"
 }
 
+#include "weft-test-files.h"
+
 namespace {
 
 const char *self_exe = nullptr;
@@ -75,15 +77,6 @@ Body (size_t n_lines, guint32 seed)
   return s;
 }
 
-std::string
-ReadAll (const std::string &path)
-{
-  g_autofree char *data = nullptr;
-  gsize len = 0;
-  if (!g_file_get_contents (path.c_str (), &data, &len, nullptr))
-    return "<missing>";
-  return std::string (data, len);
-}
 
 // The document being typed: a mirror edited as the editor edits it, whose
 // snapshot each SAVE writes.

@@ -19,20 +19,11 @@ extern "C" {
 #include "weft-text.h"
 }
 
+#include "weft-test-files.h"
+
 namespace {
 
 WeftFaultControl *control = nullptr;
-
-std::string
-ReadAll (const std::string &path)
-{
-  g_autofree char *data = nullptr;
-  gsize len = 0;
-
-  if (!g_file_get_contents (path.c_str (), &data, &len, nullptr))
-    return "<missing>";
-  return std::string (data, len);
-}
 
 // Several megabytes in many rope leaves, so that a write takes many calls.
 std::string
