@@ -62,6 +62,24 @@ NameIsOwned ()
   return owned;
 }
 
+// Whether the first window's action @name is enabled, as the application
+// exports it on the session bus (org.gtk.Actions). "save" is off while the
+// shown document loads, so it tells from outside when typing is accepted.
+static bool
+WindowActionEnabled (const char *name)
+{
+  g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, nullptr, nullptr);
+  if (bus == nullptr)
+    return false;
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+      bus, "io.github.weftedit.Weft", "/io/github/weftedit/Weft/window/1", "org.gtk.Actions", "Describe",
+      g_variant_new ("(s)", name), G_VARIANT_TYPE ("((bgav))"), G_DBUS_CALL_FLAGS_NONE, -1, nullptr, nullptr);
+  gboolean enabled = FALSE;
+  if (reply != nullptr)
+    g_variant_get (reply, "((bgav))", &enabled, nullptr, nullptr);
+  return enabled;
+}
+
 class WeftInstance : public ::testing::Test
 {
 protected:
@@ -136,6 +154,9 @@ TEST_F (WeftInstance, SecondLaunchOpensInTheRunningWindowAndKeysEditAndSave)
   ASSERT_TRUE (PollUntil ([&] { return WindowTitled ("second.txt — Weft") == wid; }))
       << "the running window should show the second file";
   EXPECT_EQ (waitpid (pid_, nullptr, WNOHANG), 0) << "the first instance must still run";
+  // The window shows the file's name as soon as its tab opens; keys are
+  // taken once its text is in.
+  ASSERT_TRUE (PollUntil ([] { return WindowActionEnabled ("save"); }));
 
   // Real key events: the cursor is at line 2, as asked on the command line.
   Shell ("xdotool windowfocus --sync " + wid);

@@ -1,4 +1,4 @@
-/* weft-worker-pids.c: this process's weft-worker children, read from /proc. */
+/* weft-worker-pids.c: this process's weft-worker children and their state, read from /proc. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,4 +53,26 @@ weft_test_worker_pids (pid_t  *out,
   if (dir != NULL)
     closedir (dir);
   return n_found;
+}
+
+char
+weft_test_proc_state (pid_t pid)
+{
+  char path[64], buf[512], state = 0;
+  const char *close_paren;
+  size_t n;
+  FILE *f;
+
+  snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  f = fopen (path, "r");
+  if (f == NULL)
+    return 0;
+  n = fread (buf, 1, sizeof buf - 1, f);
+  fclose (f);
+  buf[n] = '\0';
+  /* "pid (comm) state ...": comm may hold spaces and parentheses. */
+  close_paren = strrchr (buf, ')');
+  if (close_paren == NULL || sscanf (close_paren + 1, " %c", &state) != 1)
+    return 0;
+  return state;
 }

@@ -1,4 +1,4 @@
-/* weft-worker-pids.h: finding this process's weft-worker children, for tests that kill them. */
+/* weft-worker-pids.h: finding this process's weft-worker children and their state, for tests that kill them. */
 #pragma once
 
 #include <stddef.h>
@@ -12,6 +12,11 @@ extern "C" {
  * from /proc) to @out, at most @max; returns how many there are. */
 size_t weft_test_worker_pids (pid_t  *out,
                               size_t  max);
+
+/* The state letter of process @pid as /proc shows it ('R' on a CPU or
+ * waiting for one, 'S' asleep, 'Z' exited but not yet reaped, ...), or 0
+ * when there is no such process. */
+char weft_test_proc_state (pid_t pid);
 
 #ifdef __cplusplus
 }

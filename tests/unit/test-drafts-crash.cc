@@ -28,6 +28,7 @@ extern "C" {
 }
 
 #include "weft-test-files.h"
+#include "weft-worker-pids.h"
 
 namespace {
 
@@ -287,7 +288,10 @@ TEST_F (DraftCrash, KillingWorkerProcessesMidSaveLeavesEveryDraftWhole)
       gint64 kill_at = g_get_monotonic_time () + g_rand_int_range (rand_, 0, 40000);
       while (!outcome.done && g_get_monotonic_time () < kill_at)
         g_main_context_iteration (ctx, FALSE);
-      g_autofree char *children = nullptr;
+      // Every child is listed before any is killed: a worker spawned to
+      // retry the job after the kill must not be killed too, or the job
+      // loses two workers and fails by design.
+      std::vector<pid_t> children;
       g_autoptr (GDir) tasks = g_dir_open ("/proc/self/task", 0, nullptr);
       for (const char *tid; tasks != nullptr && (tid = g_dir_read_name (tasks)) != nullptr;)
         {
@@ -301,11 +305,24 @@ TEST_F (DraftCrash, KillingWorkerProcessesMidSaveLeavesEveryDraftWhole)
               long pid = strtol (p, &end, 10);
               if (end == p)
                 break;
-              if (pid > 0 && kill ((pid_t) pid, SIGKILL) == 0)
-                killed++;
+              if (pid > 0)
+                children.push_back ((pid_t) pid);
               p = end;
             }
         }
+      for (pid_t pid : children)
+        if (kill (pid, SIGKILL) == 0)
+          killed++;
+      // SIGKILL takes effect a moment later. Until a killed worker has
+      // exited, its socket still looks open, and the next cycle's job could
+      // be sent to it: that job would then lose this worker and the next.
+      auto exited = [] (pid_t pid) {
+        char state = weft_test_proc_state (pid);
+        return state == 0 || state == 'Z' || state == 'X';
+      };
+      for (pid_t pid : children)
+        while (!exited (pid))
+          g_main_context_iteration (ctx, FALSE);
       while (!outcome.done)
         g_main_context_iteration (ctx, TRUE);
 
