@@ -25,17 +25,18 @@ set_enabled (WeftWindow *self,
 void
 weft_window_update_actions (WeftWindow *self)
 {
-  WeftPage *page = weft_window_get_active_page (self);
-  gboolean has_page = page != NULL;
-  gboolean busy = has_page && weft_document_get_busy (weft_page_get_document (page));
   static const char * const page_actions[] = {
     "close-page", "find", "replace", "find-next", "find-previous", "go-to-line",
   };
-
-  set_enabled (self, "sort-lines", has_page && !busy);
+  WeftPage *page;
+  gboolean has_page, busy;
 
   g_assert (WEFT_IS_WINDOW (self));
 
+  page = weft_window_get_active_page (self);
+  has_page = page != NULL;
+  busy = has_page && weft_document_get_busy (weft_page_get_document (page));
+  set_enabled (self, "sort-lines", has_page && !busy);
   for (guint i = 0; i < G_N_ELEMENTS (page_actions); i++)
     set_enabled (self, page_actions[i], has_page);
   set_enabled (self, "save", has_page && !busy);
