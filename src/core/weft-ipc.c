@@ -77,6 +77,8 @@ weft_ipc_encode_job (GByteArray       *out,
   put_u64 (out, job->job_id);
   put_u32 (out, job->kind);
   put_u64 (out, job->input_len);
+  put_u32 (out, job->n_input_fds);
+  put_u64 (out, job->input_piece_len);
   put_u64 (out, job->aux_len);
   put_u32 (out, job->options_len);
   g_byte_array_append (out, job->options, job->options_len);
@@ -281,6 +283,8 @@ weft_ipc_decode_job (const guint8  *buf,
       !get_u64 (&r, "job id", &out->job_id, error) ||
       !get_u32 (&r, "kind", &out->kind, error) ||
       !get_u64 (&r, "input length", &out->input_len, error) ||
+      !get_u32 (&r, "input descriptors", &out->n_input_fds, error) ||
+      !get_u64 (&r, "input piece length", &out->input_piece_len, error) ||
       !get_u64 (&r, "aux input length", &out->aux_len, error) ||
       !get_blob (&r, "options", WEFT_IPC_MAX_OPTIONS, &out->options, &out->options_len, error) ||
       !get_u32 (&r, "output descriptors", &out->n_output_fds, error) ||
@@ -294,6 +298,16 @@ weft_ipc_decode_job (const guint8  *buf,
     return fail (error, "wrong number for the job kind", "output descriptors");
   if (out->input_len > G_MAXSSIZE)
     return fail (error, "length over its limit", "input length");
+  if (out->input_len == 0 ? out->n_input_fds != 0 || out->input_piece_len != 0
+                          : out->n_input_fds == 0 || out->input_piece_len == 0)
+    return fail (error, "inconsistent with the input length", "input descriptors");
+  if (out->n_input_fds > (out->kind == WEFT_JOB_SAVE ? 1u : WEFT_IPC_MAX_INPUT_PIECES))
+    return fail (error, "too many for the job kind", "input descriptors");
+  /* Every piece but the last is full, and the last is not empty. */
+  if (out->n_input_fds > 0 &&
+      (out->input_piece_len > out->input_len ||
+       (out->input_len - 1) / out->input_piece_len + 1 != out->n_input_fds))
+    return fail (error, "does not cut the input into that many pieces", "input piece length");
   if (out->aux_len > G_MAXSSIZE)
     return fail (error, "length over its limit", "aux input length");
   return TRUE;

@@ -14,7 +14,7 @@ G_BEGIN_DECLS
  * a message: it is in a sealed memfd sent alongside with SCM_RIGHTS, except a
  * SAVE's, which streams through a pipe sent in its place. */
 #define WEFT_IPC_MAGIC             0x54464557u  /* "WEFT" */
-#define WEFT_IPC_VERSION           3u
+#define WEFT_IPC_VERSION           4u
 #define WEFT_IPC_HEADER_SIZE       12u
 #define WEFT_IPC_MAX_OPTIONS       (16u * 1024u)
 #define WEFT_IPC_MAX_ERROR_MESSAGE 1024u
@@ -22,15 +22,20 @@ G_BEGIN_DECLS
  * weft_job_kind_has_large_output()): the parent lends such a job a sealed,
  * fixed-size memfd, and the worker writes the result at its start. */
 #define WEFT_IPC_MAX_OUTPUT        (64u * 1024u)
+/* A job's input may come as several memfds, filled in parallel: each
+ * holds input_piece_len bytes (a multiple of the page size, so that the
+ * worker can map them end to end) but the last, which holds the rest. */
+#define WEFT_IPC_MAX_INPUT_PIECES  8u
 #define WEFT_IPC_MAX_MESSAGE       (WEFT_IPC_HEADER_SIZE + 128u + WEFT_IPC_MAX_ERROR_MESSAGE + WEFT_IPC_MAX_OUTPUT)
 
 typedef enum
 {
   WEFT_IPC_INIT = 1,    /* parent -> worker, with the control page's memfd */
   WEFT_IPC_READY = 2,   /* worker -> parent, once it is sandboxed */
-  WEFT_IPC_JOB = 3,     /* parent -> worker, with the input memfd (a SAVE: the
-                         * input pipe) unless empty, the aux input's memfd
-                         * unless empty, then the job's output descriptors */
+  WEFT_IPC_JOB = 3,     /* parent -> worker, with the input's memfds in order
+                         * (a SAVE: the input pipe) unless empty, the aux
+                         * input's memfd unless empty, then the job's output
+                         * descriptors */
   WEFT_IPC_RESULT = 4,  /* worker -> parent */
 } WeftIpcType;
 
@@ -43,7 +48,9 @@ typedef struct
 {
   guint64       job_id;
   guint32       kind;
-  guint64       input_len;     /* bytes of the memfd that belong to the input */
+  guint64       input_len;     /* bytes of the input, over all its memfds */
+  guint32       n_input_fds;   /* 0 for no input, 1 for a SAVE's pipe */
+  guint64       input_piece_len; /* bytes in each input memfd but the last */
   guint64       aux_len;       /* likewise for the second input (0: none) */
   const guint8 *options;       /* points into the decoded buffer */
   guint32       options_len;

@@ -8,6 +8,18 @@
 
 G_BEGIN_DECLS
 
+/* The most memfds an input's copy for worker processes is cut into. */
+#define WEFT_JOB_INPUT_MAX_MEMFDS 8
+
+/* A process backend's sealed copy of an input: memfd i holds the bytes
+ * [i * piece_len, MIN ((i + 1) * piece_len, size)). */
+typedef struct
+{
+  guint  n_fds;      /* 0 while not made (or for an empty input) */
+  size_t piece_len;
+  int    fds[WEFT_JOB_INPUT_MAX_MEMFDS];
+} WeftJobInputMemfds;
+
 struct _WeftJobInput
 {
   const WeftJobInputClass *klass;      /* immutable */
@@ -19,22 +31,26 @@ struct _WeftJobInput
   gboolean                 flat_done;
   const char              *flat;       /* the contiguous bytes, or NULL while not made */
   char                    *flat_copy;  /* owned, when the input had to be copied */
-  int                      memfd;      /* a process backend's sealed copy, or -1 */
+  WeftJobInputMemfds       memfds;     /* a process backend's sealed copy */
 };
 
 /* Sets the class and a first reference. */
 void weft_job_input_init (WeftJobInput            *input,
                           const WeftJobInputClass *klass);
 
-/* Makes a sealed memfd holding @input's bytes; returns it or -1. */
-typedef int (*WeftJobInputMemfdFunc) (WeftJobInput  *input,
-                                      GError       **error);
+/* Fills @out with sealed memfds holding @input's bytes, at least one; on
+ * failure, leaves none open and returns FALSE. */
+typedef gboolean (*WeftJobInputMemfdFunc) (WeftJobInput        *input,
+                                           WeftJobInputMemfds  *out,
+                                           GError             **error);
 
-/* The memfd holding @input for worker processes, made by @make once and
- * shared by every job on the input; the input owns it (borrowed: do not
- * close). A failure is not remembered: the next caller tries again. */
-int  weft_job_input_get_memfd (WeftJobInput            *input,
-                               WeftJobInputMemfdFunc    make,
-                               GError                 **error);
+/* The memfds holding @input for worker processes, made by @make once and
+ * shared by every job on the input; copied to @out, but the input owns
+ * them (borrowed: do not close). A failure is not remembered: the next
+ * caller tries again. */
+gboolean weft_job_input_get_memfds (WeftJobInput            *input,
+                                    WeftJobInputMemfdFunc    make,
+                                    WeftJobInputMemfds      *out,
+                                    GError                 **error);
 
 G_END_DECLS

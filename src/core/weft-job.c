@@ -95,7 +95,7 @@ weft_job_input_init (WeftJobInput            *input,
   input->flat_done = FALSE;
   input->flat = NULL;
   input->flat_copy = NULL;
-  input->memfd = -1;
+  input->memfds.n_fds = 0;
 }
 
 /* Big buffers and memfds are released on a thread of their own: closing
@@ -105,8 +105,8 @@ weft_job_input_init (WeftJobInput            *input,
 
 typedef struct
 {
-  int   fd;
-  char *mem;
+  WeftJobInputMemfds  memfds;
+  char               *mem;
 } Release;
 
 static gpointer
@@ -114,26 +114,27 @@ release_thread (gpointer data)
 {
   Release *r = data;
 
-  if (r->fd >= 0)
-    close (r->fd);
+  for (guint i = 0; i < r->memfds.n_fds; i++)
+    close (r->memfds.fds[i]);
   g_free (r->mem);
   g_free (r);
   return NULL;
 }
 
-/* Closes @fd (unless negative) and frees @mem, on a thread of their own
- * when they hold @size bytes or more. */
+/* Closes @memfds (nullable) and frees @mem, on a thread of their own when
+ * they hold @size bytes or more. */
 static void
-release_aside (int     fd,
-               char   *mem,
-               size_t  size)
+release_aside (const WeftJobInputMemfds *memfds,
+               char                     *mem,
+               size_t                    size)
 {
   Release *r;
 
-  if (fd < 0 && mem == NULL)
+  if ((memfds == NULL || memfds->n_fds == 0) && mem == NULL)
     return;
   r = g_new0 (Release, 1);
-  r->fd = fd;
+  if (memfds != NULL)
+    r->memfds = *memfds;
   r->mem = mem;
   if (size >= RELEASE_ASIDE_BYTES)
     g_thread_unref (g_thread_new ("weft-release", release_thread, r));
@@ -145,14 +146,14 @@ void
 weft_free_aside (gpointer mem,
                  size_t   size)
 {
-  release_aside (-1, mem, size);
+  release_aside (NULL, mem, size);
 }
 
 static void
 release_caches (WeftJobInput *input)
 {
   pthread_mutex_destroy (&input->cache_lock);
-  release_aside (input->memfd, input->flat_copy, weft_job_input_get_size (input));
+  release_aside (&input->memfds, input->flat_copy, weft_job_input_get_size (input));
 }
 
 const char *
@@ -182,19 +183,20 @@ weft_job_input_get_flat (WeftJobInput *input)
   return input->flat;
 }
 
-int
-weft_job_input_get_memfd (WeftJobInput          *input,
-                          WeftJobInputMemfdFunc  make,
-                          GError               **error)
+gboolean
+weft_job_input_get_memfds (WeftJobInput          *input,
+                           WeftJobInputMemfdFunc  make,
+                           WeftJobInputMemfds    *out,
+                           GError               **error)
 {
-  int fd;
+  gboolean ok = TRUE;
 
   pthread_mutex_lock (&input->cache_lock);
-  if (input->memfd < 0)
-    input->memfd = make (input, error);
-  fd = input->memfd;
+  if (input->memfds.n_fds == 0)
+    ok = make (input, &input->memfds, error);
+  *out = input->memfds;
   pthread_mutex_unlock (&input->cache_lock);
-  return fd;
+  return ok;
 }
 
 WeftJobInput *

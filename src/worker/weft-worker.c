@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,32 @@
 #include "weft-sandbox.h"
 #include "weft-spell-job.h"
 
+/* The last job input this worker mapped. The jobs of one sort send the
+ * same sealed memfds (its runs, then its buckets or merges, and a retry):
+ * mapping 63 MB again costs ~13 ms of page-table work and unmapping it
+ * ~5 ms, each time. The memfds are sealed against writes and shrinking, so
+ * the same files hold the same bytes; the mapping keeps them alive, so
+ * their inode numbers cannot come back for other files meanwhile. */
+typedef struct
+{
+  dev_t       dev;
+  ino_t       inos[WEFT_IPC_MAX_INPUT_PIECES];
+  guint       n_pieces;
+  size_t      len;
+  const void *map;   /* NULL: none kept */
+} InputCache;
+
+/* How long a kept input may outlive its last job. The mapping pins the
+ * text's pages, which the editor may have let go of since. */
+#define INPUT_CACHE_IDLE_MS 1000
+
 typedef struct
 {
   int                   sock;
   const WeftIpcControl *control;
   guint8               *buf;
   WeftSpellWorker      *spell;  /* dictionaries loaded before the sandbox closed */
+  InputCache            input;
 } Worker;
 
 typedef struct
@@ -49,9 +70,9 @@ die (const char *format,
   _exit (2);
 }
 
-/* The most descriptors a message carries: a job's input memfd, its aux
+/* The most descriptors a message carries: a job's input memfds, its aux
  * input's and its output file or memfd. */
-#define MAX_FDS 3
+#define MAX_FDS (WEFT_IPC_MAX_INPUT_PIECES + 2)
 
 /* Receives one datagram and at most MAX_FDS descriptors, in one SCM_RIGHTS
  * block; *out_n_fds says how many came. Returns the length, or 0 once the
@@ -196,6 +217,100 @@ check_output_fd (int fd)
 }
 
 static void
+input_cache_drop (InputCache *cache)
+{
+  if (cache->map != NULL)
+    munmap ((void *) cache->map, cache->len);
+  *cache = (InputCache) { 0 };
+}
+
+/* Maps the @n_pieces memfds @fds of a job's input end to end (each but
+ * the last holds @piece_len bytes, a multiple of the page size), read-only
+ * and populated. */
+static const void *
+map_input_pieces (const int *fds,
+                  guint      n_pieces,
+                  size_t     piece_len,
+                  size_t     len)
+{
+  size_t page = (size_t) sysconf (_SC_PAGESIZE);
+  guint8 *base;
+
+  if (n_pieces == 1)
+    return map_input (fds[0], len);
+  if (piece_len % page != 0)
+    die ("input pieces not page-aligned");
+  /* Room for the whole input first, then each piece in its place. */
+  base = mmap (NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (base == MAP_FAILED)
+    die ("cannot reserve room for the input: %s", g_strerror (errno));
+  for (guint i = 0; i < n_pieces; i++)
+    {
+      size_t off = i * piece_len;
+      size_t part = i + 1 < n_pieces ? piece_len : len - off;
+
+      if (mmap (base + off, part, PROT_READ, MAP_SHARED | MAP_FIXED | MAP_POPULATE, fds[i], 0) == MAP_FAILED)
+        die ("cannot map the input: %s", g_strerror (errno));
+    }
+  return base;
+}
+
+/* The job's input in @fds (checked), mapped, or the mapping kept from the
+ * last job when it is the same files. */
+static const void *
+map_input_cached (InputCache       *cache,
+                  const int        *fds,
+                  const WeftIpcJob *job)
+{
+  ino_t inos[WEFT_IPC_MAX_INPUT_PIECES];
+  dev_t dev = 0;
+  gboolean same;
+
+  for (guint i = 0; i < job->n_input_fds; i++)
+    {
+      size_t off = i * job->input_piece_len;
+      struct stat st;
+
+      check_input (fds[i], i + 1 < job->n_input_fds ? job->input_piece_len : job->input_len - off);
+      if (fstat (fds[i], &st) < 0)
+        die ("cannot look at the input: %s", g_strerror (errno));
+      if (i > 0 && st.st_dev != dev)
+        die ("input pieces on different file systems");
+      dev = st.st_dev;
+      inos[i] = st.st_ino;
+    }
+  same = cache->map != NULL && cache->dev == dev && cache->len == job->input_len &&
+         cache->n_pieces == job->n_input_fds &&
+         memcmp (cache->inos, inos, job->n_input_fds * sizeof (ino_t)) == 0;
+  if (same)
+    return cache->map;
+  input_cache_drop (cache);
+  cache->map = map_input_pieces (fds, job->n_input_fds, job->input_piece_len, job->input_len);
+  cache->dev = dev;
+  memcpy (cache->inos, inos, job->n_input_fds * sizeof (ino_t));
+  cache->n_pieces = job->n_input_fds;
+  cache->len = job->input_len;
+  return cache->map;
+}
+
+/* Waits for the parent's next message; a kept input is let go of once the
+ * worker has been idle for INPUT_CACHE_IDLE_MS. */
+static void
+wait_for_message (Worker *w)
+{
+  struct pollfd pfd = { w->sock, POLLIN, 0 };
+  int rc;
+
+  if (w->input.map == NULL)
+    return;
+  do
+    rc = poll (&pfd, 1, INPUT_CACHE_IDLE_MS);
+  while (rc < 0 && errno == EINTR);
+  if (rc == 0)
+    input_cache_drop (&w->input);
+}
+
+static void
 serve_job (Worker *w,
            size_t  len,
            int     fds[MAX_FDS],
@@ -204,6 +319,9 @@ serve_job (Worker *w,
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) options = NULL;
   g_autoptr(GBytes) output = NULL;
+  /* A large result already copied into the parent's memfd: freeing tens of
+   * megabytes takes milliseconds, so that waits until the answer is sent. */
+  g_autoptr(GBytes) large = NULL;
   g_autoptr(GByteArray) reply = g_byte_array_new ();
   g_autoptr(WeftJobInput) input = NULL;
   g_autoptr(WeftJobInput) aux = NULL;
@@ -221,13 +339,13 @@ serve_job (Worker *w,
   /* The decoder has tied n_output_fds to the kind: a SAVE or a job with a
    * large output comes with exactly one output descriptor, any other job
    * with none. */
-  if (n_fds != (job.input_len > 0 ? 1u : 0u) + (job.aux_len > 0 ? 1u : 0u) + job.n_output_fds)
+  if (n_fds != job.n_input_fds + (job.aux_len > 0 ? 1u : 0u) + job.n_output_fds)
     die ("input or output descriptor missing or unexpected");
   if (job.input_len > 0)
     fd = fds[0];
   if (job.aux_len > 0)
     {
-      aux_fd = fds[job.input_len > 0 ? 1 : 0];
+      aux_fd = fds[job.n_input_fds];
       check_input (aux_fd, job.aux_len);
       aux_map = map_input (aux_fd, job.aux_len);
       aux = weft_job_input_new_static (aux_map, job.aux_len);
@@ -238,14 +356,12 @@ serve_job (Worker *w,
       check_output_fd (out_fd);
     }
 
+  /* A SAVE's input streams through a pipe into its file and is never
+   * mapped. */
   if (job.input_len > 0 && job.kind == WEFT_JOB_SAVE)
     check_input_pipe (fd);
   else if (job.input_len > 0)
-    check_input (fd, job.input_len);
-  /* A SAVE's input streams through a pipe into its file and is never
-   * mapped. */
-  if (job.input_len > 0 && job.kind != WEFT_JOB_SAVE)
-    map = map_input (fd, job.input_len);
+    map = map_input_cached (&w->input, fds, &job);
   input = map != NULL ? weft_job_input_new_static (map, job.input_len) : NULL;
   options = g_bytes_new_static (job.options, job.options_len);
   check.control = w->control;
@@ -265,8 +381,10 @@ serve_job (Worker *w,
    * at a size the result cannot exceed; it reads the length we report. */
   if (output != NULL && weft_job_kind_has_large_output (job.kind))
     {
-      g_autoptr(GBytes) large = g_steal_pointer (&output);
-      const guint8 *data = g_bytes_get_data (large, &output_len);
+      const guint8 *data;
+
+      large = g_steal_pointer (&output);
+      data = g_bytes_get_data (large, &output_len);
 
       for (size_t off = 0; off < output_len;)
         {
@@ -334,12 +452,11 @@ serve_job (Worker *w,
 
   g_clear_pointer (&input, weft_job_input_unref);
   g_clear_pointer (&aux, weft_job_input_unref);
-  if (map != NULL)
-    munmap ((void *) map, job.input_len);
+  /* The input's mapping stays in w->input for the next job. */
   if (aux_map != NULL)
     munmap ((void *) aux_map, job.aux_len);
-  if (fd >= 0)
-    close (fd);
+  for (guint i = 0; i < job.n_input_fds; i++)
+    close (fds[i]);
   if (aux_fd >= 0)
     close (aux_fd);
   if (out_fd >= 0)
@@ -353,7 +470,7 @@ main (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GByteArray) ready = g_byte_array_new ();
   WeftIpcHello hello;
-  Worker w = { 3, NULL, NULL, NULL };
+  Worker w = { .sock = 3 };
   g_autofree char *spell_lang = NULL;
   size_t len;
   void *control;
@@ -419,6 +536,7 @@ main (int    argc,
 
   for (;;)
     {
+      wait_for_message (&w);
       len = recv_message (&w, fds, &n_fds);
       if (len == 0)
         _exit (0);

@@ -367,6 +367,40 @@ TEST_P (Conformance, HundredMegabytePayloadHashesCorrectly)
   EXPECT_EQ (Hash (deliveries_[id]), ExpectedBench (input, 1));
 }
 
+// Large inputs go to worker processes in several memfds, mapped end to
+// end, and a worker keeps its last input mapped for the next job. Inputs of
+// one length but other bytes, in turn, and one input shared by several
+// jobs (as a sort's phases share its text), each hash their own bytes.
+TEST_P (Conformance, InputsSharedOrOfTheSameLengthEachReadTheirOwnBytes)
+{
+  WeftBackend *backend = Make (1);
+  // Not a multiple of the page size, and over the size that is cut.
+  const size_t len = 9 * 1024 * 1024 + 4321;
+  std::string a = Pattern (len, 21), b = Pattern (len, 22);
+  std::vector<std::pair<guint64, const std::string *>> jobs;
+
+  for (const std::string *text : { &a, &b, &a, &a, &b })
+    jobs.emplace_back (SubmitBench (backend, *text), text);
+  GBytes *bytes = g_bytes_new (b.data (), b.size ());
+  WeftJobInput *shared = weft_job_input_new_bytes (bytes);
+  GBytes *options = weft_job_bench_options (1);
+  for (int i = 0; i < 3; i++)
+    {
+      WeftJobSpec spec = { WEFT_JOB_BENCH, shared, options, 0, NULL };
+      jobs.emplace_back (weft_backend_submit (backend, &spec, OnDone, this), &b);
+    }
+  g_bytes_unref (options);
+  weft_job_input_unref (shared);
+  g_bytes_unref (bytes);
+
+  ASSERT_TRUE (WaitFor ([&] { return NDelivered () == jobs.size (); }));
+  for (auto &[id, text] : jobs)
+    {
+      ASSERT_TRUE (deliveries_[id].ok) << deliveries_[id].error_message;
+      EXPECT_EQ (Hash (deliveries_[id]), ExpectedBench (*text, 1)) << "job " << id;
+    }
+}
+
 TEST_P (Conformance, BadOptionsFailWithAnError)
 {
   WeftBackend *backend = Make (1);

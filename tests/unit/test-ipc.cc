@@ -22,15 +22,27 @@ Take (GByteArray *array)
   return out;
 }
 
+// How a job's input is cut into memfds: its length, the number of
+// memfds and the length of each but the last.
+struct Pieces
+{
+  guint64 input_len;
+  guint32 n_fds;
+  guint64 piece_len;
+};
+
 Bytes
-EncodeJob (const std::string &options, guint32 kind = WEFT_JOB_BENCH, guint64 id = 42)
+EncodeJob (const std::string &options, guint32 kind = WEFT_JOB_BENCH, guint64 id = 42,
+           Pieces pieces = { 1234567, 1, 1234567 })
 {
   GByteArray *out = g_byte_array_new ();
   WeftIpcJob job = {};
 
   job.job_id = id;
   job.kind = kind;
-  job.input_len = 1234567;
+  job.input_len = pieces.input_len;
+  job.n_input_fds = pieces.n_fds;
+  job.input_piece_len = pieces.piece_len;
   job.options = reinterpret_cast<const guint8 *> (options.data ());
   job.options_len = options.size ();
   job.n_output_fds = kind == WEFT_JOB_SAVE ? 1 : 0;
@@ -120,6 +132,42 @@ TEST (WeftIpc, JobRoundTrips)
   EXPECT_EQ (job.input_len, 1234567u);
   ASSERT_EQ (job.options_len, 4u);
   EXPECT_EQ (std::string (reinterpret_cast<const char *> (job.options), 4), "opts");
+}
+
+TEST (WeftIpc, InputPiecesMustCutTheInputExactly)
+{
+  WeftIpcJob job;
+
+  // 4 MiB and one byte in two pieces of 2 MiB and a third of one byte.
+  const guint64 mib = 1024 * 1024;
+  ASSERT_TRUE (DecodeJob (EncodeJob ("", WEFT_JOB_BENCH, 42, { 4 * mib + 1, 3, 2 * mib }), &job));
+  EXPECT_EQ (job.n_input_fds, 3u);
+  EXPECT_EQ (job.input_piece_len, 2 * mib);
+  EXPECT_TRUE (DecodeJob (EncodeJob ("", WEFT_JOB_BENCH, 42, { 4 * mib, 2, 2 * mib })));
+  EXPECT_TRUE (DecodeJob (EncodeJob ("", WEFT_JOB_BENCH, 42, { 0, 0, 0 })));
+  EXPECT_TRUE (DecodeJob (EncodeJob ("", WEFT_JOB_BENCH, 42,
+                                     { WEFT_IPC_MAX_INPUT_PIECES * mib, WEFT_IPC_MAX_INPUT_PIECES, mib })));
+
+  const Pieces wrong[] = {
+    { 4 * mib, 3, 2 * mib },      // one piece too many: the last would be empty
+    { 4 * mib + 1, 2, 2 * mib },  // one too few: a byte left over
+    { 4 * mib, 1, 2 * mib },
+    { 4 * mib, 2, 4 * mib },
+    { 4 * mib, 1, 8 * mib },      // a piece longer than the input
+    { 4 * mib, 0, 4 * mib },      // an input and no descriptor
+    { 4 * mib, 1, 0 },
+    { 0, 1, 0 },                  // no input, yet a descriptor
+    { 0, 0, 1 },
+    { (WEFT_IPC_MAX_INPUT_PIECES + 1) * mib, WEFT_IPC_MAX_INPUT_PIECES + 1, mib },
+    { G_MAXUINT64, 2, G_MAXUINT64 / 2 },
+  };
+  for (const Pieces &p : wrong)
+    EXPECT_FALSE (DecodeJob (EncodeJob ("", WEFT_JOB_BENCH, 42, p)))
+        << p.input_len << " bytes in " << p.n_fds << " pieces of " << p.piece_len;
+
+  // A SAVE's input is one pipe.
+  EXPECT_TRUE (DecodeJob (EncodeJob ("", WEFT_JOB_SAVE, 42, { 4 * mib, 1, 4 * mib })));
+  EXPECT_FALSE (DecodeJob (EncodeJob ("", WEFT_JOB_SAVE, 42, { 4 * mib, 2, 2 * mib })));
 }
 
 TEST (WeftIpc, OnlyASaveCarriesExactlyOneOutputDescriptor)
@@ -339,9 +387,9 @@ TEST (WeftIpc, HeaderDamageIsRefused)
 
 TEST (WeftIpc, OversizedLengthsAreRefused)
 {
-  // The options length field sits after id (8), kind (4), input length (8)
-  // and aux input length (8).
-  const size_t options_len_at = WEFT_IPC_HEADER_SIZE + 28;
+  // The options length field sits after id (8), kind (4), input length (8),
+  // input descriptors (4), input piece length (8) and aux input length (8).
+  const size_t options_len_at = WEFT_IPC_HEADER_SIZE + 40;
   Bytes b = EncodeJob ("abcd");
 
   PutU32 (b, options_len_at, 5);
