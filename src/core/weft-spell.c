@@ -624,8 +624,8 @@ strv_has (char       **strv,
   return strv != NULL && g_strv_contains ((const char * const *) strv, s);
 }
 
-char *
-weft_spell_dup_default_language (void)
+static char *
+find_default_language (void)
 {
   g_auto (GStrv) installed = weft_spell_list_languages ();
   const char * const *names = g_get_language_names ();
@@ -650,6 +650,27 @@ weft_spell_dup_default_language (void)
   if (strv_has (installed, "en_US"))
     return g_strdup ("en_US");
   return installed[0] != NULL ? g_strdup (installed[0]) : NULL;
+}
+
+/* Guards default_language and default_language_known. */
+static GMutex default_language_lock;
+static char *default_language;
+static gboolean default_language_known;
+
+char *
+weft_spell_dup_default_language (void)
+{
+  char *lang;
+
+  g_mutex_lock (&default_language_lock);
+  if (!default_language_known)
+    {
+      default_language = find_default_language ();
+      default_language_known = TRUE;
+    }
+  lang = g_strdup (default_language);
+  g_mutex_unlock (&default_language_lock);
+  return lang;
 }
 
 /* ----------------------------------------------------------------------- */
