@@ -68,6 +68,30 @@ weft_ipc_encode_hello (GByteArray         *out,
   end_message (out, start);
 }
 
+guint32
+weft_ipc_cut_input (guint64  len,
+                    guint32  max_pieces,
+                    guint64  page_size,
+                    guint64 *piece_len)
+{
+  guint64 even;
+
+  g_return_val_if_fail (len > 0 && page_size > 0, 0);
+  g_return_val_if_fail (max_pieces >= 1 && max_pieces <= WEFT_IPC_MAX_INPUT_PIECES, 0);
+
+  /* An even share rounded up to whole pages: never more pieces than
+   * asked for, and fewer when the pages do not go round (the last one is
+   * then shorter, never empty). */
+  even = len / max_pieces + (len % max_pieces != 0);
+  *piece_len = (even / page_size + (even % page_size != 0)) * page_size;
+  if (*piece_len >= len)
+    {
+      *piece_len = len;
+      return 1;
+    }
+  return (guint32) ((len - 1) / *piece_len + 1);
+}
+
 void
 weft_ipc_encode_job (GByteArray       *out,
                      const WeftIpcJob *job)
@@ -79,6 +103,7 @@ weft_ipc_encode_job (GByteArray       *out,
   put_u64 (out, job->input_len);
   put_u32 (out, job->n_input_fds);
   put_u64 (out, job->input_piece_len);
+  put_u64 (out, job->input_serial);
   put_u64 (out, job->aux_len);
   put_u32 (out, job->options_len);
   g_byte_array_append (out, job->options, job->options_len);
@@ -285,6 +310,7 @@ weft_ipc_decode_job (const guint8  *buf,
       !get_u64 (&r, "input length", &out->input_len, error) ||
       !get_u32 (&r, "input descriptors", &out->n_input_fds, error) ||
       !get_u64 (&r, "input piece length", &out->input_piece_len, error) ||
+      !get_u64 (&r, "input serial", &out->input_serial, error) ||
       !get_u64 (&r, "aux input length", &out->aux_len, error) ||
       !get_blob (&r, "options", WEFT_IPC_MAX_OPTIONS, &out->options, &out->options_len, error) ||
       !get_u32 (&r, "output descriptors", &out->n_output_fds, error) ||
@@ -298,7 +324,7 @@ weft_ipc_decode_job (const guint8  *buf,
     return fail (error, "wrong number for the job kind", "output descriptors");
   if (out->input_len > G_MAXSSIZE)
     return fail (error, "length over its limit", "input length");
-  if (out->input_len == 0 ? out->n_input_fds != 0 || out->input_piece_len != 0
+  if (out->input_len == 0 ? out->n_input_fds != 0 || out->input_piece_len != 0 || out->input_serial != 0
                           : out->n_input_fds == 0 || out->input_piece_len == 0)
     return fail (error, "inconsistent with the input length", "input descriptors");
   if (out->n_input_fds > (out->kind == WEFT_JOB_SAVE ? 1u : WEFT_IPC_MAX_INPUT_PIECES))

@@ -51,6 +51,10 @@ typedef struct
   guint64       input_len;     /* bytes of the input, over all its memfds */
   guint32       n_input_fds;   /* 0 for no input, 1 for a SAVE's pipe */
   guint64       input_piece_len; /* bytes in each input memfd but the last */
+  /* Names the input's memfds for the parent's lifetime (0: no input, or a
+   * SAVE's): jobs sharing an input share it, so that a worker may keep the
+   * input mapped from one job to the next. */
+  guint64       input_serial;
   guint64       aux_len;       /* likewise for the second input (0: none) */
   const guint8 *options;       /* points into the decoded buffer */
   guint32       options_len;
@@ -89,6 +93,17 @@ typedef struct
   guint64       output_fd_len; /* bytes of the result in the output memfd, when the job has one */
   WeftIpcStats  stats;
 } WeftIpcResult;
+
+/* How an input of @len bytes (> 0) is cut into at most @max_pieces memfds
+ * (1 ... WEFT_IPC_MAX_INPUT_PIECES) for a system whose pages are @page_size
+ * bytes: returns the number of pieces, at most @max_pieces, and sets
+ * *@piece_len, a multiple of @page_size unless there is one piece (then
+ * @len). Every piece but the last is full and the last is not empty, as
+ * weft_ipc_decode_job() requires. */
+guint32  weft_ipc_cut_input     (guint64              len,
+                                 guint32              max_pieces,
+                                 guint64              page_size,
+                                 guint64             *piece_len);
 
 /* Encoders append one whole message to @out. */
 void     weft_ipc_encode_hello  (GByteArray          *out,

@@ -8,16 +8,18 @@
 
 G_BEGIN_DECLS
 
-/* The most memfds an input's copy for worker processes is cut into. */
+/* The most memfds an input's copy for worker processes is cut into: what
+ * the worker protocol allows (weft-ipc.h). */
 #define WEFT_JOB_INPUT_MAX_MEMFDS 8
 
 /* A process backend's sealed copy of an input: memfd i holds the bytes
  * [i * piece_len, MIN ((i + 1) * piece_len, size)). */
 typedef struct
 {
-  guint  n_fds;      /* 0 while not made (or for an empty input) */
-  size_t piece_len;
-  int    fds[WEFT_JOB_INPUT_MAX_MEMFDS];
+  guint   n_fds;      /* 0 while not made (or for an empty input) */
+  size_t  piece_len;
+  guint64 serial;     /* unique among the process's inputs (WeftIpcJob.input_serial) */
+  int     fds[WEFT_JOB_INPUT_MAX_MEMFDS];
 } WeftJobInputMemfds;
 
 struct _WeftJobInput

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -151,6 +152,7 @@ fail:
  * SAVE's input pipe), its aux input's, and the file a SAVE writes or the
  * memfd a large result goes to. */
 #define MAX_SEND_FDS (WEFT_JOB_INPUT_MAX_MEMFDS + 2)
+G_STATIC_ASSERT (WEFT_JOB_INPUT_MAX_MEMFDS == WEFT_IPC_MAX_INPUT_PIECES);
 
 /* Sends one datagram with @n_fds descriptors attached. Returns 0 or an
  * errno. */
@@ -418,21 +420,20 @@ make_input_memfds (WeftJobInput        *input,
                    WeftJobInputMemfds  *out,
                    GError             **error)
 {
+  static atomic_uint_fast64_t last_serial;
   size_t len = weft_job_input_get_size (input);
-  size_t page = (size_t) sysconf (_SC_PAGESIZE);
-  guint n_pieces = 1;
+  guint32 max_pieces = 1;
+  guint64 piece_len;
+  guint n_pieces;
   PieceFill pieces[WEFT_JOB_INPUT_MAX_MEMFDS] = { 0 };
   GThread *threads[WEFT_JOB_INPUT_MAX_MEMFDS] = { NULL };
   gboolean ok = TRUE;
 
   if (len >= MEMFD_PARALLEL_MIN_BYTES)
-    n_pieces = CLAMP (g_get_num_processors (), 1, WEFT_JOB_INPUT_MAX_MEMFDS);
-  out->piece_len = len;
-  if (n_pieces > 1)
-    {
-      out->piece_len = (len / n_pieces + page - 1) / page * page;
-      n_pieces = (guint) ((len - 1) / out->piece_len + 1);
-    }
+    max_pieces = CLAMP (g_get_num_processors (), 1, WEFT_JOB_INPUT_MAX_MEMFDS);
+  n_pieces = weft_ipc_cut_input (len, max_pieces, (guint64) sysconf (_SC_PAGESIZE), &piece_len);
+  g_assert (n_pieces >= 1 && n_pieces <= max_pieces);
+  out->piece_len = piece_len;
 
   for (guint i = 0; i < n_pieces; i++)
     {
@@ -465,13 +466,16 @@ make_input_memfds (WeftJobInput        *input,
     {
       if (!ok && pieces[i].fd >= 0)
         close (pieces[i].fd);
-      out->fds[i] = pieces[i].fd;
+      out->fds[i] = ok ? pieces[i].fd : -1;
     }
   out->n_fds = ok ? n_pieces : 0;
+  if (ok)
+    out->serial = atomic_fetch_add_explicit (&last_serial, 1, memory_order_relaxed) + 1;
   return ok;
 }
 
-/* An aux input (a sort's runs, a few MB at most) goes whole into one memfd. */
+/* An aux input (a sort's runs, a few MB at most) goes whole into one memfd.
+ * No worker keeps it mapped, so it needs no serial. */
 static gboolean
 make_aux_memfd (WeftJobInput        *input,
                 WeftJobInputMemfds  *out,
@@ -843,6 +847,7 @@ run_job (ProcessWorker  *w,
       /* A SAVE's pipe counts as one piece holding all of it. */
       ipc_job.n_input_fds = is_save ? 1 : input_fds.n_fds;
       ipc_job.input_piece_len = is_save ? input_len : input_fds.piece_len;
+      ipc_job.input_serial = is_save ? 0 : input_fds.serial;
     }
   ipc_job.aux_len = aux_len;
   ipc_job.options = job->options != NULL ? g_bytes_get_data (job->options, &options_len) : NULL;

@@ -593,8 +593,8 @@ compare_strings (gconstpointer a,
   return strcmp (*(char * const *) a, *(char * const *) b);
 }
 
-char **
-weft_spell_list_languages (void)
+static char **
+list_installed (void)
 {
   EnchantBroker *broker;
   GPtrArray *tags = g_ptr_array_new_with_free_func (g_free);
@@ -624,10 +624,10 @@ strv_has (char       **strv,
   return strv != NULL && g_strv_contains ((const char * const *) strv, s);
 }
 
+/* The default among @installed (see weft_spell_dup_default_language()). */
 static char *
-find_default_language (void)
+default_language_in (char **installed)
 {
-  g_auto (GStrv) installed = weft_spell_list_languages ();
   const char * const *names = g_get_language_names ();
 
   for (size_t i = 0; names[i] != NULL; i++)
@@ -652,10 +652,25 @@ find_default_language (void)
   return installed[0] != NULL ? g_strdup (installed[0]) : NULL;
 }
 
-/* Guards default_language and default_language_known. */
+/* The default language as of the last listing of the dictionaries: every
+ * new tab needs it, and listing took ~6 ms (each provider is asked). A
+ * language menu or the preferences list them afresh, which refreshes it.
+ * NULL until a listing found a dictionary. Guarded by default_language_lock. */
 static GMutex default_language_lock;
 static char *default_language;
-static gboolean default_language_known;
+
+char **
+weft_spell_list_languages (void)
+{
+  char **languages = list_installed ();
+  g_autofree char *lang = default_language_in (languages);
+
+  g_mutex_lock (&default_language_lock);
+  g_free (default_language);
+  default_language = g_steal_pointer (&lang);
+  g_mutex_unlock (&default_language_lock);
+  return languages;
+}
 
 char *
 weft_spell_dup_default_language (void)
@@ -663,13 +678,15 @@ weft_spell_dup_default_language (void)
   char *lang;
 
   g_mutex_lock (&default_language_lock);
-  if (!default_language_known)
-    {
-      default_language = find_default_language ();
-      default_language_known = TRUE;
-    }
   lang = g_strdup (default_language);
   g_mutex_unlock (&default_language_lock);
+  if (lang == NULL)
+    {
+      g_strfreev (weft_spell_list_languages ());
+      g_mutex_lock (&default_language_lock);
+      lang = g_strdup (default_language);
+      g_mutex_unlock (&default_language_lock);
+    }
   return lang;
 }
 

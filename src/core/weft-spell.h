@@ -116,8 +116,8 @@ char            **weft_spell_list_languages       (void);
  * user's languages (LANGUAGE, LC_ALL, LC_MESSAGES, LANG) with an installed
  * dictionary, tried as "de_DE" and then "de"; else "en_US" if installed;
  * else the first installed one; NULL when there is no dictionary at all.
- * Worked out once per process: it asks every provider for its
- * dictionaries, which took ~6 ms, and each new tab needs the answer.
+ * Kept from the last weft_spell_list_languages(): listing asks every
+ * provider for its dictionaries (~6 ms), and each new tab needs the answer.
  * Free with g_free(). */
 char             *weft_spell_dup_default_language (void);
 

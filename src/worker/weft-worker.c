@@ -21,17 +21,15 @@
 #include "weft-sandbox.h"
 #include "weft-spell-job.h"
 
-/* The last job input this worker mapped. The jobs of one sort send the
- * same sealed memfds (its runs, then its buckets or merges, and a retry):
- * mapping 63 MB again costs ~13 ms of page-table work and unmapping it
- * ~5 ms, each time. The memfds are sealed against writes and shrinking, so
- * the same files hold the same bytes; the mapping keeps them alive, so
- * their inode numbers cannot come back for other files meanwhile. */
+/* The last job input this worker mapped, kept for the next job: the jobs
+ * of one sort send the same memfds (its runs, then its buckets or merges,
+ * and a retry), and mapping 63 MB again cost ~13 ms of page-table work and
+ * unmapping it ~5 ms, each time. The parent names each input's memfds by a
+ * serial of its own (it is trusted; this process is not); the memfds are
+ * sealed against writes, so the same input holds the same bytes. */
 typedef struct
 {
-  dev_t       dev;
-  ino_t       inos[WEFT_IPC_MAX_INPUT_PIECES];
-  guint       n_pieces;
+  guint64     serial;
   size_t      len;
   const void *map;   /* NULL: none kept */
 } InputCache;
@@ -256,39 +254,24 @@ map_input_pieces (const int *fds,
 }
 
 /* The job's input in @fds (checked), mapped, or the mapping kept from the
- * last job when it is the same files. */
+ * last job when it is the same input. */
 static const void *
 map_input_cached (InputCache       *cache,
                   const int        *fds,
                   const WeftIpcJob *job)
 {
-  ino_t inos[WEFT_IPC_MAX_INPUT_PIECES];
-  dev_t dev = 0;
-  gboolean same;
-
   for (guint i = 0; i < job->n_input_fds; i++)
     {
       size_t off = i * job->input_piece_len;
-      struct stat st;
 
       check_input (fds[i], i + 1 < job->n_input_fds ? job->input_piece_len : job->input_len - off);
-      if (fstat (fds[i], &st) < 0)
-        die ("cannot look at the input: %s", g_strerror (errno));
-      if (i > 0 && st.st_dev != dev)
-        die ("input pieces on different file systems");
-      dev = st.st_dev;
-      inos[i] = st.st_ino;
     }
-  same = cache->map != NULL && cache->dev == dev && cache->len == job->input_len &&
-         cache->n_pieces == job->n_input_fds &&
-         memcmp (cache->inos, inos, job->n_input_fds * sizeof (ino_t)) == 0;
-  if (same)
+  if (cache->map != NULL && job->input_serial != 0 && cache->serial == job->input_serial &&
+      cache->len == job->input_len)
     return cache->map;
   input_cache_drop (cache);
   cache->map = map_input_pieces (fds, job->n_input_fds, job->input_piece_len, job->input_len);
-  cache->dev = dev;
-  memcpy (cache->inos, inos, job->n_input_fds * sizeof (ino_t));
-  cache->n_pieces = job->n_input_fds;
+  cache->serial = job->input_serial;
   cache->len = job->input_len;
   return cache->map;
 }

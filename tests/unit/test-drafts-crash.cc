@@ -320,9 +320,13 @@ TEST_F (DraftCrash, KillingWorkerProcessesMidSaveLeavesEveryDraftWhole)
         char state = weft_test_proc_state (pid);
         return state == 0 || state == 'Z' || state == 'X';
       };
+      gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
       for (pid_t pid : children)
         while (!exited (pid))
-          g_main_context_iteration (ctx, FALSE);
+          {
+            ASSERT_LT (g_get_monotonic_time (), deadline) << "killed worker " << pid << " never exited";
+            g_main_context_iteration (ctx, FALSE);
+          }
       while (!outcome.done)
         g_main_context_iteration (ctx, TRUE);
 

@@ -159,7 +159,7 @@ TEST (WeftIpc, InputPiecesMustCutTheInputExactly)
     { 0, 1, 0 },                  // no input, yet a descriptor
     { 0, 0, 1 },
     { (WEFT_IPC_MAX_INPUT_PIECES + 1) * mib, WEFT_IPC_MAX_INPUT_PIECES + 1, mib },
-    { G_MAXUINT64, 2, G_MAXUINT64 / 2 },
+    { G_MAXSSIZE, 2, G_MAXSSIZE / 2 },  // 2 full pieces leave a byte over
   };
   for (const Pieces &p : wrong)
     EXPECT_FALSE (DecodeJob (EncodeJob ("", WEFT_JOB_BENCH, 42, p)))
@@ -168,6 +168,50 @@ TEST (WeftIpc, InputPiecesMustCutTheInputExactly)
   // A SAVE's input is one pipe.
   EXPECT_TRUE (DecodeJob (EncodeJob ("", WEFT_JOB_SAVE, 42, { 4 * mib, 1, 4 * mib })));
   EXPECT_FALSE (DecodeJob (EncodeJob ("", WEFT_JOB_SAVE, 42, { 4 * mib, 2, 2 * mib })));
+}
+
+// The parent cuts inputs with weft_ipc_cut_input(): whatever the length,
+// the number of cores and the page size, the cut has at most the pieces
+// asked for, whole pages in all but the last, and passes the decoder.
+TEST (WeftIpc, CuttingAnInputGivesPiecesTheDecoderTakes)
+{
+  const guint64 mib = 1024 * 1024;
+  guint64 piece = 0;
+
+  // An even share that is whole pages but leaves bytes over (4 MiB + 1 on
+  // 8 cores) must not make a ninth piece.
+  EXPECT_EQ (weft_ipc_cut_input (4 * mib + 1, 8, 4096, &piece), 8u);
+  EXPECT_EQ (piece, 4 * mib / 8 + 4096);
+  EXPECT_EQ (weft_ipc_cut_input (4 * mib, 8, 4096, &piece), 8u);
+  EXPECT_EQ (piece, 4 * mib / 8);
+  // Fewer pages than pieces: fewer pieces.
+  EXPECT_EQ (weft_ipc_cut_input (3 * 4096, 8, 4096, &piece), 3u);
+  EXPECT_EQ (weft_ipc_cut_input (100, 8, 4096, &piece), 1u);
+  EXPECT_EQ (piece, 100u);
+
+  GRand *rand = g_rand_new_with_seed (7);
+  for (int i = 0; i < 20000; i++)
+    {
+      guint64 len = i < 10000 ? (guint64) g_rand_int_range (rand, 1, 64 * 1024 * 1024)
+                              : (guint64) g_rand_int_range (rand, 1, 64) * 65536 + g_rand_int_range (rand, -8, 8);
+      guint32 max = (guint32) g_rand_int_range (rand, 1, WEFT_IPC_MAX_INPUT_PIECES + 1);
+      guint64 page = 4096u << g_rand_int_range (rand, 0, 5);
+      if (len == 0)
+        continue;
+      guint32 n = weft_ipc_cut_input (len, max, page, &piece);
+      SCOPED_TRACE (std::to_string (len) + " bytes, " + std::to_string (max) + " pieces, pages of " +
+                    std::to_string (page));
+      ASSERT_GE (n, 1u);
+      ASSERT_LE (n, max);
+      if (n > 1)
+        {
+          ASSERT_EQ (piece % page, 0u);
+        }
+      ASSERT_LT ((n - 1) * piece, len);  // the last piece is not empty
+      ASSERT_GE (n * piece, len);        // and the pieces hold it all
+      ASSERT_TRUE (DecodeJob (EncodeJob ("", WEFT_JOB_BENCH, 42, { len, n, piece })));
+    }
+  g_rand_free (rand);
 }
 
 TEST (WeftIpc, OnlyASaveCarriesExactlyOneOutputDescriptor)
@@ -388,8 +432,9 @@ TEST (WeftIpc, HeaderDamageIsRefused)
 TEST (WeftIpc, OversizedLengthsAreRefused)
 {
   // The options length field sits after id (8), kind (4), input length (8),
-  // input descriptors (4), input piece length (8) and aux input length (8).
-  const size_t options_len_at = WEFT_IPC_HEADER_SIZE + 40;
+  // input descriptors (4), input piece length (8), input serial (8) and aux
+  // input length (8).
+  const size_t options_len_at = WEFT_IPC_HEADER_SIZE + 48;
   Bytes b = EncodeJob ("abcd");
 
   PutU32 (b, options_len_at, 5);
