@@ -9,6 +9,7 @@
 #include "weft-chart.h"
 #include "weft-compare-window.h"
 #include "weft-export.h"
+#include "weft-stats.h"
 
 #define GENERATED_LINES 1000000
 #define PROGRESS_INTERVAL_MS 100
@@ -294,8 +295,7 @@ main_thread_cpu_us (void)
 
   if (getrusage (RUSAGE_THREAD, &usage) != 0)
     return 0;
-  return (gint64) usage.ru_utime.tv_sec * G_USEC_PER_SEC + usage.ru_utime.tv_usec +
-         (gint64) usage.ru_stime.tv_sec * G_USEC_PER_SEC + usage.ru_stime.tv_usec;
+  return weft_stats_timeval_us (&usage.ru_utime) + weft_stats_timeval_us (&usage.ru_stime);
 }
 
 static gboolean

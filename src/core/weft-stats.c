@@ -96,6 +96,12 @@ weft_stats_percentile_us (const guint64 *buckets,
   return max_us;
 }
 
+gint64
+weft_stats_timeval_us (const struct timeval *tv)
+{
+  return (gint64) tv->tv_sec * G_USEC_PER_SEC + tv->tv_usec;
+}
+
 guint
 weft_stats_kind_slot (guint kind)
 {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/time.h>
 #include <glib.h>
 
 G_BEGIN_DECLS
@@ -81,6 +82,8 @@ void   weft_backend_stats_finish        (WeftBackendStats   *totals);
 guint  weft_stats_bucket_for_us         (gint64              us);
 /* The largest latency a bucket holds. */
 gint64 weft_stats_bucket_upper_us       (guint               bucket);
+/* @tv (a CPU time from getrusage()) in microseconds. */
+gint64 weft_stats_timeval_us            (const struct timeval *tv);
 /* The @fraction percentile (0.5 for the median) of @n values counted in
  * @buckets, within a bucket's width and never above @max_us; 0 when empty. */
 gint64 weft_stats_percentile_us         (const guint64      *buckets,

@@ -9,12 +9,6 @@
 #include "weft-backend-private.h"
 #include "weft-spell-job.h"
 
-static gint64
-timeval_us (const struct timeval *tv)
-{
-  return (gint64) tv->tv_sec * G_USEC_PER_SEC + tv->tv_usec;
-}
-
 /* Per-worker state, owned by the worker's slot thread once it runs. */
 typedef struct
 {
@@ -56,8 +50,10 @@ thread_worker_run (gpointer   worker,
                        weft_job_is_cancelled, job, out, error);
 
   getrusage (RUSAGE_THREAD, &after);
-  job->stats.cpu_user_us = timeval_us (&after.ru_utime) - timeval_us (&before.ru_utime);
-  job->stats.cpu_sys_us = timeval_us (&after.ru_stime) - timeval_us (&before.ru_stime);
+  job->stats.cpu_user_us = weft_stats_timeval_us (&after.ru_utime) -
+                            weft_stats_timeval_us (&before.ru_utime);
+  job->stats.cpu_sys_us = weft_stats_timeval_us (&after.ru_stime) -
+                           weft_stats_timeval_us (&before.ru_stime);
   job->stats.voluntary_switches = after.ru_nvcsw - before.ru_nvcsw;
   job->stats.involuntary_switches = after.ru_nivcsw - before.ru_nivcsw;
   job->stats.ipc_bytes = 0;

@@ -146,12 +146,6 @@ job_is_cancelled (gpointer data)
   return atomic_load_explicit (&check->control->cancel_job_id, memory_order_acquire) == check->job_id;
 }
 
-static gint64
-timeval_us (const struct timeval *tv)
-{
-  return (gint64) tv->tv_sec * G_USEC_PER_SEC + tv->tv_usec;
-}
-
 /* The parent must have sealed the input: an unsealed file could shrink
  * under a mapping and SIGBUS us, or change while a SAVE copies it. */
 static void
@@ -424,8 +418,10 @@ serve_job (Worker *w,
       result.message_len = end - error->message;
     }
 
-  result.stats.cpu_user_us = timeval_us (&after.ru_utime) - timeval_us (&before.ru_utime);
-  result.stats.cpu_sys_us = timeval_us (&after.ru_stime) - timeval_us (&before.ru_stime);
+  result.stats.cpu_user_us = weft_stats_timeval_us (&after.ru_utime) -
+                              weft_stats_timeval_us (&before.ru_utime);
+  result.stats.cpu_sys_us = weft_stats_timeval_us (&after.ru_stime) -
+                             weft_stats_timeval_us (&before.ru_stime);
   result.stats.voluntary_switches = after.ru_nvcsw - before.ru_nvcsw;
   result.stats.involuntary_switches = after.ru_nivcsw - before.ru_nivcsw;
   result.stats.maxrss_kb = after.ru_maxrss;
