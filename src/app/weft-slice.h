@@ -44,17 +44,23 @@ weft_slice_budget_next (WeftSliceBudget *budget)
 /* While a load or a large replacement goes in, a document takes no edits
  * but these slices (see weft_document_get_read_only()), which mark
  * themselves on the buffer for as long as they take. */
+static inline GQuark
+weft_slice_own_edit_quark (void)
+{
+  return g_quark_from_static_string ("weft-own-edit");
+}
+
 static inline void
 weft_slice_mark_own (GtkTextBuffer *buffer,
                      gboolean       own)
 {
-  g_object_set_qdata (G_OBJECT (buffer), g_quark_from_static_string ("weft-own-edit"), GINT_TO_POINTER (own));
+  g_object_set_qdata (G_OBJECT (buffer), weft_slice_own_edit_quark (), GINT_TO_POINTER (own));
 }
 
 static inline gboolean
 weft_slice_is_own_edit (GtkTextBuffer *buffer)
 {
-  return GPOINTER_TO_INT (g_object_get_qdata (G_OBJECT (buffer), g_quark_from_static_string ("weft-own-edit")));
+  return GPOINTER_TO_INT (g_object_get_qdata (G_OBJECT (buffer), weft_slice_own_edit_quark ()));
 }
 
 static inline void

@@ -672,20 +672,26 @@ weft_spell_list_languages (void)
   return languages;
 }
 
-char *
-weft_spell_dup_default_language (void)
+static char *
+dup_kept_default_language (void)
 {
   char *lang;
 
   g_mutex_lock (&default_language_lock);
   lang = g_strdup (default_language);
   g_mutex_unlock (&default_language_lock);
+  return lang;
+}
+
+char *
+weft_spell_dup_default_language (void)
+{
+  char *lang = dup_kept_default_language ();
+
   if (lang == NULL)
     {
       g_strfreev (weft_spell_list_languages ());
-      g_mutex_lock (&default_language_lock);
-      lang = g_strdup (default_language);
-      g_mutex_unlock (&default_language_lock);
+      lang = dup_kept_default_language ();
     }
   return lang;
 }

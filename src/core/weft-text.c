@@ -933,8 +933,6 @@ weft_snapshot_char_to_byte (const WeftSnapshot *snap,
   return bytes + utf8_char_to_byte (AS_LEAF (node)->data, node->n_bytes, char_off);
 }
 
-/* Shared by byte_to_char and byte_to_line: counts the chars and the
- * newlines before @byte_off, descending once to the leaf that holds it. */
 /* The leaf holding @byte_off, and where it starts in bytes, chars and
  * newlines (each out pointer may be NULL). */
 static const WeftLeaf *
@@ -975,6 +973,8 @@ find_leaf (const WeftNode *node,
   return AS_LEAF (node);
 }
 
+/* Shared by byte_to_char and byte_to_line: counts the chars and the
+ * newlines before @byte_off, descending once to the leaf that holds it. */
 static void
 count_before_byte (const WeftNode *node,
                    size_t          byte_off,
@@ -999,7 +999,6 @@ weft_snapshot_byte_to_char (const WeftSnapshot *snap,
   count_before_byte (snap->root, byte_off, &chars, &newlines);
   return chars;
 }
-
 
 void
 weft_snapshot_bytes_to_chars (const WeftSnapshot *snap,
