@@ -406,40 +406,32 @@ fill_piece (gpointer data)
   return NULL;
 }
 
-/* An input's sealed copy for the workers, made once per input (on a slot
- * thread, never the main one) and shared by every job reading it: the K
- * jobs of a sort send the same memfds, and a retry reuses them.
- *
- * The copy allocates a page of shared memory per 4 KiB, which costs more
- * than the copying: 63 MB took 45-55 ms into one memfd. Writers of one
- * memfd queue on its lock, but each memfd has its own, so a large input
- * is cut into one memfd per core, filled side by side (63 MB: ~30 ms on
- * two cores), and a worker maps them end to end. */
+/* An input's sealed copy for the workers, in at most @max_pieces memfds,
+ * each from a thread of its own: made once per input (on a slot thread,
+ * never the main one) and shared by every job reading it, so the K jobs
+ * of a sort send the same memfds, and a retry reuses them. */
 static gboolean
-make_input_memfds (WeftJobInput        *input,
-                   WeftJobInputMemfds  *out,
-                   GError             **error)
+fill_memfds (WeftJobInput        *input,
+             guint32              max_pieces,
+             WeftJobInputMemfds  *out,
+             GError             **error)
 {
   static atomic_uint_fast64_t last_serial;
   size_t len = weft_job_input_get_size (input);
-  guint32 max_pieces = 1;
   guint64 piece_len;
   guint n_pieces;
   PieceFill pieces[WEFT_JOB_INPUT_MAX_MEMFDS] = { 0 };
   GThread *threads[WEFT_JOB_INPUT_MAX_MEMFDS] = { NULL };
   gboolean ok = TRUE;
 
-  if (len >= MEMFD_PARALLEL_MIN_BYTES)
-    max_pieces = CLAMP (g_get_num_processors (), 1, WEFT_JOB_INPUT_MAX_MEMFDS);
   n_pieces = weft_ipc_cut_input (len, max_pieces, (guint64) sysconf (_SC_PAGESIZE), &piece_len);
   g_assert (n_pieces >= 1 && n_pieces <= max_pieces);
-  out->piece_len = piece_len;
 
   for (guint i = 0; i < n_pieces; i++)
     {
       pieces[i].input = input;
-      pieces[i].offset = i * out->piece_len;
-      pieces[i].len = i + 1 < n_pieces ? out->piece_len : len - pieces[i].offset;
+      pieces[i].offset = i * piece_len;
+      pieces[i].len = i + 1 < n_pieces ? piece_len : len - pieces[i].offset;
       pieces[i].fd = -1;
       /* This thread fills the first piece itself. */
       if (i > 0)
@@ -469,22 +461,37 @@ make_input_memfds (WeftJobInput        *input,
       out->fds[i] = ok ? pieces[i].fd : -1;
     }
   out->n_fds = ok ? n_pieces : 0;
+  out->piece_len = piece_len;
   if (ok)
     out->serial = atomic_fetch_add_explicit (&last_serial, 1, memory_order_relaxed) + 1;
   return ok;
 }
 
-/* An aux input (a sort's runs, a few MB at most) goes whole into one memfd.
- * No worker keeps it mapped, so it needs no serial. */
+/* A job's input. The copy allocates a page of shared memory per 4 KiB,
+ * which costs more than the copying: 63 MB took 45-55 ms into one memfd.
+ * Writers of one memfd queue on its lock, but each memfd has its own, so
+ * a large input is cut into one memfd per core, filled side by side (63 MB:
+ * ~30 ms on two cores), and a worker maps them end to end. */
+static gboolean
+make_input_memfds (WeftJobInput        *input,
+                   WeftJobInputMemfds  *out,
+                   GError             **error)
+{
+  guint32 max_pieces = 1;
+
+  if (weft_job_input_get_size (input) >= MEMFD_PARALLEL_MIN_BYTES)
+    max_pieces = CLAMP (g_get_num_processors (), 1, WEFT_JOB_INPUT_MAX_MEMFDS);
+  return fill_memfds (input, max_pieces, out, error);
+}
+
+/* An aux input (a sort's runs, a few MB at most): the protocol takes it in
+ * one memfd. */
 static gboolean
 make_aux_memfd (WeftJobInput        *input,
                 WeftJobInputMemfds  *out,
                 GError             **error)
 {
-  out->piece_len = weft_job_input_get_size (input);
-  out->fds[0] = make_sealed_memfd ("weft-job", out->piece_len, input, 0, INPUT_SEALS, NULL, error);
-  out->n_fds = out->fds[0] >= 0 ? 1 : 0;
-  return out->n_fds == 1;
+  return fill_memfds (input, 1, out, error);
 }
 
 /* The memfd a large result is written to: sparse, so its generous fixed
