@@ -13,7 +13,8 @@ struct _WeftPage
   WeftDocument      *document;
   WeftSpellController *spell;
 
-  WeftSearchBar     *search_bar;
+  WeftSearchBar     *search_bar;     /* NULL until the page is first searched */
+  GtkBox            *column;
   GtkScrolledWindow *scroller;
   GtkSourceView     *view;
   GtkProgressBar    *load_progress;
@@ -70,11 +71,19 @@ weft_page_get_spell_controller (WeftPage *self)
   return self->spell;
 }
 
+/* The bar is built the first time it is asked for: most tabs are never
+ * searched, and its widgets were a quarter of what opening a tab cost. */
 WeftSearchBar *
 weft_page_get_search_bar (WeftPage *self)
 {
   g_return_val_if_fail (WEFT_IS_PAGE (self), NULL);
 
+  if (self->search_bar == NULL)
+    {
+      self->search_bar = weft_search_bar_new (self->view);
+      gtk_box_insert_child_after (self->column, GTK_WIDGET (self->search_bar),
+                                  GTK_WIDGET (self->disk_banner));
+    }
   return self->search_bar;
 }
 
@@ -401,7 +410,6 @@ weft_page_constructed (GObject *object)
 
   gtk_text_view_set_buffer (GTK_TEXT_VIEW (self->view),
                             GTK_TEXT_BUFFER (weft_document_get_buffer (self->document)));
-  weft_search_bar_set_view (self->search_bar, self->view);
   g_signal_connect_object (self->view, "map", G_CALLBACK (on_view_map), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (self->document, "notify::loading", G_CALLBACK (on_loading_changed), self,
                            G_CONNECT_SWAPPED);
@@ -495,11 +503,10 @@ weft_page_class_init (WeftPageClass *klass)
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  g_type_ensure (WEFT_TYPE_SEARCH_BAR);
   g_type_ensure (GTK_SOURCE_TYPE_VIEW);
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/weftedit/Weft/weft-page.ui");
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
-  gtk_widget_class_bind_template_child (widget_class, WeftPage, search_bar);
+  gtk_widget_class_bind_template_child (widget_class, WeftPage, column);
   gtk_widget_class_bind_template_child (widget_class, WeftPage, scroller);
   gtk_widget_class_bind_template_child (widget_class, WeftPage, view);
   gtk_widget_class_bind_template_child (widget_class, WeftPage, load_progress);

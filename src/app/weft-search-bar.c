@@ -338,15 +338,15 @@ weft_search_bar_is_revealed (WeftSearchBar *self)
   return gtk_revealer_get_reveal_child (self->revealer);
 }
 
-void
-weft_search_bar_set_view (WeftSearchBar *self,
-                          GtkSourceView *view)
+WeftSearchBar *
+weft_search_bar_new (GtkSourceView *view)
 {
+  WeftSearchBar *self;
   GtkTextBuffer *buffer;
 
-  g_return_if_fail (WEFT_IS_SEARCH_BAR (self));
-  g_return_if_fail (self->view == NULL);
+  g_return_val_if_fail (GTK_SOURCE_IS_VIEW (view), NULL);
 
+  self = g_object_new (WEFT_TYPE_SEARCH_BAR, NULL);
   self->view = view;
   buffer = gtk_text_view_get_buffer (GTK_TEXT_VIEW (view));
   self->context = gtk_source_search_context_new (GTK_SOURCE_BUFFER (buffer), self->settings);
@@ -356,6 +356,7 @@ weft_search_bar_set_view (WeftSearchBar *self,
                            G_CALLBACK (weft_search_bar_update_count), self, G_CONNECT_SWAPPED);
   g_signal_connect_object (buffer, "mark-set",
                            G_CALLBACK (on_mark_set), self, G_CONNECT_SWAPPED);
+  return self;
 }
 
 /* Tab from the search entry goes straight to the replacement when it is

@@ -9,8 +9,7 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (WeftSearchBar, weft_search_bar, WEFT, SEARCH_BAR, GtkWidget)
 
-void     weft_search_bar_set_view       (WeftSearchBar *self,
-                                         GtkSourceView *view);
+WeftSearchBar *weft_search_bar_new     (GtkSourceView *view);
 void     weft_search_bar_begin          (WeftSearchBar *self,
                                          gboolean       with_replace);
 void     weft_search_bar_dismiss        (WeftSearchBar *self);

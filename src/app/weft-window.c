@@ -183,6 +183,7 @@ weft_window_update_spell (WeftWindow *self)
   WeftSpellController *spell = page != NULL ? weft_page_get_spell_controller (page) : NULL;
   g_autofree char *label = NULL;
   const char *error;
+  const char *tooltip;
   int n;
 
   g_assert (WEFT_IS_WINDOW (self));
@@ -201,8 +202,10 @@ weft_window_update_spell (WeftWindow *self)
     label = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d misspelled", "%d misspelled", (gulong) n), n);
   gtk_widget_set_visible (GTK_WIDGET (self->spell_label), label != NULL);
   gtk_label_set_text (self->spell_label, label != NULL ? label : "");
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->spell_label),
-                               error != NULL ? error : _("Misspelled words in this document (F7 goes to the next)"));
+  tooltip = error != NULL ? error : _("Misspelled words in this document (F7 goes to the next)");
+  /* Setting a tooltip asks the X server where the pointer is, every time. */
+  if (g_strcmp0 (tooltip, gtk_widget_get_tooltip_text (GTK_WIDGET (self->spell_label))) != 0)
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->spell_label), tooltip);
 }
 
 static void
