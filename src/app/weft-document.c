@@ -949,7 +949,7 @@ on_file_monitor_event (WeftDocument      *self,
   if (event == G_FILE_MONITOR_EVENT_ATTRIBUTE_CHANGED || event == G_FILE_MONITOR_EVENT_PRE_UNMOUNT)
     return;
   g_clear_handle_id (&self->disk_check_source, g_source_remove);
-  self->disk_check_source = g_timeout_add (150, check_disk_now, self);
+  self->disk_check_source = weft_watchdog_timeout_add (150, "checking the file on disk", check_disk_now, self, NULL);
 }
 
 /* After reading or writing the file ourselves: this is what it now is. */
@@ -1171,6 +1171,7 @@ on_file_read (GObject      *object,
       return;
     }
 
+  weft_watchdog_work_begin ();
   self->load_lines = weft_text_get_n_lines (data->mirror);
   if (!data->prepared)
     weft_document_prepare_load (self, data);
@@ -1187,8 +1188,9 @@ on_file_read (GObject      *object,
   /* The first slice now, so the first screenful shows at once; the rest
    * when the main loop is idle. */
   if (!insert_slices_step (task))
-    data->slice_source = g_idle_add_full (LOAD_PRIORITY, insert_slices,
-                                          g_object_ref (task), g_object_unref);
+    data->slice_source = weft_watchdog_idle_add (LOAD_PRIORITY, "loading a file", insert_slices,
+                                                 g_object_ref (task), g_object_unref);
+  weft_watchdog_work_end ("loading a file");
 }
 
 /* Reads the first slice of the file, so it can show while the whole is
@@ -1265,12 +1267,14 @@ on_head_read (GObject      *object,
       GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
       GtkTextIter iter;
 
+      weft_watchdog_work_begin ();
       weft_document_prepare_load (self, data);
       gtk_text_buffer_get_start_iter (buffer, &iter);
       insert_slice (buffer, &iter, data->head, 0, data->head_len);
       data->inserted = data->head_len;
       gtk_text_buffer_get_start_iter (buffer, &iter);
       gtk_text_buffer_select_range (buffer, &iter, &iter);
+      weft_watchdog_work_end ("showing a file's first lines");
     }
 
   read_task = g_task_new (self, self->load_cancellable, on_file_read, g_object_ref (task));
@@ -1640,6 +1644,7 @@ on_sorted (GObject      *object,
       return;
     }
 
+  weft_watchdog_work_begin ();
   weft_document_set_progress (self, 0.0);
   weft_document_set_applying (self, TRUE);
   data->before_state = weft_document_settle (self);
@@ -1649,6 +1654,7 @@ on_sorted (GObject      *object,
                                               g_steal_pointer (&data->sorted), data->sorted_len);
   weft_replace_start (data->replace, (WeftReplaceProgress) on_sort_progress, (WeftReplaceDone) on_sort_applied,
                       g_object_ref (task));
+  weft_watchdog_work_end ("starting to apply a sort");
 }
 
 /* Sorts the lines from the one holding @start_char to the one holding

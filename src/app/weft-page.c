@@ -5,6 +5,7 @@
 
 #include "weft-page.h"
 #include "weft-spell-controller.h"
+#include "weft-watchdog.h"
 
 struct _WeftPage
 {
@@ -123,7 +124,7 @@ weft_page_scroll_to_cursor (WeftPage *self)
    * estimated heights; once GTK has measured them (its validation runs at a
    * higher priority than this), scroll once more so the cursor stays put. */
   if (self->rescroll_source == 0)
-    self->rescroll_source = g_idle_add_full (G_PRIORITY_LOW, weft_page_rescroll, self, NULL);
+    self->rescroll_source = weft_watchdog_idle_add (G_PRIORITY_LOW, "scrolling back", weft_page_rescroll, self, NULL);
 }
 
 static void

@@ -6,6 +6,7 @@
 #include "weft-job.h"
 #include "weft-replace.h"
 #include "weft-slice.h"
+#include "weft-watchdog.h"
 
 struct _WeftReplace
 {
@@ -199,5 +200,5 @@ weft_replace_start (WeftReplace         *self,
   self->progress = progress;
   self->done = done;
   self->user_data = user_data;
-  self->source = g_idle_add_full (WEFT_SLICE_PRIORITY, replace_slices, self, NULL);
+  self->source = weft_watchdog_idle_add (WEFT_SLICE_PRIORITY, "replacing the text", replace_slices, self, NULL);
 }

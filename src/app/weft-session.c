@@ -187,7 +187,9 @@ on_write_due (gpointer user_data)
     tracked->max_source = 0;
   if (tracked->retry_source == id)
     tracked->retry_source = 0;
+  weft_watchdog_work_begin ();
   tracked_write_draft (tracked);
+  weft_watchdog_work_end ("autosaving a draft");
   return G_SOURCE_REMOVE;
 }
 
@@ -668,7 +670,7 @@ static void
 weft_session_queue_session_write (WeftSession *self)
 {
   if (self->session_source == 0)
-    self->session_source = g_idle_add_full (G_PRIORITY_LOW, write_session_now, self, NULL);
+    self->session_source = weft_watchdog_idle_add (G_PRIORITY_LOW, "saving the session", write_session_now, self, NULL);
 }
 
 void

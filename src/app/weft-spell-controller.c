@@ -329,7 +329,7 @@ add_dirty (WeftSpellController *self,
   if (self->lang == NULL)
     return;
   g_clear_handle_id (&self->debounce_source, g_source_remove);
-  self->debounce_source = g_timeout_add (DEBOUNCE_MS, on_debounce, self);
+  self->debounce_source = weft_watchdog_timeout_add (DEBOUNCE_MS, "spell-checking edits", on_debounce, self, NULL);
 }
 
 /* The first found word that ends at or after @pos. */
@@ -569,7 +569,7 @@ on_pass_done (WeftSpellPass *pass,
       schedule_work (self);
       /* Dirty lines that waited for this pass can go now. */
       if (self->dirty->len > 0 && self->debounce_source == 0)
-        self->debounce_source = g_timeout_add (DEBOUNCE_MS, on_debounce, self);
+        self->debounce_source = weft_watchdog_timeout_add (DEBOUNCE_MS, "spell-checking edits", on_debounce, self, NULL);
       notify_busy (self);
     }
   pass_info_unref (info);
@@ -851,7 +851,8 @@ static void
 schedule_work (WeftSpellController *self)
 {
   if (self->work_source == 0)
-    self->work_source = g_idle_add_full (G_PRIORITY_DEFAULT_IDLE, do_work, self, NULL);
+    self->work_source = weft_watchdog_idle_add (G_PRIORITY_DEFAULT_IDLE, "underlining misspelled words",
+                                                do_work, self, NULL);
 }
 
 /* ----------------------------------------------------------------------- */

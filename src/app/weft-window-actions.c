@@ -8,6 +8,7 @@
 #include "weft-export.h"
 #include "weft-sort-dialog.h"
 #include "weft-spell.h"
+#include "weft-watchdog.h"
 #include "weft-window-private.h"
 
 #define ZOOM_STEP 1.1
@@ -375,9 +376,11 @@ on_sort_confirmed (WeftSortDialog *dialog,
   int end_char = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "end-char"));
   WeftSortOptions options;
 
+  weft_watchdog_work_begin ();
   weft_sort_options_from_settings (self->settings, &options);
   weft_document_sort_lines_async (weft_page_get_document (page), start_char, end_char, &options, NULL,
                                   on_sort_done, g_object_ref (self));
+  weft_watchdog_work_end ("starting a sort");
 }
 
 /* Sorts the selected lines, or the whole document when nothing is selected. */

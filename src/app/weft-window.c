@@ -158,7 +158,8 @@ static void
 on_cursor_moved (WeftWindow *self)
 {
   if (self->position_source == 0)
-    self->position_source = g_idle_add_full (GDK_PRIORITY_REDRAW - 1, update_position_now, self, NULL);
+    self->position_source = weft_watchdog_idle_add (GDK_PRIORITY_REDRAW - 1, "updating the status bar",
+                                                   update_position_now, self, NULL);
 }
 
 static void
@@ -612,6 +613,7 @@ weft_window_open_file (WeftWindow *self,
       return;
     }
 
+  weft_watchdog_work_begin ();
   data = g_new0 (OpenData, 1);
   data->window = g_object_ref (self);
   data->file = g_object_ref (file);
@@ -633,6 +635,7 @@ weft_window_open_file (WeftWindow *self,
 
   weft_document_load_async (weft_page_get_document (page_of (tab_page)), file, NULL,
                             on_load_finished, data);
+  weft_watchdog_work_end ("opening a file");
 }
 
 /* Closing tabs and windows with unsaved changes. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "weft-backend-private.h"
+#include "weft-watchdog.h"
 
 struct _WeftPoolSlot
 {
@@ -91,6 +92,7 @@ dispatch_finished (gpointer data)
   self->dispatch_scheduled = FALSE;
   pthread_mutex_unlock (&self->lock);
 
+  weft_watchdog_work_begin ();
   while ((job = g_queue_pop_head (&batch)) != NULL)
     {
       WeftJobResult result = {
@@ -106,6 +108,8 @@ dispatch_finished (gpointer data)
         job->done (&result, job->user_data);
       weft_job_free (job);
     }
+
+  weft_watchdog_work_end ("handing over worker results");
 
   /* finalize_pending is set only after the last job finished; but a
    * callback may have submitted a job since (a sort's next phase), which

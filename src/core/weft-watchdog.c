@@ -25,7 +25,12 @@ struct _WeftWatchdog
   WeftWatchdogStats  stats;
   gint64             second_max[WEFT_WATCHDOG_TIMELINE];
   gint64             last_second;
+  gint64             work_started_at;  /* of the outermost open span */
+  guint              work_depth;       /* spans open, nested */
 };
+
+/* The watchdog that spans of work on this thread are reported to. */
+static _Thread_local WeftWatchdog *thread_watchdog;
 
 static gint64
 monotonic_clock (gpointer data)
@@ -129,6 +134,7 @@ weft_watchdog_new_with_clock (GMainContext      *ctx,
   g_source_set_priority (self->source, G_PRIORITY_HIGH - 100);
   g_source_set_static_name (self->source, "WeftWatchdog");
   g_source_attach (self->source, ctx);
+  thread_watchdog = self;
   return self;
 }
 
@@ -137,9 +143,116 @@ weft_watchdog_free (WeftWatchdog *self)
 {
   if (self == NULL)
     return;
+  if (thread_watchdog == self)
+    thread_watchdog = NULL;
   g_source_destroy (self->source);
   g_source_unref (self->source);
   g_free (self);
+}
+
+void
+weft_watchdog_work_begin (void)
+{
+  WeftWatchdog *self = thread_watchdog;
+
+  if (self != NULL && self->work_depth++ == 0)
+    self->work_started_at = now_us (self);
+}
+
+void
+weft_watchdog_work_end (const char *what)
+{
+  WeftWatchdog *self = thread_watchdog;
+  gint64 span_us;
+
+  if (self == NULL || self->work_depth == 0 || --self->work_depth > 0)
+    return;
+  span_us = now_us (self) - self->work_started_at;
+  if (span_us > WEFT_WATCHDOG_WORK_BUDGET_US)
+    self->stats.work_over_budget++;
+  if (span_us > self->stats.work_max_us)
+    {
+      self->stats.work_max_us = span_us;
+      self->stats.work_max_what = what;
+    }
+}
+
+typedef struct
+{
+  GSourceFunc     func;
+  gpointer        data;
+  GDestroyNotify  notify;
+  const char     *what;
+} Work;
+
+static gboolean
+run_work (gpointer user_data)
+{
+  Work *work = user_data;
+  gboolean again;
+
+  weft_watchdog_work_begin ();
+  again = work->func (work->data);
+  weft_watchdog_work_end (work->what);
+  return again;
+}
+
+static void
+work_free (gpointer user_data)
+{
+  Work *work = user_data;
+
+  if (work->notify != NULL)
+    work->notify (work->data);
+  g_free (work);
+}
+
+/* Attaches @source to the default context, named after the work it runs. */
+static guint
+attach_work (GSource        *source,
+             int             priority,
+             const char     *what,
+             GSourceFunc     func,
+             gpointer        data,
+             GDestroyNotify  notify)
+{
+  Work *work = g_new (Work, 1);
+  guint id;
+
+  work->func = func;
+  work->data = data;
+  work->notify = notify;
+  work->what = what;
+  g_source_set_priority (source, priority);
+  g_source_set_static_name (source, what);
+  g_source_set_callback (source, run_work, work, work_free);
+  id = g_source_attach (source, NULL);
+  g_source_unref (source);
+  return id;
+}
+
+guint
+weft_watchdog_idle_add (int             priority,
+                        const char     *what,
+                        GSourceFunc     func,
+                        gpointer        data,
+                        GDestroyNotify  notify)
+{
+  g_return_val_if_fail (func != NULL, 0);
+
+  return attach_work (g_idle_source_new (), priority, what, func, data, notify);
+}
+
+guint
+weft_watchdog_timeout_add (guint           interval_ms,
+                           const char     *what,
+                           GSourceFunc     func,
+                           gpointer        data,
+                           GDestroyNotify  notify)
+{
+  g_return_val_if_fail (func != NULL, 0);
+
+  return attach_work (g_timeout_source_new (interval_ms), G_PRIORITY_DEFAULT, what, func, data, notify);
 }
 
 void

@@ -19,6 +19,12 @@ typedef struct
   gint64  p50_us;
   gint64  p99_us;
   guint64 over_16ms;      /* stalls long enough to drop a frame at 60 Hz */
+  /* Weft's own work within those stalls (see weft_watchdog_work_begin()):
+   * its longest span, what that was, and how many spans overran the
+   * budget. The rest of a stall is the toolkit's: layout, drawing, input. */
+  gint64      work_max_us;
+  const char *work_max_what;  /* a static string, or NULL before any span */
+  guint64     work_over_budget;
   guint64 buckets[WEFT_STATS_N_BUCKETS];
   /* The longest stall in each of the last WEFT_WATCHDOG_TIMELINE seconds,
    * oldest first; 0 where nothing ran. */
@@ -44,6 +50,29 @@ void          weft_watchdog_free      (WeftWatchdog      *self);
 void          weft_watchdog_reset     (WeftWatchdog      *self);
 void          weft_watchdog_get_stats (WeftWatchdog      *self,
                                        WeftWatchdogStats *out_stats);
+
+/* The longest a span of Weft's own main-thread work should take. */
+#define WEFT_WATCHDOG_WORK_BUDGET_US 4000
+
+/* Marks a span of Weft's own work in a main-loop callback, for the watchdog
+ * of the calling thread's context (the one created last on this thread);
+ * without one they do nothing. @what names the work and must be a static
+ * string. Spans may nest: only the outermost one counts. */
+void          weft_watchdog_work_begin (void);
+void          weft_watchdog_work_end   (const char        *what);
+
+/* g_idle_add_full() and g_timeout_add_full() on the default context, with
+ * every dispatch of @func marked as a span of work named @what. */
+guint         weft_watchdog_idle_add    (int                priority,
+                                         const char        *what,
+                                         GSourceFunc        func,
+                                         gpointer           data,
+                                         GDestroyNotify     notify);
+guint         weft_watchdog_timeout_add (guint              interval_ms,
+                                         const char        *what,
+                                         GSourceFunc        func,
+                                         gpointer           data,
+                                         GDestroyNotify     notify);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (WeftWatchdog, weft_watchdog_free)
 

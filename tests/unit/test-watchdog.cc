@@ -128,4 +128,87 @@ TEST (WeftWatchdog, IdleLoopRecordsNoStall)
   EXPECT_EQ (stats.max_us, 0);
 }
 
+// A callback that does @ms of "Weft's own work" between the marks, on the
+// fake clock, inside a dispatch that takes 5 ms longer (the toolkit's part).
+gboolean
+WorkThenToolkit (gpointer user_data)
+{
+  weft_watchdog_work_begin ();
+  fake_now_us += GPOINTER_TO_INT (user_data) * 1000;
+  weft_watchdog_work_end (GPOINTER_TO_INT (user_data) > 4 ? "long work" : "short work");
+  fake_now_us += 5000;
+  return G_SOURCE_REMOVE;
+}
+
+TEST (WeftWatchdog, AttributesTheLongestSpanOfOwnWorkAndNamesIt)
+{
+  g_autoptr (GMainContext) ctx = g_main_context_new ();
+  g_autoptr (WeftWatchdog) watchdog = weft_watchdog_new_with_clock (ctx, FakeClock, nullptr);
+
+  RunBusy (ctx, WorkThenToolkit, 2);
+  RunBusy (ctx, WorkThenToolkit, 9);
+  RunBusy (ctx, WorkThenToolkit, 3);
+
+  WeftWatchdogStats stats;
+  weft_watchdog_get_stats (watchdog, &stats);
+  // The stall holds the toolkit's 5 ms too; the work span does not.
+  EXPECT_EQ (stats.max_us, 14000);
+  EXPECT_EQ (stats.work_max_us, 9000);
+  EXPECT_STREQ (stats.work_max_what, "long work");
+  EXPECT_EQ (stats.work_over_budget, 1u);
+
+  weft_watchdog_reset (watchdog);
+  weft_watchdog_get_stats (watchdog, &stats);
+  EXPECT_EQ (stats.work_max_us, 0);
+  EXPECT_EQ (stats.work_max_what, nullptr);
+  EXPECT_EQ (stats.work_over_budget, 0u);
+}
+
+TEST (WeftWatchdog, NestedSpansCountOnceAsTheOutermost)
+{
+  g_autoptr (GMainContext) ctx = g_main_context_new ();
+  g_autoptr (WeftWatchdog) watchdog = weft_watchdog_new_with_clock (ctx, FakeClock, nullptr);
+
+  weft_watchdog_work_begin ();
+  fake_now_us += 1000;
+  weft_watchdog_work_begin ();
+  fake_now_us += 2000;
+  weft_watchdog_work_end ("inner");
+  fake_now_us += 3000;
+  weft_watchdog_work_end ("outer");
+  // An end without a begin is ignored.
+  weft_watchdog_work_end ("stray");
+
+  WeftWatchdogStats stats;
+  weft_watchdog_get_stats (watchdog, &stats);
+  EXPECT_EQ (stats.work_max_us, 6000);
+  EXPECT_STREQ (stats.work_max_what, "outer");
+  EXPECT_EQ (stats.work_over_budget, 1u);
+}
+
+TEST (WeftWatchdog, SpansGoToThisThreadsWatchdogOnly)
+{
+  g_autoptr (GMainContext) ctx = g_main_context_new ();
+  g_autoptr (WeftWatchdog) watchdog = weft_watchdog_new_with_clock (ctx, FakeClock, nullptr);
+
+  // A thread without a watchdog of its own: its spans reach nobody, however
+  // long they take on the clock this watchdog reads.
+  GThread *other = g_thread_new ("no-watchdog", [] (gpointer) -> gpointer {
+    weft_watchdog_work_begin ();
+    fake_now_us += 7000;
+    weft_watchdog_work_end ("elsewhere");
+    return nullptr;
+  }, nullptr);
+  g_thread_join (other);
+
+  WeftWatchdogStats stats;
+  weft_watchdog_get_stats (watchdog, &stats);
+  EXPECT_EQ (stats.work_max_what, nullptr);
+
+  // Once freed, this thread's spans reach nobody either, and do not crash.
+  g_clear_pointer (&watchdog, weft_watchdog_free);
+  weft_watchdog_work_begin ();
+  weft_watchdog_work_end ("after");
+}
+
 }  // namespace
