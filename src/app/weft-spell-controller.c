@@ -11,8 +11,10 @@
 
 /* Edited lines are re-checked once typing pauses this long. */
 #define DEBOUNCE_MS       400
-/* The most main-thread time one dispatch of applying results takes. */
-#define SLICE_BUDGET_US   4000
+/* The main-thread time after which one dispatch of applying results stops:
+ * it checks the clock between steps, so half a millisecond is left for the
+ * step that crosses it within the 4 ms a dispatch may take. */
+#define SLICE_BUDGET_US   3500
 /* Results older than this many edits are dropped and redone rather than
  * shifted through every edit. */
 #define MAX_LOGGED_EDITS  4096
