@@ -88,6 +88,14 @@ weft_page_get_search_bar (WeftPage *self)
   return self->search_bar;
 }
 
+WeftSearchBar *
+weft_page_peek_search_bar (WeftPage *self)
+{
+  g_return_val_if_fail (WEFT_IS_PAGE (self), NULL);
+
+  return self->search_bar;
+}
+
 static gboolean
 weft_page_rescroll (gpointer user_data)
 {
@@ -441,8 +449,10 @@ weft_page_dispose (GObject *object)
   g_clear_handle_id (&self->rescroll_source, g_source_remove);
   g_clear_handle_id (&self->pulse_source, g_source_remove);
   g_clear_object (&self->spell);
+  /* The search bar, if built, goes with the column it is in. */
+  self->search_bar = NULL;
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_PAGE);
-  /* The template's outer box is not a bound child, so it is ours to unparent. */
+  /* Anything left is not a bound child, so it is ours to unparent. */
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
     gtk_widget_unparent (child);
   g_clear_object (&self->document);

@@ -321,8 +321,9 @@ action_find_move (GSimpleAction *action,
   WeftPage *page = weft_window_get_active_page (self);
   gboolean backward = g_str_equal (g_action_get_name (G_ACTION (action)), "find-previous");
 
-  if (page != NULL)
-    weft_search_bar_move (weft_page_get_search_bar (page), backward);
+  /* A page never searched has nothing to move to, and no bar to build. */
+  if (page != NULL && weft_page_peek_search_bar (page) != NULL)
+    weft_search_bar_move (weft_page_peek_search_bar (page), backward);
 }
 
 static void
