@@ -124,8 +124,9 @@ weft_free_aside (gpointer mem,
 
 /* Frees @input with what it caches: its memfds, its flat copy, and what
  * its class holds (a snapshot's last reference, a sort's runs). */
-static gpointer
-destroy_input (gpointer data)
+static void
+destroy_input (gpointer data,
+               gpointer unused)
 {
   WeftJobInput *input = data;
 
@@ -134,7 +135,22 @@ destroy_input (gpointer data)
     close (input->memfds.fds[i]);
   g_free (input->flat_copy);
   input->klass->finalize (input);
-  return NULL;
+}
+
+/* A pool of one thread, made on first use and kept for the process's life,
+ * frees the large inputs whose last reference the main loop's thread drops. */
+static GThreadPool *
+release_pool (void)
+{
+  static GThreadPool *pool;
+  static gsize made;
+
+  if (g_once_init_enter (&made))
+    {
+      pool = g_thread_pool_new (destroy_input, NULL, 1, FALSE, NULL);
+      g_once_init_leave (&made, 1);
+    }
+  return pool;
 }
 
 const char *
@@ -199,11 +215,13 @@ weft_job_input_unref (WeftJobInput *input)
   if (atomic_fetch_sub_explicit (&input->ref_count, 1, memory_order_acq_rel) != 1)
     return;
   /* Every class's finalize may run on any thread. Freeing a sort's runs,
-   * the last reference to which the main thread dropped, took 11 ms. */
-  if (weft_job_input_get_size (input) >= RELEASE_ASIDE_BYTES)
-    g_thread_unref (g_thread_new ("weft-release", destroy_input, input));
+   * the last reference to which the main thread dropped, took 11 ms; other
+   * threads (workers, a worker process) have no loop to keep answering. */
+  if (weft_job_input_get_size (input) >= RELEASE_ASIDE_BYTES &&
+      g_main_context_is_owner (g_main_context_default ()))
+    g_thread_pool_push (release_pool (), input, NULL);
   else
-    destroy_input (input);
+    destroy_input (input, NULL);
 }
 
 size_t

@@ -53,6 +53,7 @@ typedef struct
   const void *(*get_chunk) (WeftJobInput *input,
                             size_t        byte_off,
                             size_t       *out_len);
+  /* Frees the input; may run on any thread. */
   void        (*finalize)  (WeftJobInput *input);
 } WeftJobInputClass;
 
