@@ -6,8 +6,9 @@
 /* Large texts go in (and out) in slices of at most this many bytes (or
  * chars, for deletions), and a dispatch stops for the main loop once it has
  * used WEFT_SLICE_BUDGET_USEC: the window keeps drawing and answering while
- * a million lines come in. A dispatch may take 4 ms; the budget leaves half
- * a millisecond for a last slice that costs more than the one before. */
+ * a million lines come in. A dispatch should take at most 4 ms; the budget
+ * leaves half a millisecond for a last slice that costs more than the one
+ * before (a rare one, on a 1M-line text, takes several milliseconds alone). */
 #define WEFT_SLICE_BYTES        (16 * 1024)
 #define WEFT_SLICE_BUDGET_USEC  3500
 /* Below GTK's redraw, so every due frame is drawn between two dispatches,

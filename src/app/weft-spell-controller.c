@@ -11,9 +11,11 @@
 
 /* Edited lines are re-checked once typing pauses this long. */
 #define DEBOUNCE_MS       400
-/* The main-thread time after which one dispatch of applying results stops:
- * it checks the clock between steps, so half a millisecond is left for the
- * step that crosses it within the 4 ms a dispatch may take. */
+/* The main-thread time after which one dispatch of applying results stops.
+ * It checks the clock between steps, and leaves half a millisecond of the
+ * 4 ms a dispatch should take for the step that crosses it; one step (a
+ * span with very many words) can take longer, so 4 ms is aimed at, not
+ * promised. */
 #define SLICE_BUDGET_US   3500
 /* Results older than this many edits are dropped and redone rather than
  * shifted through every edit. */

@@ -55,9 +55,11 @@ void          weft_watchdog_get_stats (WeftWatchdog      *self,
 #define WEFT_WATCHDOG_WORK_BUDGET_US 4000
 
 /* Marks a span of Weft's own work in a main-loop callback, for the watchdog
- * of the calling thread's context (the one created last on this thread);
- * without one they do nothing. @what names the work and must be a static
- * string. Spans may nest: only the outermost one counts. */
+ * created last on the calling thread, while it lives (freeing it ends the
+ * reporting on that thread, even if an older one lives on; a watchdog is
+ * freed on the thread that made it). Without one they do nothing. @what
+ * names the work and must be a static string. Spans may nest: only the
+ * outermost one counts. */
 void          weft_watchdog_work_begin (void);
 void          weft_watchdog_work_end   (const char        *what);
 

@@ -176,14 +176,61 @@ TEST (WeftWatchdog, NestedSpansCountOnceAsTheOutermost)
   weft_watchdog_work_end ("inner");
   fake_now_us += 3000;
   weft_watchdog_work_end ("outer");
-  // An end without a begin is ignored.
+  // An end without a begin is ignored, and spans after it still count.
   weft_watchdog_work_end ("stray");
+  weft_watchdog_work_begin ();
+  fake_now_us += 8000;
+  weft_watchdog_work_end ("after");
 
   WeftWatchdogStats stats;
   weft_watchdog_get_stats (watchdog, &stats);
+  EXPECT_EQ (stats.work_max_us, 8000);
+  EXPECT_STREQ (stats.work_max_what, "after");
+  EXPECT_EQ (stats.work_over_budget, 2u);
+}
+
+struct Counted
+{
+  int ms;
+  int runs;
+  int freed;
+};
+
+gboolean
+CountedWork (gpointer data)
+{
+  auto *counted = static_cast<Counted *> (data);
+  counted->runs++;
+  fake_now_us += counted->ms * 1000;
+  return G_SOURCE_REMOVE;
+}
+
+void
+CountFree (gpointer data)
+{
+  static_cast<Counted *> (data)->freed++;
+}
+
+TEST (WeftWatchdog, SourcesAddedThroughItAreTimedAndFreedOnce)
+{
+  // The wrappers attach to the default context: watch that one.
+  g_autoptr (WeftWatchdog) watchdog = weft_watchdog_new_with_clock (nullptr, FakeClock, nullptr);
+  Counted idle = { 6, 0, 0 }, removed = { 9, 0, 0 };
+
+  weft_watchdog_idle_add (G_PRIORITY_DEFAULT, "idle work", CountedWork, &idle, CountFree);
+  guint id = weft_watchdog_timeout_add (60000, "never runs", CountedWork, &removed, CountFree);
+  while (g_main_context_iteration (nullptr, FALSE))
+    ;
+  g_source_remove (id);
+
+  WeftWatchdogStats stats;
+  weft_watchdog_get_stats (watchdog, &stats);
+  EXPECT_EQ (idle.runs, 1);
+  EXPECT_EQ (idle.freed, 1);
+  EXPECT_EQ (removed.runs, 0);
+  EXPECT_EQ (removed.freed, 1);
   EXPECT_EQ (stats.work_max_us, 6000);
-  EXPECT_STREQ (stats.work_max_what, "outer");
-  EXPECT_EQ (stats.work_over_budget, 1u);
+  EXPECT_STREQ (stats.work_max_what, "idle work");
 }
 
 TEST (WeftWatchdog, SpansGoToThisThreadsWatchdogOnly)
