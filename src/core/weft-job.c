@@ -98,16 +98,46 @@ weft_job_input_init (WeftJobInput            *input,
   input->memfds.n_fds = 0;
 }
 
-/* Big buffers and memfds are released on a thread of their own: closing
- * the memfd of a 63 MB input took 27 ms, and the last reference to an
- * input is often dropped on the main thread. */
+/* Big buffers and memfds are released on a release thread: closing the
+ * memfd of a 63 MB input took 27 ms, and the last reference to an input is
+ * often dropped on the main thread. */
 #define RELEASE_ASIDE_BYTES (1024 * 1024)
 
-static gpointer
-free_thread (gpointer mem)
+/* Something to free, and how. */
+typedef struct
 {
-  g_free (mem);
-  return NULL;
+  GDestroyNotify free_func;
+  gpointer       data;
+} Release;
+
+static void
+release (gpointer item,
+         gpointer unused)
+{
+  Release *r = item;
+
+  r->free_func (r->data);
+  g_free (r);
+}
+
+/* Frees @data with @free_func on the one thread, made on first use and
+ * kept for the process's life, that every large release goes to. */
+static void
+release_aside (GDestroyNotify free_func,
+               gpointer       data)
+{
+  static GThreadPool *pool;
+  static gsize made;
+  Release *r = g_new (Release, 1);
+
+  if (g_once_init_enter (&made))
+    {
+      pool = g_thread_pool_new (release, NULL, 1, FALSE, NULL);
+      g_once_init_leave (&made, 1);
+    }
+  r->free_func = free_func;
+  r->data = data;
+  g_thread_pool_push (pool, r, NULL);
 }
 
 void
@@ -117,7 +147,7 @@ weft_free_aside (gpointer mem,
   if (mem == NULL)
     return;
   if (size >= RELEASE_ASIDE_BYTES)
-    g_thread_unref (g_thread_new ("weft-release", free_thread, mem));
+    release_aside (g_free, mem);
   else
     g_free (mem);
 }
@@ -125,8 +155,7 @@ weft_free_aside (gpointer mem,
 /* Frees @input with what it caches: its memfds, its flat copy, and what
  * its class holds (a snapshot's last reference, a sort's runs). */
 static void
-destroy_input (gpointer data,
-               gpointer unused)
+destroy_input (gpointer data)
 {
   WeftJobInput *input = data;
 
@@ -135,22 +164,6 @@ destroy_input (gpointer data,
     close (input->memfds.fds[i]);
   g_free (input->flat_copy);
   input->klass->finalize (input);
-}
-
-/* A pool of one thread, made on first use and kept for the process's life,
- * frees the large inputs whose last reference the main loop's thread drops. */
-static GThreadPool *
-release_pool (void)
-{
-  static GThreadPool *pool;
-  static gsize made;
-
-  if (g_once_init_enter (&made))
-    {
-      pool = g_thread_pool_new (destroy_input, NULL, 1, FALSE, NULL);
-      g_once_init_leave (&made, 1);
-    }
-  return pool;
 }
 
 const char *
@@ -219,9 +232,9 @@ weft_job_input_unref (WeftJobInput *input)
    * threads (workers, a worker process) have no loop to keep answering. */
   if (weft_job_input_get_size (input) >= RELEASE_ASIDE_BYTES &&
       g_main_context_is_owner (g_main_context_default ()))
-    g_thread_pool_push (release_pool (), input, NULL);
+    release_aside (destroy_input, input);
   else
-    destroy_input (input, NULL);
+    destroy_input (input);
 }
 
 size_t

@@ -167,7 +167,7 @@ gboolean weft_job_run_save_to_fd (int                 input_fd,
                                   GBytes            **out_result,
                                   GError            **error);
 
-/* g_free(), on a thread of its own when @size is a megabyte or more:
+/* g_free(), on a release thread when @size is a megabyte or more:
  * unmapping 69 MB took 22 ms of the main thread. */
 void weft_free_aside (gpointer mem,
                       size_t   size);
