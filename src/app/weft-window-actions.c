@@ -320,10 +320,11 @@ action_find_move (GSimpleAction *action,
   WeftWindow *self = WEFT_WINDOW (user_data);
   WeftPage *page = weft_window_get_active_page (self);
   gboolean backward = g_str_equal (g_action_get_name (G_ACTION (action)), "find-previous");
-
   /* A page never searched has nothing to move to, and no bar to build. */
-  if (page != NULL && weft_page_peek_search_bar (page) != NULL)
-    weft_search_bar_move (weft_page_peek_search_bar (page), backward);
+  WeftSearchBar *bar = page != NULL ? weft_page_peek_search_bar (page) : NULL;
+
+  if (bar != NULL)
+    weft_search_bar_move (bar, backward);
 }
 
 static void
