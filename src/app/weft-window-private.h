@@ -35,6 +35,10 @@ struct _WeftWindow
   GtkRevealer          *stats_revealer;
   WeftStatsPanel       *stats_panel;
   guint                 position_source;
+  /* A page for the next new document, built while the window is idle;
+   * owned here until a tab takes it. */
+  WeftPage             *spare_page;
+  guint                 spare_source;
 
   /* Set once the user has agreed to close with unsaved changes handled. */
   guint                 close_confirmed : 1;

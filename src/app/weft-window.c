@@ -310,29 +310,62 @@ weft_window_get_session (WeftWindow *self)
   return WEFT_IS_APPLICATION (app) ? weft_application_get_session (WEFT_APPLICATION (app)) : NULL;
 }
 
-static AdwTabPage *
-weft_window_add_page_with_id (WeftWindow   *self,
-                              WeftDocument *document,
-                              const char   *session_id);
-
-static AdwTabPage *
-weft_window_add_page (WeftWindow   *self,
-                      WeftDocument *document)
+/* Building a page (its template, its view and their tooltips) was about
+ * half of what opening a file cost the main loop at once; the next one is
+ * built ahead, when the loop has nothing else to do. */
+static gboolean
+build_spare_page (gpointer user_data)
 {
-  return weft_window_add_page_with_id (self, document, NULL);
+  WeftWindow *self = user_data;
+  g_autoptr(WeftDocument) document = weft_document_new ();
+
+  self->spare_source = 0;
+  self->spare_page = g_object_ref_sink (weft_page_new (document));
+  weft_window_bind_view_settings (self, self->spare_page);
+  return G_SOURCE_REMOVE;
 }
 
-static AdwTabPage *
-weft_window_add_page_with_id (WeftWindow   *self,
-                              WeftDocument *document,
-                              const char   *session_id)
+static void
+weft_window_prepare_spare_page (WeftWindow *self)
 {
-  WeftPage *page = weft_page_new (document);
+  if (self->spare_page != NULL || self->spare_source != 0 || self->close_in_progress)
+    return;
+  self->spare_source = weft_watchdog_idle_add (G_PRIORITY_LOW, "preparing a tab", build_spare_page, self,
+                                               NULL);
+}
+
+/* A page on a new, empty document: the one built ahead if there is one. */
+static WeftPage *
+weft_window_take_new_page (WeftWindow *self)
+{
+  WeftPage *page = g_steal_pointer (&self->spare_page);
+
+  if (page == NULL)
+    {
+      g_autoptr(WeftDocument) document = weft_document_new ();
+
+      page = g_object_ref_sink (weft_page_new (document));
+      weft_window_bind_view_settings (self, page);
+    }
+  if (gtk_widget_get_mapped (GTK_WIDGET (self)))
+    weft_window_prepare_spare_page (self);
+  return page;
+}
+
+/* Adds a tab for a page from weft_window_take_new_page(), whose reference
+ * it takes; @session_id names the page's document in the session, NULL for
+ * a new one. */
+static AdwTabPage *
+weft_window_add_page (WeftWindow *self,
+                      WeftPage   *page,
+                      const char *session_id)
+{
+  g_autoptr(WeftPage) owned = page;
+  WeftDocument *document = weft_page_get_document (page);
   AdwTabPage *tab_page;
 
   g_assert (WEFT_IS_WINDOW (self));
 
-  weft_window_bind_view_settings (self, page);
   tab_page = adw_tab_view_append (self->tab_view, GTK_WIDGET (page));
 
   g_signal_connect_object (document, "notify::title", G_CALLBACK (on_document_changed), self,
@@ -441,7 +474,7 @@ void
 weft_window_restore (WeftWindow             *self,
                      const WeftSessionEntry *entry)
 {
-  g_autoptr(WeftDocument) document = NULL;
+  WeftDocument *document;
   AdwTabPage *tab_page;
   RestoreData *data;
 
@@ -451,8 +484,8 @@ weft_window_restore (WeftWindow             *self,
   if (entry->draft == NULL && entry->file != NULL && weft_window_find_file (self, entry->file) != NULL)
     return;
 
-  document = weft_document_new ();
-  tab_page = weft_window_add_page_with_id (self, document, entry->id);
+  tab_page = weft_window_add_page (self, weft_window_take_new_page (self), entry->id);
+  document = weft_page_get_document (page_of (tab_page));
   if (entry->file != NULL)
     g_object_set_data_full (G_OBJECT (page_of (tab_page)), "weft-file-coming", g_object_ref (entry->file),
                             g_object_unref);
@@ -470,12 +503,11 @@ weft_window_restore (WeftWindow             *self,
 WeftPage *
 weft_window_new_document (WeftWindow *self)
 {
-  g_autoptr(WeftDocument) document = weft_document_new ();
   AdwTabPage *tab_page;
 
   g_return_val_if_fail (WEFT_IS_WINDOW (self), NULL);
 
-  tab_page = weft_window_add_page (self, document);
+  tab_page = weft_window_add_page (self, weft_window_take_new_page (self), NULL);
   adw_tab_view_set_selected_page (self->tab_view, tab_page);
   gtk_widget_grab_focus (adw_tab_page_get_child (tab_page));
   return page_of (tab_page);
@@ -624,9 +656,7 @@ weft_window_open_file (WeftWindow *self,
     tab_page = adw_tab_view_get_selected_page (self->tab_view);
   else
     {
-      g_autoptr(WeftDocument) document = weft_document_new ();
-
-      tab_page = weft_window_add_page (self, document);
+      tab_page = weft_window_add_page (self, weft_window_take_new_page (self), NULL);
       data->new_page = TRUE;
     }
   data->tab_page = g_object_ref (tab_page);
@@ -993,6 +1023,8 @@ weft_window_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->recent_manager, self);
   g_clear_object (&self->buffer_signals);
   g_clear_handle_id (&self->position_source, g_source_remove);
+  g_clear_handle_id (&self->spare_source, g_source_remove);
+  g_clear_object (&self->spare_page);
   g_clear_object (&self->spell_signals);
   /* Actions made by g_settings_create_action() follow the settings, which
    * outlive this window; removed here, their handlers go with them rather
@@ -1003,6 +1035,13 @@ weft_window_dispose (GObject *object)
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_WINDOW);
 
   G_OBJECT_CLASS (weft_window_parent_class)->dispose (object);
+}
+
+static void
+weft_window_map (GtkWidget *widget)
+{
+  GTK_WIDGET_CLASS (weft_window_parent_class)->map (widget);
+  weft_window_prepare_spare_page (WEFT_WINDOW (widget));
 }
 
 static void
@@ -1024,6 +1063,7 @@ weft_window_class_init (WeftWindowClass *klass)
 
   object_class->constructed = weft_window_constructed;
   object_class->dispose = weft_window_dispose;
+  widget_class->map = weft_window_map;
   object_class->finalize = weft_window_finalize;
   window_class->close_request = weft_window_close_request;
 

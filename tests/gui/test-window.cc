@@ -580,6 +580,35 @@ TEST_F (WeftWindowTest, PreferencesChangeEveryOpenView)
   gtk_window_destroy (GTK_WINDOW (prefs));
 }
 
+// New tabs are built ahead while the window is idle: a tab built before a
+// preference changed still follows it, and each tab has its own document.
+TEST_F (WeftWindowTest, TabsBuiltAheadFollowLaterPreferences)
+{
+  g_autoptr (GSettings) settings = g_settings_new ("io.github.weftedit.Weft");
+  Drain ();
+
+  g_settings_set_boolean (settings, "show-line-numbers", FALSE);
+  g_settings_set_uint (settings, "tab-width", 3);
+  WeftPage *first = weft_window_new_document (window_);
+  Drain ();
+  g_settings_set_uint (settings, "tab-width", 5);
+  WeftPage *second = weft_window_new_document (window_);
+
+  EXPECT_FALSE (gtk_source_view_get_show_line_numbers (weft_page_get_view (first)));
+  EXPECT_FALSE (gtk_source_view_get_show_line_numbers (weft_page_get_view (second)));
+  EXPECT_EQ (gtk_source_view_get_tab_width (weft_page_get_view (first)), 5u);
+  EXPECT_EQ (gtk_source_view_get_tab_width (weft_page_get_view (second)), 5u);
+  EXPECT_NE (weft_page_get_document (first), weft_page_get_document (second));
+  EXPECT_EQ (weft_window_get_n_pages (window_), 2u);
+
+  Type (first, "one");
+  EXPECT_EQ (BufferText (first), "one");
+  EXPECT_EQ (BufferText (second), "");
+
+  for (const char *key : { "show-line-numbers", "tab-width" })
+    g_settings_reset (settings, key);
+}
+
 TEST_F (WeftWindowTest, ColourSchemeKeepsItsVariantInTheDark)
 {
   WeftPage *page = weft_window_new_document (window_);
