@@ -609,6 +609,24 @@ TEST_F (WeftWindowTest, TabsBuiltAheadFollowLaterPreferences)
     g_settings_reset (settings, key);
 }
 
+// A window that is never shown paints no frame to wait for: the file loads.
+TEST_F (WeftWindowTest, AWindowNotShownStillLoadsTheFile)
+{
+  WriteFile (Path ("hidden.txt"), "not shown\n");
+  WeftWindow *hidden = weft_window_new (GTK_APPLICATION (the_app));
+  g_autoptr (GFile) file = g_file_new_for_path (Path ("hidden.txt").c_str ());
+
+  weft_window_open_file (hidden, file, 0);
+  WeftPage *page = nullptr;
+  ASSERT_TRUE (WaitUntil ([&] {
+    page = weft_window_get_active_page (hidden);
+    return page != nullptr && !weft_document_get_busy (weft_page_get_document (page)) &&
+           weft_document_get_file (weft_page_get_document (page)) != nullptr;
+  }));
+  EXPECT_EQ (BufferText (page), "not shown\n");
+  gtk_window_destroy (GTK_WINDOW (hidden));
+}
+
 TEST_F (WeftWindowTest, ColourSchemeKeepsItsVariantInTheDark)
 {
   WeftPage *page = weft_window_new_document (window_);
