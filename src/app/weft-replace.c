@@ -18,13 +18,11 @@ struct _WeftReplace
   size_t              end_byte;
   size_t              old_chars_left;  /* of the old range, still to delete */
   size_t              total;           /* chars to delete plus bytes to insert */
-  /* The start of what is left of the old text (left gravity). */
-  GtkTextMark        *old_start;
-  /* Between what is left of the old text and the new text inserted so
-   * far (left gravity: insertions at it go after it) … */
+  /* Between the new text inserted so far and what is left of the old text
+   * after it (right gravity: it moves on past each insertion) … */
   GtkTextMark        *boundary;
-  /* … and the end of the new text so far (right gravity: it moves on). */
-  GtkTextMark        *new_end;
+  /* … and the end of what is left of the old text. */
+  GtkTextMark        *old_end;
   guint               source;
   WeftReplaceProgress progress;
   WeftReplaceDone     done;
@@ -43,10 +41,9 @@ replace_new (GtkTextBuffer *buffer,
   self->buffer = g_object_ref (buffer);
   self->old_chars_left = old_chars;
   gtk_text_buffer_get_iter_at_offset (buffer, &iter, (int) start_char);
-  self->old_start = g_object_ref (gtk_text_buffer_create_mark (buffer, NULL, &iter, TRUE));
+  self->boundary = g_object_ref (gtk_text_buffer_create_mark (buffer, NULL, &iter, FALSE));
   gtk_text_iter_forward_chars (&iter, (int) old_chars);
-  self->boundary = g_object_ref (gtk_text_buffer_create_mark (buffer, NULL, &iter, TRUE));
-  self->new_end = g_object_ref (gtk_text_buffer_create_mark (buffer, NULL, &iter, FALSE));
+  self->old_end = g_object_ref (gtk_text_buffer_create_mark (buffer, NULL, &iter, FALSE));
   return self;
 }
 
@@ -88,15 +85,12 @@ weft_replace_free (WeftReplace *self)
   if (self == NULL)
     return;
   g_clear_handle_id (&self->source, g_source_remove);
-  if (gtk_text_mark_get_buffer (self->old_start) != NULL)
-    gtk_text_buffer_delete_mark (self->buffer, self->old_start);
   if (gtk_text_mark_get_buffer (self->boundary) != NULL)
     gtk_text_buffer_delete_mark (self->buffer, self->boundary);
-  if (gtk_text_mark_get_buffer (self->new_end) != NULL)
-    gtk_text_buffer_delete_mark (self->buffer, self->new_end);
-  g_object_unref (self->old_start);
+  if (gtk_text_mark_get_buffer (self->old_end) != NULL)
+    gtk_text_buffer_delete_mark (self->buffer, self->old_end);
   g_object_unref (self->boundary);
-  g_object_unref (self->new_end);
+  g_object_unref (self->old_end);
   g_clear_pointer (&self->snapshot, weft_snapshot_unref);
   weft_free_aside (self->text, self->end_byte);
   g_object_unref (self->buffer);
@@ -150,7 +144,7 @@ replace_slices (gpointer user_data)
         {
           size_t len = next_slice (self);
 
-          gtk_text_buffer_get_iter_at_mark (self->buffer, &iter, self->new_end);
+          gtk_text_buffer_get_iter_at_mark (self->buffer, &iter, self->boundary);
           weft_slice_insert (self->buffer, &iter, self->scratch, (int) len);
           self->next_byte += len;
         }
@@ -159,16 +153,16 @@ replace_slices (gpointer user_data)
           GtkTextIter start;
           size_t n = MIN (self->old_chars_left, (size_t) WEFT_SLICE_BYTES);
 
-          /* From the front of the old text, not back from the boundary.
-           * GTK 4.8's text B-tree, after deleting across lines, re-adds
-           * the line sizes of every line under the lowest node holding
-           * both ends of the deletion. Back from the boundary, where the
-           * new lines keep splitting nodes, that node was often the root:
-           * one slice in ten took 20–80 ms on a 1M-line document. From
-           * the front it stays a small node, and no slice took over 5 ms. */
-          gtk_text_buffer_get_iter_at_mark (self->buffer, &start, self->old_start);
-          iter = start;
-          gtk_text_iter_forward_chars (&iter, (int) n);
+          /* From the end of the old text, away from where the new text
+           * goes in. GTK 4.8's text B-tree, after deleting across lines,
+           * re-adds the line sizes of every line under the lowest node
+           * holding both ends of the deletion. Next to the insertions,
+           * where new lines keep splitting nodes, that node was often the
+           * root: one slice in ten took 20–80 ms on a 1M-line document.
+           * Away from them it stays a small node. */
+          gtk_text_buffer_get_iter_at_mark (self->buffer, &iter, self->old_end);
+          start = iter;
+          gtk_text_iter_backward_chars (&start, (int) n);
           weft_slice_delete (self->buffer, &start, &iter);
           self->old_chars_left -= n;
         }

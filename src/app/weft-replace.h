@@ -9,10 +9,11 @@ G_BEGIN_DECLS
 
 /* Puts new text in place of chars [start_char, start_char + old_chars) of a
  * GtkTextBuffer, a slice at a time from the main loop (WEFT_SLICE_*), so a
- * million lines go in without a long frame. The new text goes in after the
- * old range while the old one is deleted from its end, so the text before
- * the range, usually what the view shows, stays as it is until the last
- * slices: the view has nothing to lay out again until then, and the buffer
+ * million lines go in without a long frame. The new text goes in at the
+ * start of the range, each slice after the one before, while the old text
+ * is deleted from its end, a slice out for each slice in. What the view
+ * shows, usually the start of the range, changes once, with the first
+ * slice, and the view has nothing to lay out again after it; the buffer
  * never holds much more than the larger of the two texts.
  *
  * The caller brackets it with an irreversible action (or a user action)

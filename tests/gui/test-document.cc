@@ -10,6 +10,7 @@ extern "C" {
 #include <adwaita.h>
 
 #include "weft-document.h"
+#include "weft-replace.h"
 }
 
 namespace {
@@ -155,6 +156,70 @@ TEST_F (WeftDocumentMirror, SnapshotIsUnaffectedByLaterEdits)
   gtk_text_buffer_insert (buffer_, &end, " and after", -1);
   EXPECT_EQ (SnapshotText (snapshot), "before");
   EXPECT_EQ (MirrorText (document_), "before and after");
+}
+
+struct ReplaceWatch
+{
+  GtkTextBuffer     *buffer;
+  const std::string *before, *old_text, *new_text, *after;
+  int                slices = 0;
+  bool               done = false;
+};
+
+// Between slices the buffer holds the text before the range, the start of
+// the new text, the start of what the range held, and the text after it.
+void
+CheckReplaceProgress (gpointer user_data, double fraction)
+{
+  auto *w = static_cast<ReplaceWatch *> (user_data);
+  const std::string text = BufferText (w->buffer);
+  w->slices++;
+
+  ASSERT_GE (text.size (), w->before->size () + w->after->size ());
+  ASSERT_EQ (text.compare (0, w->before->size (), *w->before), 0);
+  ASSERT_EQ (text.compare (text.size () - w->after->size (), w->after->size (), *w->after), 0);
+  const std::string range = text.substr (w->before->size (), text.size () - w->before->size () - w->after->size ());
+  // Only the old lines have an 'o'.
+  const size_t k = std::min (range.find ('o'), range.size ());
+  EXPECT_GT (k, 0u) << "the new text goes in first";
+  EXPECT_EQ (range.substr (0, k), w->new_text->substr (0, k));
+  EXPECT_EQ (range.substr (k), w->old_text->substr (0, range.size () - k));
+  EXPECT_GT (fraction, 0.0);
+  EXPECT_LT (fraction, 1.0);
+}
+
+void
+ReplaceDone (gpointer user_data)
+{
+  static_cast<ReplaceWatch *> (user_data)->done = true;
+}
+
+// What the view shows of a range (its start) is final from the first slice
+// on: the new text grows from there while the old text goes from its end.
+TEST (WeftReplace, NewTextGrowsFromTheStartWhileTheOldGoesFromTheEnd)
+{
+  const std::string before = "before ✓\n", after = "after\n";
+  std::string old_text, new_text;
+  for (int i = 0; i < 80000; i++)
+    old_text += "old line " + std::to_string (i) + " é\n";
+  for (int i = 0; i < 90000; i++)
+    new_text += "new " + std::to_string (90000 - i) + " ñ\n";
+  g_autoptr (GtkTextBuffer) buffer = gtk_text_buffer_new (nullptr);
+  const std::string all = before + old_text + after;
+  gtk_text_buffer_set_text (buffer, all.c_str (), (int) all.size ());
+
+  ReplaceWatch watch{ buffer, &before, &old_text, &new_text, &after };
+  const size_t old_chars = g_utf8_strlen (old_text.c_str (), (gssize) old_text.size ());
+  WeftReplace *replace = weft_replace_new_from_text (buffer, g_utf8_strlen (before.c_str (), -1), old_chars,
+                                                     g_strndup (new_text.data (), new_text.size ()),
+                                                     new_text.size ());
+  weft_replace_start (replace, CheckReplaceProgress, ReplaceDone, &watch);
+  while (!watch.done)
+    g_main_context_iteration (nullptr, TRUE);
+  weft_replace_free (replace);
+
+  EXPECT_GT (watch.slices, 1);
+  EXPECT_EQ (BufferText (buffer), before + new_text + after);
 }
 
 }  // namespace
