@@ -28,6 +28,7 @@ struct _WeftPage
   int                gutter_width;   /* reserved while a load goes in; 0: none */
   int                gutter_digits;  /* the line-number digits it was reserved for */
   guint              scroll_on_map : 1;
+  guint              read_only : 1;     /* what the view was last told */
 };
 
 G_DEFINE_FINAL_TYPE (WeftPage, weft_page, GTK_TYPE_WIDGET)
@@ -265,12 +266,17 @@ on_loading_changed (WeftPage *self)
   gboolean editable = !weft_document_get_read_only (self->document);
   GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (self->document));
 
-  if (gtk_text_view_get_cursor_visible (GTK_TEXT_VIEW (self->view)) != editable)
+  if (self->read_only == editable)
     {
-      /* The document refuses the user's edits meanwhile; the view only
-       * hides its cursor and tells assistive technologies. Not
-       * gtk_text_view_set_editable(): see weft_document_get_read_only(). */
-      gtk_text_view_set_cursor_visible (GTK_TEXT_VIEW (self->view), editable);
+      /* The document refuses the user's edits meanwhile; the view hides
+       * its cursor and tells assistive technologies. Not
+       * gtk_text_view_set_editable(): see weft_document_get_read_only().
+       * Not the cursor of a focused view either: GTK 4.8 keeps it
+       * blinking, and its blink callback aborts on an assertion if the
+       * cursor is still hidden when it comes. */
+      self->read_only = !editable;
+      gtk_text_view_set_cursor_visible (GTK_TEXT_VIEW (self->view),
+                                        editable || !gtk_widget_has_focus (GTK_WIDGET (self->view)));
       gtk_accessible_update_property (GTK_ACCESSIBLE (self->view), GTK_ACCESSIBLE_PROPERTY_READ_ONLY, !editable, -1);
       gtk_accessible_update_property (GTK_ACCESSIBLE (self->load_progress), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                       loading ? _("Loading the file") : _("Replacing the text"), -1);
