@@ -370,18 +370,18 @@ on_sort_done (GObject      *object,
 }
 
 static void
-on_sort_confirmed (WeftSortDialog *dialog,
-                   WeftPage       *page)
+on_sort_confirmed (WeftWindow *self)
 {
-  WeftWindow *self = WEFT_WINDOW (gtk_window_get_transient_for (GTK_WINDOW (dialog)));
-  int start_char = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "start-char"));
-  int end_char = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (dialog), "end-char"));
+  g_autoptr(WeftPage) page = g_weak_ref_get (&self->sort_page);
   WeftSortOptions options;
 
+  /* The tab may have been closed meanwhile. */
+  if (page == NULL)
+    return;
   weft_watchdog_work_begin ();
   weft_sort_options_from_settings (self->settings, &options);
-  weft_document_sort_lines_async (weft_page_get_document (page), start_char, end_char, &options, NULL,
-                                  on_sort_done, g_object_ref (self));
+  weft_document_sort_lines_async (weft_page_get_document (page), self->sort_start_char, self->sort_end_char,
+                                  &options, NULL, on_sort_done, g_object_ref (self));
   weft_watchdog_work_end ("starting a sort");
 }
 
@@ -396,7 +396,6 @@ action_sort_lines (GSimpleAction *action,
   GtkTextBuffer *buffer;
   GtkTextIter start, end, sample_end;
   g_autofree char *sample = NULL;
-  WeftSortDialog *dialog;
 
   if (page == NULL || weft_document_get_busy (weft_page_get_document (page)))
     return;
@@ -413,11 +412,18 @@ action_sort_lines (GSimpleAction *action,
     sample_end = end;
   sample = gtk_text_buffer_get_text (buffer, &start, &sample_end, TRUE);
 
-  dialog = weft_sort_dialog_new (GTK_WINDOW (self), sample);
-  g_object_set_data (G_OBJECT (dialog), "start-char", GINT_TO_POINTER (gtk_text_iter_get_offset (&start)));
-  g_object_set_data (G_OBJECT (dialog), "end-char", GINT_TO_POINTER (gtk_text_iter_get_offset (&end)));
-  g_signal_connect_object (dialog, "sort", G_CALLBACK (on_sort_confirmed), page, 0);
-  gtk_window_present (GTK_WINDOW (dialog));
+  g_weak_ref_set (&self->sort_page, page);
+  self->sort_start_char = gtk_text_iter_get_offset (&start);
+  self->sort_end_char = gtk_text_iter_get_offset (&end);
+  if (self->sort_dialog == NULL)
+    {
+      self->sort_dialog = g_object_ref (GTK_WINDOW (weft_sort_dialog_new (GTK_WINDOW (self), sample)));
+      g_signal_connect_object (self->sort_dialog, "sort", G_CALLBACK (on_sort_confirmed), self,
+                               G_CONNECT_SWAPPED);
+    }
+  else
+    weft_sort_dialog_set_sample (WEFT_SORT_DIALOG (self->sort_dialog), sample);
+  gtk_window_present (self->sort_dialog);
 }
 
 static void

@@ -39,6 +39,12 @@ struct _WeftWindow
    * owned here until a tab takes it. */
   WeftPage             *spare_page;
   guint                 spare_source;
+  /* Sort Lines: its dialog (a reference of ours, hidden between uses) and
+   * what it sorts. */
+  GtkWindow            *sort_dialog;
+  GWeakRef              sort_page;
+  int                   sort_start_char;
+  int                   sort_end_char;
 
   /* Set once the user has agreed to close with unsaved changes handled. */
   guint                 close_confirmed : 1;

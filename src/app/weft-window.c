@@ -1076,6 +1076,13 @@ weft_window_dispose (GObject *object)
   g_clear_handle_id (&self->position_source, g_source_remove);
   g_clear_handle_id (&self->spare_source, g_source_remove);
   g_clear_object (&self->spare_page);
+  /* Kept hidden between sorts, it goes with the window. */
+  if (self->sort_dialog != NULL)
+    {
+      gtk_window_destroy (self->sort_dialog);
+      g_clear_object (&self->sort_dialog);
+    }
+  g_weak_ref_clear (&self->sort_page);
   g_clear_object (&self->spell_signals);
   /* Actions made by g_settings_create_action() follow the settings, which
    * outlive this window; removed here, their handlers go with them rather

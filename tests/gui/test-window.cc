@@ -1263,7 +1263,23 @@ TEST_F (WeftWindowTest, SortLinesDialogPreviewsAndSortsTheSelection)
   gtk_widget_activate (GTK_WIDGET (sort));
 
   ASSERT_TRUE (WaitUntil ([&] { return BufferText (page) == "header\napple\nbanana\ncherry\nfooter\n"; }));
+  ASSERT_TRUE (WaitUntil ([&] { return !gtk_widget_get_mapped (GTK_WIDGET (dialog)); }));
+
+  // The same dialog comes back for the next sort, previewing its lines.
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_busy (weft_page_get_document (page)); }));
+  g_settings_set_boolean (settings, "sort-reverse", TRUE);
+  gtk_text_buffer_get_iter_at_line (buffer, &start, 0);
+  gtk_text_buffer_get_iter_at_line (buffer, &end, 3);
+  gtk_text_buffer_select_range (buffer, &start, &end);
+  Activate ("sort-lines");
+  ASSERT_EQ (WaitForMappedWindow ("WeftSortDialog"), dialog);
+  EXPECT_TRUE (ShowsText (GTK_WIDGET (dialog), "header\nbanana\napple"));
+  EXPECT_FALSE (ShowsText (GTK_WIDGET (dialog), "cherry"));
+  gtk_widget_activate (GTK_WIDGET (sort));
+  ASSERT_TRUE (WaitUntil ([&] { return BufferText (page) == "header\nbanana\napple\ncherry\nfooter\n"; }));
+
   g_settings_reset (settings, "sort-collation");
+  g_settings_reset (settings, "sort-reverse");
 }
 
 struct JobOutcome
