@@ -310,6 +310,18 @@ weft_window_get_session (WeftWindow *self)
   return WEFT_IS_APPLICATION (app) ? weft_application_get_session (WEFT_APPLICATION (app)) : NULL;
 }
 
+/* A page on a new, empty document, following the view settings; the
+ * caller owns it. */
+static WeftPage *
+weft_window_build_page (WeftWindow *self)
+{
+  g_autoptr(WeftDocument) document = weft_document_new ();
+  WeftPage *page = g_object_ref_sink (weft_page_new (document));
+
+  weft_window_bind_view_settings (self, page);
+  return page;
+}
+
 /* Building a page (its template, its view and their tooltips) was about
  * half of what opening a file cost the main loop at once; the next one is
  * built ahead, when the loop has nothing else to do. */
@@ -317,11 +329,9 @@ static gboolean
 build_spare_page (gpointer user_data)
 {
   WeftWindow *self = user_data;
-  g_autoptr(WeftDocument) document = weft_document_new ();
 
   self->spare_source = 0;
-  self->spare_page = g_object_ref_sink (weft_page_new (document));
-  weft_window_bind_view_settings (self, self->spare_page);
+  self->spare_page = weft_window_build_page (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -341,12 +351,7 @@ weft_window_take_new_page (WeftWindow *self)
   WeftPage *page = g_steal_pointer (&self->spare_page);
 
   if (page == NULL)
-    {
-      g_autoptr(WeftDocument) document = weft_document_new ();
-
-      page = g_object_ref_sink (weft_page_new (document));
-      weft_window_bind_view_settings (self, page);
-    }
+    page = weft_window_build_page (self);
   if (gtk_widget_get_mapped (GTK_WIDGET (self)))
     weft_window_prepare_spare_page (self);
   return page;
