@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "gui-wait.h"
+
 extern "C" {
 #include <adwaita.h>
 
@@ -214,8 +216,7 @@ TEST (WeftReplace, NewTextGrowsFromTheStartWhileTheOldGoesFromTheEnd)
                                                      g_strndup (new_text.data (), new_text.size ()),
                                                      new_text.size ());
   weft_replace_start (replace, CheckReplaceProgress, ReplaceDone, &watch);
-  while (!watch.done)
-    g_main_context_iteration (nullptr, TRUE);
+  ASSERT_TRUE (WaitUntil ([&] { return watch.done; }));
   weft_replace_free (replace);
 
   EXPECT_GT (watch.slices, 1);
