@@ -1655,6 +1655,32 @@ TEST_F (WeftWindowTest, SpellUnderlinesFarWordsOnlyOnceTheViewIsNear)
   EXPECT_EQ (weft_spell_controller_get_n_misspelled (spell), 2);
 }
 
+// Once a large text is in, GTK measures every line of it in the background,
+// which takes seconds; words must be underlined meanwhile, not after it.
+// GTK gives a line no height until it has measured it.
+TEST_F (WeftWindowTest, SpellUnderlinesWhileTheViewStillMeasuresLines)
+{
+  std::string line;
+  for (int i = 0; i < 40; i++)
+    line += "the quick brown fox jumps over ";
+  std::string text = "teh start\n";
+  for (int i = 0; i < 5000; i++)
+    text += line + "\n";
+  WriteFile (Path ("measured.txt"), text);
+  WeftPage *page = Open (Path ("measured.txt"));
+  GtkTextView *view = GTK_TEXT_VIEW (weft_page_get_view (page));
+  GtkTextIter end;
+  int y = 0, height = -1;
+
+  ASSERT_TRUE (WaitUntil ([&] { return !Underlined (page).empty (); }));
+  gtk_text_buffer_get_end_iter (BufferOf (page), &end);
+  gtk_text_iter_set_line_offset (&end, 0);
+  gtk_text_iter_backward_line (&end);
+  gtk_text_view_get_line_yrange (view, &end, &y, &height);
+  EXPECT_EQ (height, 0) << "the last line was measured before the first word was underlined";
+  EXPECT_EQ (Underlined (page).front (), "teh");
+}
+
 TEST_F (WeftWindowTest, SpellCanBeTurnedOff)
 {
   WriteFile (Path ("off.txt"), "teh dgo\n");
