@@ -9,6 +9,7 @@
 #include "weft-backend.h"
 #include "weft-file.h"
 #include "weft-session.h"
+#include "weft-slice.h"
 
 #define SESSION_FILE "session.ini"
 
@@ -665,12 +666,16 @@ write_session_now (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Many changes in a row (opening ten files) make one write. */
+/* Many changes in a row (opening ten files) make one write. Not as a low
+ * idle: GtkTextView measures a large text just opened for seconds to
+ * minutes, and a tab opened meanwhile would be missing from the session
+ * if Weft were killed before the end of it. */
 static void
 weft_session_queue_session_write (WeftSession *self)
 {
   if (self->session_source == 0)
-    self->session_source = weft_watchdog_idle_add (G_PRIORITY_LOW, "saving the session", write_session_now, self, NULL);
+    self->session_source = weft_watchdog_idle_add (WEFT_SLICE_PRIORITY, "saving the session", write_session_now,
+                                                   self, NULL);
 }
 
 void

@@ -1655,30 +1655,57 @@ TEST_F (WeftWindowTest, SpellUnderlinesFarWordsOnlyOnceTheViewIsNear)
   EXPECT_EQ (weft_spell_controller_get_n_misspelled (spell), 2);
 }
 
-// Once a large text is in, GTK measures every line of it in the background,
-// which takes seconds; words must be underlined meanwhile, not after it.
-// GTK gives a line no height until it has measured it.
-TEST_F (WeftWindowTest, SpellUnderlinesWhileTheViewStillMeasuresLines)
+// A text GTK takes seconds to measure once it is in (it measures every line
+// in the background): 6 MB of long lines, the first one short.
+std::string
+SlowToMeasureText (const std::string &first_line)
 {
   std::string line;
   for (int i = 0; i < 40; i++)
     line += "the quick brown fox jumps over ";
-  std::string text = "teh start\n";
+  std::string text = first_line + "\n";
   for (int i = 0; i < 5000; i++)
     text += line + "\n";
-  WriteFile (Path ("measured.txt"), text);
-  WeftPage *page = Open (Path ("measured.txt"));
-  GtkTextView *view = GTK_TEXT_VIEW (weft_page_get_view (page));
+  return text;
+}
+
+// The height of the document's last line: 0 until GTK has measured it.
+int
+LastLineHeight (WeftPage *page)
+{
   GtkTextIter end;
   int y = 0, height = -1;
 
-  ASSERT_TRUE (WaitUntil ([&] { return !Underlined (page).empty (); }));
   gtk_text_buffer_get_end_iter (BufferOf (page), &end);
   gtk_text_iter_set_line_offset (&end, 0);
   gtk_text_iter_backward_line (&end);
-  gtk_text_view_get_line_yrange (view, &end, &y, &height);
-  EXPECT_EQ (height, 0) << "the last line was measured before the first word was underlined";
+  gtk_text_view_get_line_yrange (GTK_TEXT_VIEW (weft_page_get_view (page)), &end, &y, &height);
+  return height;
+}
+
+// Words are underlined while GTK measures, not after it.
+TEST_F (WeftWindowTest, SpellUnderlinesWhileTheViewStillMeasuresLines)
+{
+  WriteFile (Path ("measured.txt"), SlowToMeasureText ("teh start"));
+  WeftPage *page = Open (Path ("measured.txt"));
+
+  ASSERT_TRUE (WaitUntil ([&] { return !Underlined (page).empty (); }));
+  EXPECT_EQ (LastLineHeight (page), 0) << "the last line was measured before the first word was underlined";
   EXPECT_EQ (Underlined (page).front (), "teh");
+}
+
+// Nor does the session wait for it: a tab opened meanwhile is in the session
+// file, for a restart after kill -9.
+TEST_F (WeftAutosaveTest, TheSessionListsATabOpenedWhileALargeTextIsMeasured)
+{
+  WriteFile (Path ("measured.txt"), SlowToMeasureText ("start"));
+  WriteFile (Path ("second.txt"), "second\n");
+  WeftPage *large = Open (Path ("measured.txt"));
+  Open (Path ("second.txt"));
+  g_autofree char *session_path = g_build_filename (weft_session_get_dir (session_), "session.ini", nullptr);
+
+  ASSERT_TRUE (WaitUntil ([&] { return ReadFile (session_path).find ("second.txt") != std::string::npos; }));
+  EXPECT_EQ (LastLineHeight (large), 0) << "the session was written only once the large text was measured";
 }
 
 TEST_F (WeftWindowTest, SpellCanBeTurnedOff)
