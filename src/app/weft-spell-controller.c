@@ -6,7 +6,6 @@
 #include <errno.h>
 
 #include "weft-application.h"
-#include "weft-slice.h"
 #include "weft-spell-controller.h"
 #include "weft-spell-pass.h"
 
@@ -856,15 +855,16 @@ do_work (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* At the priority of a load's slices: an idle one would wait behind
- * GtkTextView measuring every line of a text just opened, which keeps the
- * main thread busy for seconds on a 10 MB file and minutes at a million
- * lines, and no word would be underlined until it is done. */
+/* As a default idle, GtkTextView's background measuring of the lines of a
+ * text just opened comes first: underlines wait for it (13 s for 10 MB).
+ * At the priority of a load's slices they came within 3 s, but on a
+ * million lines with words misspelled on every one, sorting and typing
+ * then stalled far longer, for reasons not yet found. */
 static void
 schedule_work (WeftSpellController *self)
 {
   if (self->work_source == 0)
-    self->work_source = weft_watchdog_idle_add (WEFT_SLICE_PRIORITY, "underlining misspelled words",
+    self->work_source = weft_watchdog_idle_add (G_PRIORITY_DEFAULT_IDLE, "underlining misspelled words",
                                                 do_work, self, NULL);
 }
 

@@ -1656,7 +1656,7 @@ TEST_F (WeftWindowTest, SpellUnderlinesFarWordsOnlyOnceTheViewIsNear)
 }
 
 // A text GTK takes seconds to measure once it is in (it measures every line
-// in the background): 6 MB of long lines, the first one short.
+// in the background): 6 MB of long lines after a short first one.
 std::string
 SlowToMeasureText (const std::string &first_line)
 {
@@ -1683,19 +1683,8 @@ LastLineHeight (WeftPage *page)
   return height;
 }
 
-// Words are underlined while GTK measures, not after it.
-TEST_F (WeftWindowTest, SpellUnderlinesWhileTheViewStillMeasuresLines)
-{
-  WriteFile (Path ("measured.txt"), SlowToMeasureText ("teh start"));
-  WeftPage *page = Open (Path ("measured.txt"));
-
-  ASSERT_TRUE (WaitUntil ([&] { return !Underlined (page).empty (); }));
-  EXPECT_EQ (LastLineHeight (page), 0) << "the last line was measured before the first word was underlined";
-  EXPECT_EQ (Underlined (page).front (), "teh");
-}
-
-// Nor does the session wait for it: a tab opened meanwhile is in the session
-// file, for a restart after kill -9.
+// The session does not wait for GTK to measure a large text: a tab opened
+// meanwhile is in the session file, for a restart after kill -9.
 TEST_F (WeftAutosaveTest, TheSessionListsATabOpenedWhileALargeTextIsMeasured)
 {
   WriteFile (Path ("measured.txt"), SlowToMeasureText ("start"));
