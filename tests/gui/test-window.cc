@@ -965,6 +965,48 @@ TEST_F (WeftAutosaveTest, AnInjectedErrorIsSaidOnceAndSavingResumesByItself)
   g_settings_reset (settings_, "autosave-to-file");
 }
 
+// A text GTK takes seconds to measure once it is in (it measures every line
+// in the background): 6 MB of long lines.
+std::string
+SlowToMeasureText ()
+{
+  std::string line;
+  for (int i = 0; i < 40; i++)
+    line += "the quick brown fox jumps over ";
+  std::string text;
+  for (int i = 0; i < 5000; i++)
+    text += line + "\n";
+  return text;
+}
+
+// The height of the document's last line: 0 until GTK has measured it.
+int
+LastLineHeight (WeftPage *page)
+{
+  GtkTextIter end;
+  int y = 0, height = -1;
+
+  gtk_text_buffer_get_end_iter (GTK_TEXT_BUFFER (weft_document_get_buffer (weft_page_get_document (page))), &end);
+  gtk_text_iter_set_line_offset (&end, 0);
+  gtk_text_iter_backward_line (&end);
+  gtk_text_view_get_line_yrange (GTK_TEXT_VIEW (weft_page_get_view (page)), &end, &y, &height);
+  return height;
+}
+
+// The session does not wait for GTK to measure a large text: a tab opened
+// meanwhile is in the session file, for a restart after kill -9.
+TEST_F (WeftAutosaveTest, TheSessionListsATabOpenedWhileALargeTextIsMeasured)
+{
+  WriteFile (Path ("measured.txt"), SlowToMeasureText ());
+  WriteFile (Path ("second.txt"), "second\n");
+  WeftPage *large = Open (Path ("measured.txt"));
+  Open (Path ("second.txt"));
+  g_autofree char *session_path = g_build_filename (weft_session_get_dir (session_), "session.ini", nullptr);
+
+  ASSERT_TRUE (WaitUntil ([&] { return ReadFile (session_path).find ("second.txt") != std::string::npos; }));
+  EXPECT_EQ (LastLineHeight (large), 0) << "the session was written only once the large text was measured";
+}
+
 static GtkButton *
 FindButton (GtkWidget *widget, const char *label)
 {
@@ -1653,48 +1695,6 @@ TEST_F (WeftWindowTest, SpellUnderlinesFarWordsOnlyOnceTheViewIsNear)
   EXPECT_STREQ (selected, "dgo");
   ASSERT_TRUE (WaitUntil ([&] { return Underlined (page) == Words{ "teh", "dgo" }; }));
   EXPECT_EQ (weft_spell_controller_get_n_misspelled (spell), 2);
-}
-
-// A text GTK takes seconds to measure once it is in (it measures every line
-// in the background): 6 MB of long lines after a short first one.
-std::string
-SlowToMeasureText (const std::string &first_line)
-{
-  std::string line;
-  for (int i = 0; i < 40; i++)
-    line += "the quick brown fox jumps over ";
-  std::string text = first_line + "\n";
-  for (int i = 0; i < 5000; i++)
-    text += line + "\n";
-  return text;
-}
-
-// The height of the document's last line: 0 until GTK has measured it.
-int
-LastLineHeight (WeftPage *page)
-{
-  GtkTextIter end;
-  int y = 0, height = -1;
-
-  gtk_text_buffer_get_end_iter (BufferOf (page), &end);
-  gtk_text_iter_set_line_offset (&end, 0);
-  gtk_text_iter_backward_line (&end);
-  gtk_text_view_get_line_yrange (GTK_TEXT_VIEW (weft_page_get_view (page)), &end, &y, &height);
-  return height;
-}
-
-// The session does not wait for GTK to measure a large text: a tab opened
-// meanwhile is in the session file, for a restart after kill -9.
-TEST_F (WeftAutosaveTest, TheSessionListsATabOpenedWhileALargeTextIsMeasured)
-{
-  WriteFile (Path ("measured.txt"), SlowToMeasureText ("start"));
-  WriteFile (Path ("second.txt"), "second\n");
-  WeftPage *large = Open (Path ("measured.txt"));
-  Open (Path ("second.txt"));
-  g_autofree char *session_path = g_build_filename (weft_session_get_dir (session_), "session.ini", nullptr);
-
-  ASSERT_TRUE (WaitUntil ([&] { return ReadFile (session_path).find ("second.txt") != std::string::npos; }));
-  EXPECT_EQ (LastLineHeight (large), 0) << "the session was written only once the large text was measured";
 }
 
 TEST_F (WeftWindowTest, SpellCanBeTurnedOff)
