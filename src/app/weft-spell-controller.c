@@ -7,7 +7,9 @@
 
 #include "weft-application.h"
 #include "weft-spell-controller.h"
+#include "weft-misspellings.h"
 #include "weft-spell-pass.h"
+#include "weft-slice.h"
 
 /* Edited lines are re-checked once typing pauses this long. */
 #define DEBOUNCE_MS       400
@@ -20,10 +22,14 @@
 /* Results older than this many edits are dropped and redone rather than
  * shifted through every edit. */
 #define MAX_LOGGED_EDITS  4096
+/* Results merged at a time: 2,048 words take 0.1-0.2 ms here. */
+#define MERGE_BATCH       2048
 /* Underlines are drawn only this many chars either side of what the view
  * shows: tagging a range makes the view lay its lines out again, and
- * tagging a whole large document would have it lay out all of it. */
-#define NEAR_VIEW_CHARS   (256 * 1024)
+ * tagging a whole large document would have it lay out all of it. Drawing
+ * runs above GTK's measuring of lines, so it keeps up with scrolling, and
+ * a few screens ahead are enough. */
+#define NEAR_VIEW_CHARS   (32 * 1024)
 
 /* One edit of the buffer, in chars, as the buffer's signals report it. */
 typedef struct
@@ -38,21 +44,16 @@ typedef struct
   int start, end;   /* chars, current buffer coordinates */
 } Span;
 
-/* A misspelled word, in current buffer chars. */
-typedef struct
-{
-  int      start, end;
-  gboolean drawn;    /* underlined in the buffer */
-} Found;
-
 typedef struct _PassInfo PassInfo;
 
 /* Results of one job waiting to be merged into the found words. */
 typedef struct
 {
   PassInfo *info;
-  guint64   start_byte, end_byte;  /* the span checked, in the snapshot */
+  guint64   next_byte, end_byte;   /* the part of the span checked not merged
+                                    * yet, in the snapshot */
   GArray   *ranges;                /* WeftSpellRange, snapshot bytes */
+  guint     next;                  /* the first range not merged yet */
 } Pending;
 
 /* A pass in flight, and what its results need to be placed: the snapshot
@@ -93,7 +94,7 @@ struct _WeftSpellController
   GArray          *dirty;      /* Span: edited since last checked */
   /* Every misspelled word known, in text order, kept in step with edits;
    * only those near the view are underlined, the rest as it scrolls there. */
-  GArray          *found;      /* Found */
+  WeftMisspellings *found;
   GtkAdjustment   *vadjustment;  /* weak: the view's, watched for scrolling */
   gboolean         full_pass_wanted;
 
@@ -339,52 +340,6 @@ add_dirty (WeftSpellController *self,
   self->debounce_source = weft_watchdog_timeout_add (DEBOUNCE_MS, "spell-checking edits", on_debounce, self, NULL);
 }
 
-/* The first found word that ends at or after @pos. */
-static guint
-found_search (WeftSpellController *self,
-              int                  pos)
-{
-  guint lo = 0, hi = self->found->len;
-
-  while (lo < hi)
-    {
-      guint mid = lo + (hi - lo) / 2;
-
-      if (g_array_index (self->found, Found, mid).end < pos)
-        lo = mid + 1;
-      else
-        hi = mid;
-    }
-  return lo;
-}
-
-/* Moves the found words through an edit. A word the edit touches (inside,
- * or right at either end) is forgotten: its line is dirty and is checked
- * again, which also clears its underline. */
-static void
-shift_found (WeftSpellController *self,
-             int                  pos,
-             int                  n_deleted,
-             int                  n_inserted)
-{
-  guint i = found_search (self, pos), out = i;
-
-  for (; i < self->found->len; i++)
-    {
-      Found f = g_array_index (self->found, Found, i);
-
-      if (pos <= f.end && pos + n_deleted >= f.start)
-        continue;
-      if (pos < f.start)
-        {
-          f.start += n_inserted - n_deleted;
-          f.end += n_inserted - n_deleted;
-        }
-      g_array_index (self->found, Found, out++) = f;
-    }
-  g_array_set_size (self->found, out);
-}
-
 static void
 record_edit (WeftSpellController *self,
              int                  pos,
@@ -427,7 +382,7 @@ record_edit (WeftSpellController *self,
         }
     }
 
-  shift_found (self, pos, n_deleted, n_inserted);
+  weft_misspellings_edit (self->found, pos, n_deleted, n_inserted);
 
   if (self->edits->len > MAX_LOGGED_EDITS)
     weft_spell_controller_restart (self);
@@ -550,9 +505,9 @@ on_chunk_done (WeftSpellPass              *pass,
 
   p = g_new0 (Pending, 1);
   p->info = pass_info_ref (info);
-  p->start_byte = checked_start;
   p->end_byte = result->checked_end_byte;
   p->ranges = g_array_ref (result->misspelled);
+  p->next_byte = checked_start;
   g_queue_push_tail (&self->pending, p);
   schedule_work (self);
 }
@@ -721,52 +676,63 @@ get_near_view (WeftSpellController *self,
 }
 
 static void
-draw_found (WeftSpellController *self,
-            Found               *f)
+draw_found (WeftSpellController       *self,
+            const WeftMisspellingIter *iter)
 {
+  WeftMisspelling f = weft_misspellings_get (self->found, iter);
   GtkTextIter a, b;
 
-  gtk_text_buffer_get_iter_at_offset (self->buffer, &a, f->start);
-  gtk_text_buffer_get_iter_at_offset (self->buffer, &b, f->end);
+  gtk_text_buffer_get_iter_at_offset (self->buffer, &a, f.start);
+  gtk_text_buffer_get_iter_at_offset (self->buffer, &b, f.end);
   gtk_text_buffer_apply_tag (self->buffer, self->tag, &a, &b);
-  f->drawn = TRUE;
+  weft_misspellings_set_drawn (self->found, iter);
   self->maybe_underlined = TRUE;
 }
 
-/* Replaces the found words of one job's span with its results. */
-static void
-merge_pending (WeftSpellController *self,
-               Pending             *p)
+/* Replaces the found words of the next part of one job's span with its
+ * results: at most MERGE_BATCH words, so that a dispatch stays short even
+ * when a job's span holds hundreds of thousands of unknown words (a job
+ * covers up to an eighth of a worker's share of the text). TRUE when the
+ * whole span is in. */
+static gboolean
+merge_batch (WeftSpellController *self,
+             Pending             *p)
 {
   PassInfo *info = p->info;
-  g_autoptr (GArray) words = g_array_sized_new (FALSE, FALSE, sizeof (Found), p->ranges->len);
-  guint n_offs = 2 + 2 * p->ranges->len;
+  guint n_words = MIN (MERGE_BATCH, p->ranges->len - p->next);
+  gboolean last_batch = p->next + n_words == p->ranges->len;
+  g_autoptr (GArray) words = g_array_sized_new (FALSE, FALSE, sizeof (WeftMisspelling), n_words);
+  guint n_offs = 2 + 2 * n_words;
   g_autofree size_t *offs = g_new (size_t, n_offs);
   g_autofree size_t *chars = g_new (size_t, n_offs);
   GtkTextIter a, b;
-  int s, e;
-  guint first, last;
-  gboolean drawn = FALSE;
+  int s, e, clear_end;
+  gboolean drawn;
 
-  /* The span's ends and each word's, in text order, converted in one walk:
-   * a span of a document full of unknown words holds tens of thousands. */
-  offs[0] = p->start_byte;
-  for (guint i = 0; i < p->ranges->len; i++)
+  /* This part of the span runs from where the last one ended to the start
+   * of the next part's first word: the parts tile the span, and a word
+   * never straddles two. Its ends and each word's, in text order, are
+   * converted in one walk. */
+  offs[0] = p->next_byte;
+  for (guint i = 0; i < n_words; i++)
     {
-      const WeftSpellRange *r = &g_array_index (p->ranges, WeftSpellRange, i);
+      const WeftSpellRange *r = &g_array_index (p->ranges, WeftSpellRange, p->next + i);
 
       offs[1 + 2 * i] = r->byte_off;
       offs[2 + 2 * i] = r->byte_off + r->byte_len;
     }
-  offs[n_offs - 1] = p->end_byte;
+  offs[n_offs - 1] = last_batch ? p->end_byte
+                                : g_array_index (p->ranges, WeftSpellRange, p->next + n_words).byte_off;
   weft_snapshot_bytes_to_chars (info->snap, offs, n_offs, chars);
+  p->next += n_words;
+  p->next_byte = offs[n_offs - 1];
 
   s = map_pos (self, info->seq, (int) chars[0], TRUE);
   e = map_pos (self, info->seq, (int) chars[n_offs - 1], FALSE);
 
-  for (guint i = 0; i < p->ranges->len; i++)
+  for (guint i = 0; i < n_words; i++)
     {
-      Found f = { 0 };
+      WeftMisspelling f = { 0 };
 
       f.start = (int) chars[1 + 2 * i];
       f.end = (int) chars[2 + 2 * i];
@@ -774,26 +740,22 @@ merge_pending (WeftSpellController *self,
         g_array_append_val (words, f);
     }
 
-  /* The old words of the span go, and their underlines with them. */
-  first = found_search (self, s);
-  while (first < self->found->len && g_array_index (self->found, Found, first).start < s)
-    first++;
-  for (last = first; last < self->found->len && g_array_index (self->found, Found, last).start < e; last++)
-    drawn |= g_array_index (self->found, Found, last).drawn;
-  g_array_remove_range (self->found, first, last - first);
-  g_array_insert_vals (self->found, first, words->data, words->len);
+  /* The old words of the part go, and their underlines with them. */
+  weft_misspellings_replace (self->found, s, e, (const WeftMisspelling *) (void *) words->data, words->len,
+                             &drawn, &clear_end);
 
   /* Removing a tag has the view lay out every line in the range again,
    * underlined or not: only where there is one (an underline can outlive
    * its word, which an edit made the text forget). */
   gtk_text_buffer_get_iter_at_offset (self->buffer, &a, s);
-  gtk_text_buffer_get_iter_at_offset (self->buffer, &b, e);
+  gtk_text_buffer_get_iter_at_offset (self->buffer, &b, clear_end);
   if (drawn || gtk_text_iter_has_tag (&a, self->tag) ||
       (gtk_text_iter_forward_to_tag_toggle (&a, self->tag) && gtk_text_iter_compare (&a, &b) < 0))
     {
       gtk_text_buffer_get_iter_at_offset (self->buffer, &a, s);
       gtk_text_buffer_remove_tag (self->buffer, self->tag, &a, &b);
     }
+  return last_batch;
 }
 
 /* Merges results until the budget is spent; TRUE when all are in. */
@@ -803,12 +765,11 @@ apply_some (WeftSpellController *self,
 {
   Pending *p;
 
-  while ((p = g_queue_pop_head (&self->pending)) != NULL)
+  while ((p = g_queue_peek_head (&self->pending)) != NULL)
     {
       /* When its edits are no longer known, the span is checked again. */
-      if (p->info->seq >= self->log_base)
-        merge_pending (self, p);
-      pending_free (p);
+      if (p->info->seq < self->log_base || merge_batch (self, p))
+        pending_free (g_queue_pop_head (&self->pending));
       if (g_get_monotonic_time () > deadline)
         return FALSE;
     }
@@ -823,16 +784,20 @@ draw_near_view (WeftSpellController *self,
 {
   int lo, hi;
 
-  get_near_view (self, &lo, &hi);
-  for (guint i = found_search (self, lo), n = 0; i < self->found->len; i++)
-    {
-      Found *f = &g_array_index (self->found, Found, i);
+  WeftMisspellingIter iter;
+  guint n = 0;
 
-      if (f->start >= hi)
+  get_near_view (self, &lo, &hi);
+  for (gboolean more = weft_misspellings_search (self->found, lo, &iter); more;
+       more = weft_misspellings_next (self->found, &iter))
+    {
+      WeftMisspelling f = weft_misspellings_get (self->found, &iter);
+
+      if (f.start >= hi)
         break;
-      if (f->drawn)
+      if (f.drawn)
         continue;
-      draw_found (self, f);
+      draw_found (self, &iter);
       if ((++n & 7) == 0 && g_get_monotonic_time () > deadline)
         return FALSE;
     }
@@ -850,21 +815,22 @@ do_work (gpointer user_data)
   self->work_source = 0;
   /* The count once every result is in. */
   if (self->passes->len == 0 && self->lang != NULL)
-    set_n_misspelled (self, (int) self->found->len);
+    set_n_misspelled (self, (int) weft_misspellings_get_size (self->found));
   notify_busy (self);
   return G_SOURCE_REMOVE;
 }
 
-/* As a default idle, GtkTextView's background measuring of the lines of a
- * text just opened comes first: underlines wait for it (13 s for 10 MB).
- * At the priority of a load's slices they came within 3 s, but on a
- * million lines with words misspelled on every one, sorting and typing
- * then stalled far longer, for reasons not yet found. */
+/* Above GtkTextView's background measuring of the lines of a text just
+ * opened, at the priority of a load's slices: as a default idle, no word
+ * was underlined until all of it was measured (13 s for 10 MB of prose).
+ * Each dispatch stays within SLICE_BUDGET_US, since results go in
+ * MERGE_BATCH words at a time, into a set where that costs the same
+ * anywhere in the text (weft-misspellings.h). */
 static void
 schedule_work (WeftSpellController *self)
 {
   if (self->work_source == 0)
-    self->work_source = weft_watchdog_idle_add (G_PRIORITY_DEFAULT_IDLE, "underlining misspelled words",
+    self->work_source = weft_watchdog_idle_add (WEFT_SLICE_PRIORITY, "underlining misspelled words",
                                                 do_work, self, NULL);
 }
 
@@ -916,7 +882,7 @@ weft_spell_controller_restart (WeftSpellController *self)
           gtk_text_buffer_remove_tag (self->buffer, self->tag, &start, &end);
           self->maybe_underlined = FALSE;
         }
-      g_array_set_size (self->found, 0);
+      weft_misspellings_clear (self->found);
       g_clear_handle_id (&self->work_source, g_source_remove);
       set_n_misspelled (self, -1);
       set_error (self, NULL);
@@ -949,7 +915,7 @@ on_bulk_edit_changed (WeftSpellController *self)
       /* Edits are not followed while it lasts: the words found go, and
        * the underlines left are cleared as the next pass's results land. */
       cancel_all (self);
-      g_array_set_size (self->found, 0);
+      weft_misspellings_clear (self->found);
     }
   else
     weft_spell_controller_restart (self);
@@ -1111,14 +1077,8 @@ accept_word (WeftSpellController *self,
     return;
   word = g_strdup (self->word);
   gtk_text_buffer_remove_tag (self->buffer, self->tag, &start, &end);
-  {
-    int s = gtk_text_iter_get_offset (&start), e = gtk_text_iter_get_offset (&end);
-    guint first = found_search (self, s), last = first;
-
-    while (last < self->found->len && g_array_index (self->found, Found, last).start < e)
-      last++;
-    g_array_remove_range (self->found, first, last - first);
-  }
+  weft_misspellings_replace (self->found, gtk_text_iter_get_offset (&start), gtk_text_iter_get_offset (&end),
+                             NULL, 0, NULL, NULL);
 
   if (persist)
     {
@@ -1208,13 +1168,13 @@ weft_spell_controller_move (WeftSpellController *self,
 {
   GtkTextIter iter, end;
   GtkTextMark *insert;
-  Found *f = NULL;
+  WeftMisspellingIter at;
+  WeftMisspelling f;
   int pos;
-  guint i;
 
   g_return_val_if_fail (WEFT_IS_SPELL_CONTROLLER (self), FALSE);
 
-  if (self->found->len == 0)
+  if (weft_misspellings_get_size (self->found) == 0)
     return FALSE;
   insert = gtk_text_buffer_get_insert (self->buffer);
   gtk_text_buffer_get_iter_at_mark (self->buffer, &iter, insert);
@@ -1223,28 +1183,32 @@ weft_spell_controller_move (WeftSpellController *self,
     {
       /* A word the cursor is at but has not selected yet comes first;
        * after the last word, the first of the text. */
-      for (i = found_search (self, pos); i < self->found->len && f == NULL; i++)
-        {
-          Found *g = &g_array_index (self->found, Found, i);
+      gboolean more;
 
-          if (g->start > pos || (g->start == pos && !gtk_text_buffer_get_has_selection (self->buffer)))
-            f = g;
+      for (more = weft_misspellings_search (self->found, pos, &at); more;
+           more = weft_misspellings_next (self->found, &at))
+        {
+          f = weft_misspellings_get (self->found, &at);
+          if (f.start > pos || (f.start == pos && !gtk_text_buffer_get_has_selection (self->buffer)))
+            break;
         }
-      if (f == NULL)
-        f = &g_array_index (self->found, Found, 0);
+      if (!more)
+        weft_misspellings_first (self->found, &at);
     }
   else
     {
       /* The last word that ends before the cursor (not the one it is in);
        * before the first word, the last of the text. */
-      i = found_search (self, pos);
-      f = &g_array_index (self->found, Found, i > 0 ? i - 1 : self->found->len - 1);
+      weft_misspellings_search (self->found, pos, &at);
+      if (!weft_misspellings_prev (self->found, &at))
+        weft_misspellings_last (self->found, &at);
     }
 
-  if (!f->drawn)
-    draw_found (self, f);
-  gtk_text_buffer_get_iter_at_offset (self->buffer, &iter, f->start);
-  gtk_text_buffer_get_iter_at_offset (self->buffer, &end, f->end);
+  f = weft_misspellings_get (self->found, &at);
+  if (!f.drawn)
+    draw_found (self, &at);
+  gtk_text_buffer_get_iter_at_offset (self->buffer, &iter, f.start);
+  gtk_text_buffer_get_iter_at_offset (self->buffer, &end, f.end);
   gtk_text_buffer_select_range (self->buffer, &iter, &end);
   if (self->view != NULL)
     gtk_text_view_scroll_to_mark (GTK_TEXT_VIEW (self->view), insert, 0.1, FALSE, 0, 0);
@@ -1270,7 +1234,7 @@ weft_spell_controller_dup_word_at (WeftSpellController *self,
 static void
 on_scrolled (WeftSpellController *self)
 {
-  if (self->found->len > 0)
+  if (weft_misspellings_get_size (self->found) > 0)
     schedule_work (self);
 }
 
@@ -1338,7 +1302,7 @@ weft_spell_controller_finalize (GObject *object)
   g_clear_pointer (&self->passes, g_ptr_array_unref);
   g_clear_pointer (&self->edits, g_array_unref);
   g_clear_pointer (&self->dirty, g_array_unref);
-  g_clear_pointer (&self->found, g_array_unref);
+  g_clear_pointer (&self->found, weft_misspellings_free);
   g_free (self->lang);
   g_free (self->word);
   g_free (self->error);
@@ -1396,7 +1360,7 @@ weft_spell_controller_init (WeftSpellController *self)
 {
   self->edits = g_array_new (FALSE, FALSE, sizeof (Edit));
   self->dirty = g_array_new (FALSE, FALSE, sizeof (Span));
-  self->found = g_array_new (FALSE, FALSE, sizeof (Found));
+  self->found = weft_misspellings_new ();
   self->passes = g_ptr_array_new_with_free_func ((GDestroyNotify) pass_info_unref);
   g_queue_init (&self->pending);
   self->n_misspelled = -1;
