@@ -102,6 +102,7 @@ struct _WeftSpellController
   guint            work_source;
 
   int              n_misspelled;
+  gboolean         counting;
 
   /* The context menu. */
   GMenu           *menu;
@@ -122,6 +123,7 @@ enum {
   PROP_0,
   PROP_N_MISSPELLED,
   PROP_BUSY,
+  PROP_COUNTING,
   PROP_ERROR,
   N_PROPS
 };
@@ -641,6 +643,16 @@ submit_dirty (WeftSpellController *self)
 /* Drawing, a slice at a time                                              */
 
 static void
+set_counting (WeftSpellController *self,
+              gboolean             counting)
+{
+  if (self->counting == counting)
+    return;
+  self->counting = counting;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_COUNTING]);
+}
+
+static void
 set_n_misspelled (WeftSpellController *self,
                   int                  n)
 {
@@ -815,7 +827,10 @@ do_work (gpointer user_data)
   self->work_source = 0;
   /* The count once every result is in. */
   if (self->passes->len == 0 && self->lang != NULL)
-    set_n_misspelled (self, (int) weft_misspellings_get_size (self->found));
+    {
+      set_n_misspelled (self, (int) weft_misspellings_get_size (self->found));
+      set_counting (self, FALSE);
+    }
   notify_busy (self);
   return G_SOURCE_REMOVE;
 }
@@ -885,16 +900,20 @@ weft_spell_controller_restart (WeftSpellController *self)
       weft_misspellings_clear (self->found);
       g_clear_handle_id (&self->work_source, g_source_remove);
       set_n_misspelled (self, -1);
+      set_counting (self, FALSE);
       set_error (self, NULL);
       notify_busy (self);
       return;
     }
+  set_counting (self, TRUE);
   if (bulk_edit (self))
     return;
 
   snap = weft_document_dup_snapshot (self->document);
   /* A full pass: it clears every old underline as its results land. */
   start_pass (self, snap, 0, (int) weft_snapshot_get_n_chars (snap));
+  if (self->passes->len == 0)
+    schedule_work (self);   /* none started: count what there is */
 }
 
 char *
@@ -916,6 +935,7 @@ on_bulk_edit_changed (WeftSpellController *self)
        * the underlines left are cleared as the next pass's results land. */
       cancel_all (self);
       weft_misspellings_clear (self->found);
+      set_counting (self, self->lang != NULL);
     }
   else
     weft_spell_controller_restart (self);
@@ -1146,6 +1166,14 @@ weft_spell_controller_get_busy (WeftSpellController *self)
   return self->passes->len > 0 || self->work_source != 0 || self->dirty->len > 0;
 }
 
+gboolean
+weft_spell_controller_get_counting (WeftSpellController *self)
+{
+  g_return_val_if_fail (WEFT_IS_SPELL_CONTROLLER (self), FALSE);
+
+  return self->counting;
+}
+
 const char *
 weft_spell_controller_get_language (WeftSpellController *self)
 {
@@ -1326,6 +1354,9 @@ weft_spell_controller_get_property (GObject    *object,
     case PROP_BUSY:
       g_value_set_boolean (value, weft_spell_controller_get_busy (self));
       break;
+    case PROP_COUNTING:
+      g_value_set_boolean (value, self->counting);
+      break;
     case PROP_ERROR:
       g_value_set_string (value, self->error);
       break;
@@ -1348,6 +1379,9 @@ weft_spell_controller_class_init (WeftSpellControllerClass *klass)
                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_BUSY] =
     g_param_spec_boolean ("busy", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_COUNTING] =
+    g_param_spec_boolean ("counting", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   properties[PROP_ERROR] =
     g_param_spec_string ("error", NULL, NULL, NULL,

@@ -21,6 +21,9 @@ WeftSpellController *weft_spell_controller_new              (WeftDocument       
 int                  weft_spell_controller_get_n_misspelled (WeftSpellController *self);
 /* TRUE while a pass runs or results are still being applied. */
 gboolean             weft_spell_controller_get_busy         (WeftSpellController *self);
+/* TRUE while the whole text is being checked (opened, reloaded, sorted, a
+ * new language or word list) and the count is not known yet. */
+gboolean             weft_spell_controller_get_counting     (WeftSpellController *self);
 /* The language checked ("en_US"), NULL when none is available. */
 const char          *weft_spell_controller_get_language     (WeftSpellController *self);
 /* Why checking does not work right now (no dictionary, a worker that

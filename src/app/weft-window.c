@@ -198,6 +198,9 @@ weft_window_update_spell (WeftWindow *self)
   n = weft_spell_controller_get_n_misspelled (spell);
   if (error != NULL)
     label = g_strdup (error);
+  else if (weft_spell_controller_get_counting (spell))
+    /* TRANSLATORS: in the status bar, while the whole document is checked */
+    label = g_strdup (_("Checking spelling…"));
   else if (n >= 0)
     /* TRANSLATORS: in the status bar: how many words are underlined as misspelled */
     label = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d misspelled", "%d misspelled", (gulong) n), n);
@@ -1189,6 +1192,8 @@ weft_window_init (WeftWindow *self)
   g_signal_group_connect_object (self->spell_signals, "notify::n-misspelled",
                                  G_CALLBACK (weft_window_update_spell), self, G_CONNECT_SWAPPED);
   g_signal_group_connect_object (self->spell_signals, "notify::error",
+                                 G_CALLBACK (weft_window_update_spell), self, G_CONNECT_SWAPPED);
+  g_signal_group_connect_object (self->spell_signals, "notify::counting",
                                  G_CALLBACK (weft_window_update_spell), self, G_CONNECT_SWAPPED);
 
   self->recent_manager = gtk_recent_manager_get_default ();

@@ -1723,7 +1723,10 @@ TEST_F (WeftWindowTest, SpellCanBeTurnedOff)
   EXPECT_TRUE (Underlined (page).empty ());
   EXPECT_EQ (weft_spell_controller_get_n_misspelled (weft_page_get_spell_controller (page)), -1);
   Activate ("spell-check");
+  // No count until the text is checked again, not the old one nor 0.
+  EXPECT_TRUE (ShowsText (GTK_WIDGET (window_), "Checking spelling…"));
   ASSERT_TRUE (WaitUntil ([&] { return Underlined (page).size () == 2; }));
+  ASSERT_TRUE (WaitUntil ([&] { return ShowsText (GTK_WIDGET (window_), "2 misspelled"); }));
 }
 
 }  // namespace
