@@ -794,9 +794,8 @@ static gboolean
 draw_near_view (WeftSpellController *self,
                 gint64               deadline)
 {
-  int lo, hi;
-
   WeftMisspellingIter iter;
+  int lo, hi;
   guint n = 0;
 
   get_near_view (self, &lo, &hi);
