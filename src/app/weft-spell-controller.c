@@ -821,11 +821,15 @@ do_work (gpointer user_data)
   WeftSpellController *self = user_data;
   gint64 deadline = g_get_monotonic_time () + SLICE_BUDGET_US;
 
-  if (!apply_some (self, deadline) || !draw_near_view (self, deadline))
+  /* Words merged already are drawn before more are merged, and those
+   * merged now right after: underlines near the view do not wait for a
+   * whole text's results. */
+  if (!draw_near_view (self, deadline) || !apply_some (self, deadline) || !draw_near_view (self, deadline))
     return G_SOURCE_CONTINUE;
   self->work_source = 0;
-  /* The count once every result is in. */
-  if (self->passes->len == 0 && self->lang != NULL)
+  /* The count once every result is in, not while a load or a replacement
+   * runs (a cancelled pass ends then, with none). */
+  if (self->passes->len == 0 && self->lang != NULL && !bulk_edit (self))
     {
       set_n_misspelled (self, (int) weft_misspellings_get_size (self->found));
       set_counting (self, FALSE);

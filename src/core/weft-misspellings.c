@@ -5,8 +5,9 @@
 
 #include "weft-misspellings.h"
 
-/* A block splits in two halves above BLOCK_MAX words: inserting into one
- * moves at most that many, and an edit walks at most one block's words. */
+/* A block over BLOCK_MAX words is split in pieces of at most half that:
+ * inserting into one moves at most that many, and an edit walks at most one
+ * block's words. */
 #define BLOCK_MAX   4096
 
 /* A word as stored: 8 bytes, not the 12 of a WeftMisspelling, since a
@@ -270,31 +271,40 @@ block_remove (Block *block,
   block->len -= n;
 }
 
-/* Splits block @i in halves while it is over BLOCK_MAX words. */
+/* Where piece @k of @n starts when @len words are cut into @n pieces whose
+ * sizes differ by at most one. */
+static guint
+piece_start (guint len,
+             guint n,
+             guint k)
+{
+  return (guint) (((guint64) len * k + n - 1) / n);
+}
+
+/* Splits block @i, when it is over BLOCK_MAX words, into as many blocks of
+ * at most BLOCK_MAX / 2 words as it takes. */
 static void
 split_block (WeftMisspellings *self,
              guint             i)
 {
   Block *block = block_at (self, i);
+  guint len = block->len, n_pieces;
 
-  while (block->len > BLOCK_MAX)
+  if (len <= BLOCK_MAX)
+    return;
+  n_pieces = (len + BLOCK_MAX / 2 - 1) / (BLOCK_MAX / 2);
+  for (guint k = 1; k < n_pieces; k++)
     {
-      guint keep = block->len / 2;
-      Block *rest = block_new (block->delta);
+      guint from = piece_start (len, n_pieces, k);
+      Block *piece = block_new (block->delta);
 
-      block_open (rest, 0, block->len - keep);
-      memcpy (rest->words, &block->words[keep], rest->len * sizeof (Word));
-      block->len = keep;
-      block->room = (keep + BLOCK_ROOM - 1) / BLOCK_ROOM * BLOCK_ROOM;
-      block->words = g_renew (Word, block->words, block->room);
-      g_ptr_array_insert (self->blocks, (int) i + 1, rest);
-      if (keep <= BLOCK_MAX)
-        {
-          /* The second half may still be too large. */
-          i++;
-          block = rest;
-        }
+      block_open (piece, 0, piece_start (len, n_pieces, k + 1) - from);
+      memcpy (piece->words, &block->words[from], piece->len * sizeof (Word));
+      g_ptr_array_insert (self->blocks, (int) (i + k), piece);
     }
+  block->len = piece_start (len, n_pieces, 1);
+  block->room = (block->len + BLOCK_ROOM - 1) / BLOCK_ROOM * BLOCK_ROOM;
+  block->words = g_renew (Word, block->words, block->room);
 }
 
 void
