@@ -247,6 +247,15 @@ weft_misspellings_set_drawn (WeftMisspellings          *self,
   word_at (block_at (self, iter->block), iter->index)->len_drawn |= 1;
 }
 
+/* Gives @block room for @n words, a multiple of BLOCK_ROOM. */
+static void
+block_set_room (Block *block,
+                guint  n)
+{
+  block->room = (n + BLOCK_ROOM - 1) / BLOCK_ROOM * BLOCK_ROOM;
+  block->words = g_renew (Word, block->words, block->room);
+}
+
 /* Makes room for @n words at @index. */
 static void
 block_open (Block *block,
@@ -254,10 +263,7 @@ block_open (Block *block,
             guint  n)
 {
   if (block->len + n > block->room)
-    {
-      block->room = (block->len + n + BLOCK_ROOM - 1) / BLOCK_ROOM * BLOCK_ROOM;
-      block->words = g_renew (Word, block->words, block->room);
-    }
+    block_set_room (block, block->len + n);
   memmove (&block->words[index + n], &block->words[index], (block->len - index) * sizeof (Word));
   block->len += n;
 }
@@ -303,8 +309,50 @@ split_block (WeftMisspellings *self,
       g_ptr_array_insert (self->blocks, (int) (i + k), piece);
     }
   block->len = piece_start (len, n_pieces, 1);
-  block->room = (block->len + BLOCK_ROOM - 1) / BLOCK_ROOM * BLOCK_ROOM;
-  block->words = g_renew (Word, block->words, block->room);
+  block_set_room (block, block->len);
+}
+
+/* Removes the words from @at on that start before @limit, block by block,
+ * and leaves @at on the first word left after them, or the end. When
+ * @drawn and @last_end are given, they gather whether a word removed was
+ * drawn and the greatest end among them; when not, a block whose words all
+ * go is dropped without a look at each. */
+static void
+remove_before (WeftMisspellings    *self,
+               WeftMisspellingIter *at,
+               int                  limit,
+               gboolean            *drawn,
+               int                 *last_end)
+{
+  while (at->block < self->blocks->len)
+    {
+      Block *block = block_at (self, at->block);
+      guint stop;
+
+      if (drawn == NULL && at->index == 0 && key (block, block->len - 1, FALSE) < limit)
+        stop = block->len;   /* a whole block inside a large deletion */
+      else
+        {
+          for (stop = at->index; stop < block->len && key (block, stop, FALSE) < limit; stop++)
+            {
+              if (drawn == NULL)
+                continue;
+              *drawn |= word_at (block, stop)->len_drawn & 1;
+              *last_end = MAX (*last_end, key (block, stop, TRUE));
+            }
+        }
+      block_remove (block, at->index, stop - at->index);
+      self->n_words -= stop - at->index;
+      if (block->len == 0)
+        {
+          g_ptr_array_remove_index (self->blocks, at->block);
+          continue;
+        }
+      if (at->index < block->len)
+        return;   /* the words left here start at or after @limit */
+      at->block++;
+      at->index = 0;
+    }
 }
 
 void
@@ -324,30 +372,8 @@ weft_misspellings_replace (WeftMisspellings      *self,
   g_return_if_fail (self != NULL);
   g_return_if_fail (n_words == 0 || words != NULL);
 
-  /* The old words go, block by block. */
   locate (self, start, FALSE, &at);
-  while (at.block < self->blocks->len)
-    {
-      guint stop;
-
-      block = block_at (self, at.block);
-      for (stop = at.index; stop < block->len && key (block, stop, FALSE) < end; stop++)
-        {
-          drawn |= word_at (block, stop)->len_drawn & 1;
-          last_end = MAX (last_end, key (block, stop, TRUE));
-        }
-      block_remove (block, at.index, stop - at.index);
-      self->n_words -= stop - at.index;
-      if (block->len == 0)
-        {
-          g_ptr_array_remove_index (self->blocks, at.block);
-          continue;
-        }
-      if (at.index < block->len)
-        break;   /* the words left here start at or after @end */
-      at.block++;
-      at.index = 0;
-    }
+  remove_before (self, &at, end, &drawn, &last_end);
   if (any_drawn != NULL)
     *any_drawn = drawn;
   if (removed_end != NULL)
@@ -399,30 +425,7 @@ weft_misspellings_edit (WeftMisspellings *self,
    * it, words are touched until the first that starts after the deleted
    * text; it and every word after it move. */
   locate (self, pos, TRUE, &at);
-  while (at.block < self->blocks->len)
-    {
-      Block *block = block_at (self, at.block);
-      guint stop;
-
-      if (at.index == 0 && key (block, block->len - 1, FALSE) <= pos + n_deleted)
-        {
-          /* A whole block inside a large deletion. */
-          self->n_words -= block->len;
-          g_ptr_array_remove_index (self->blocks, at.block);
-          continue;
-        }
-      for (stop = at.index; stop < block->len && key (block, stop, FALSE) <= pos + n_deleted; stop++)
-        ;
-      block_remove (block, at.index, stop - at.index);
-      self->n_words -= stop - at.index;
-      if (at.index < block->len)
-        break;
-      if (block->len == 0)
-        g_ptr_array_remove_index (self->blocks, at.block);
-      else
-        at.block++;
-      at.index = 0;
-    }
+  remove_before (self, &at, pos + n_deleted + 1, NULL, NULL);
   if (shift == 0 || at.block >= self->blocks->len)
     return;
 
