@@ -96,7 +96,6 @@ struct _WeftSpellController
    * only those near the view are underlined, the rest as it scrolls there. */
   WeftMisspellings *found;
   GtkAdjustment   *vadjustment;  /* weak: the view's, watched for scrolling */
-  gboolean         full_pass_wanted;
 
   guint            debounce_source;
   guint            work_source;
@@ -713,7 +712,8 @@ merge_batch (WeftSpellController *self,
   PassInfo *info = p->info;
   guint n_words = MIN (MERGE_BATCH, p->ranges->len - p->next);
   gboolean last_batch = p->next + n_words == p->ranges->len;
-  g_autoptr (GArray) words = g_array_sized_new (FALSE, FALSE, sizeof (WeftMisspelling), n_words);
+  g_autofree WeftMisspelling *words = g_new (WeftMisspelling, n_words);
+  guint n_kept = 0;
   guint n_offs = 2 + 2 * n_words;
   g_autofree size_t *offs = g_new (size_t, n_offs);
   g_autofree size_t *chars = g_new (size_t, n_offs);
@@ -744,17 +744,14 @@ merge_batch (WeftSpellController *self,
 
   for (guint i = 0; i < n_words; i++)
     {
-      WeftMisspelling f = { 0 };
+      WeftMisspelling f = { (int) chars[1 + 2 * i], (int) chars[2 + 2 * i], FALSE };
 
-      f.start = (int) chars[1 + 2 * i];
-      f.end = (int) chars[2 + 2 * i];
       if (map_word (self, info->seq, &f.start, &f.end))
-        g_array_append_val (words, f);
+        words[n_kept++] = f;
     }
 
   /* The old words of the part go, and their underlines with them. */
-  weft_misspellings_replace (self->found, s, e, (const WeftMisspelling *) (void *) words->data, words->len,
-                             &drawn, &clear_end);
+  weft_misspellings_replace (self->found, s, e, words, n_kept, &drawn, &clear_end);
 
   /* Removing a tag has the view lay out every line in the range again,
    * underlined or not: only where there is one (an underline can outlive
