@@ -10,7 +10,8 @@ accessibility bus activatable, as on a GNOME desktop):
 For each editor and each generated file it records: time to the first
 screenful and to fully loaded, main-loop stalls during the load (_NET_WM_PING
 round trips every 10 ms), key-to-paint latency while typing at the end
-(XTest + DAMAGE), the stalls of Ctrl+End and Ctrl+Home, peak RSS; for Weft
+(XTest + DAMAGE) and the stalls of Ctrl+End and Ctrl+Home, both right after
+the load and again once the editor has gone idle, peak RSS; for Weft
 also sorting the whole document and undoing it, and with --compare running
 Compare from the stats panel (--backend picks threads or processes, as in
 Preferences). It prints a side-by-side
@@ -192,15 +193,22 @@ def measure(editor, path, probe, args):
         time.sleep(args.settle)
         m["load"] = Probe.stop_ping(ping)
 
-        # Ctrl+End, type at the end, Ctrl+Home.
-        for phase, keys, count, interval in (("scroll_end", ["ctrl+End"], 1, 1500),
-                                             ("typing", ["a", "b", "c", "space"], args.keys, 80),
-                                             ("scroll_start", ["ctrl+Home"], 1, 1500)):
-            ping = probe.start_ping(window)
-            keyed = probe.run("keys", window, count, interval, *keys)
-            time.sleep(0.3)
-            m[phase] = Probe.stop_ping(ping)
-            m[phase]["keys"] = keyed
+        # Ctrl+End, type at the end, Ctrl+Home: right after the load, and
+        # again once the editor has gone idle. Weft is editable once its
+        # progress bar has gone, while GTK still measures every line in the
+        # background; GNOME Text Editor is idle by the time it is loaded.
+        # The second round compares the two in the same state.
+        for suffix in ("", "_idle"):
+            if suffix:
+                m["idle_ms"] = last_busy_ms(app.pid, probe, 900) - t0
+            for phase, keys, count, interval in (("scroll_end", ["ctrl+End"], 1, 1500),
+                                                 ("typing", ["a", "b", "c", "space"], args.keys, 80),
+                                                 ("scroll_start", ["ctrl+Home"], 1, 1500)):
+                ping = probe.start_ping(window)
+                keyed = probe.run("keys", window, count, interval, *keys)
+                time.sleep(0.3)
+                m[phase + suffix] = Probe.stop_ping(ping)
+                m[phase + suffix]["keys"] = keyed
 
         # Before the sort, which only Weft does: the same work for both.
         m["peak_rss_kib"] = peak_rss_kib(app.pid)
@@ -277,20 +285,25 @@ def records(editor, n_lines, size, runs):
 
     times("gui-first-screenful", [r["first_screenful_ms"] for r in runs])
     times("gui-loaded", [r["loaded_ms"] for r in runs])
+    times("gui-idle", [r["idle_ms"] for r in runs])
     out.append(dict(base, bench="gui-load-stalls", **stall_fields(runs, "load")))
-    lat = [r["typing"]["keys"]["latency"] for r in runs]
-    out.append(dict(base, bench="gui-key-to-paint", median_ms=statistics.median(l["p50"] for l in lat),
-                    min_ms=min(l["min"] for l in lat), max_ms=max(l["max"] for l in lat),
-                    p99_ms=statistics.median(l["p99"] for l in lat), keys=sum(l["n"] for l in lat),
-                    timeouts=sum(r["typing"]["keys"]["timeouts"] for r in runs),
-                    stall_p99_ms=statistics.median(r["typing"]["rtt"]["p99"] for r in runs),
-                    stall_max_ms=max(r["typing"]["rtt"]["max"] for r in runs)))
-    for phase in ("scroll_end", "scroll_start"):
-        lat = [r[phase]["keys"]["latency"] for r in runs]
-        out.append(dict(base, bench="gui-" + phase.replace("_", "-"),
-                        median_ms=statistics.median(l["max"] for l in lat),
-                        min_ms=min(l["max"] for l in lat), max_ms=max(l["max"] for l in lat),
-                        stall_max_ms=max(r[phase]["rtt"]["max"] for r in runs)))
+    # Rows without a suffix: right after the load; "-idle": once the editor
+    # has gone idle.
+    for suffix in ("", "_idle"):
+        name = suffix.replace("_", "-")
+        lat = [r["typing" + suffix]["keys"]["latency"] for r in runs]
+        out.append(dict(base, bench="gui-key-to-paint" + name, median_ms=statistics.median(l["p50"] for l in lat),
+                        min_ms=min(l["min"] for l in lat), max_ms=max(l["max"] for l in lat),
+                        p99_ms=statistics.median(l["p99"] for l in lat), keys=sum(l["n"] for l in lat),
+                        timeouts=sum(r["typing" + suffix]["keys"]["timeouts"] for r in runs),
+                        stall_p99_ms=statistics.median(r["typing" + suffix]["rtt"]["p99"] for r in runs),
+                        stall_max_ms=max(r["typing" + suffix]["rtt"]["max"] for r in runs)))
+        for phase in ("scroll_end", "scroll_start"):
+            lat = [r[phase + suffix]["keys"]["latency"] for r in runs]
+            out.append(dict(base, bench="gui-" + phase.replace("_", "-") + name,
+                            median_ms=statistics.median(l["max"] for l in lat),
+                            min_ms=min(l["max"] for l in lat), max_ms=max(l["max"] for l in lat),
+                            stall_max_ms=max(r[phase + suffix]["rtt"]["max"] for r in runs)))
     rss = [r["peak_rss_kib"] / 1024.0 for r in runs]
     extra = {}
     if all("peak_rss_after_sort_kib" in r for r in runs):
@@ -320,14 +333,20 @@ def print_table(all_records, editors):
         ("load stalls p50/p99/max", "gui-load-stalls",
          lambda r: "%s/%s/%s" % (fmt(r["p50_ms"]), fmt(r["p99_ms"]), fmt(r["max_ms"], " ms"))),
         ("load stalls > 16 ms", "gui-load-stalls", lambda r: "%d" % r["stalls_over_16ms"]),
-        ("key→paint p50/p99/max", "gui-key-to-paint",
-         lambda r: "%s/%s/%s" % (fmt(r["median_ms"]), fmt(r["p99_ms"]), fmt(r["max_ms"], " ms"))),
-        ("typing stalls p99/max", "gui-key-to-paint",
-         lambda r: "%s/%s" % (fmt(r["stall_p99_ms"]), fmt(r["stall_max_ms"], " ms"))),
-        ("Ctrl+End paint / stall", "gui-scroll-end",
-         lambda r: "%s/%s" % (fmt(r["median_ms"]), fmt(r["stall_max_ms"], " ms"))),
-        ("Ctrl+Home paint / stall", "gui-scroll-start",
-         lambda r: "%s/%s" % (fmt(r["median_ms"]), fmt(r["stall_max_ms"], " ms"))),
+        ("idle (lines measured)", "gui-idle", lambda r: fmt(r["median_ms"], " ms")),
+    ]
+    for suffix, when in (("", "after load"), ("-idle", "once idle")):
+        rows += [
+            ("key→paint p50/p99/max, " + when, "gui-key-to-paint" + suffix,
+             lambda r: "%s/%s/%s" % (fmt(r["median_ms"]), fmt(r["p99_ms"]), fmt(r["max_ms"], " ms"))),
+            ("typing stalls p99/max, " + when, "gui-key-to-paint" + suffix,
+             lambda r: "%s/%s" % (fmt(r["stall_p99_ms"]), fmt(r["stall_max_ms"], " ms"))),
+            ("Ctrl+End paint/stall, " + when, "gui-scroll-end" + suffix,
+             lambda r: "%s/%s" % (fmt(r["median_ms"]), fmt(r["stall_max_ms"], " ms"))),
+            ("Ctrl+Home paint/stall, " + when, "gui-scroll-start" + suffix,
+             lambda r: "%s/%s" % (fmt(r["median_ms"]), fmt(r["stall_max_ms"], " ms"))),
+        ]
+    rows += [
         ("peak RSS (load, typing)", "gui-peak-rss", lambda r: fmt(r["peak_rss_mib"], " MiB")),
         ("peak RSS after sort+undo", "gui-peak-rss", lambda r: fmt(r.get("peak_rss_after_sort_mib"), " MiB")),
         ("peak RSS after Compare", "gui-peak-rss", lambda r: fmt(r.get("peak_rss_after_compare_mib"), " MiB")),
@@ -345,7 +364,7 @@ def print_table(all_records, editors):
     for lines, size in sizes:
         print("\n%d lines, %.1f MB (medians of %d run(s))" % (lines, size / 1e6, max(
             r["runs"] for r in all_records if r["lines"] == lines)))
-        header = "%-26s" % "" + "".join("%-36s" % e for e in editors)
+        header = "%-38s" % "" + "".join("%-36s" % e for e in editors)
         print(header)
         for label, bench, show in rows:
             cells = []
@@ -353,7 +372,7 @@ def print_table(all_records, editors):
                 found = [r for r in all_records if r["lines"] == lines and r["backend"] == e and r["bench"] == bench]
                 cells.append(show(found[0]) if found else "—")
             if any(c != "—" for c in cells):
-                print("%-26s" % label + "".join("%-36s" % c for c in cells))
+                print("%-38s" % label + "".join("%-36s" % c for c in cells))
 
 
 def main():
