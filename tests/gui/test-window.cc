@@ -1526,6 +1526,37 @@ TEST_F (WeftWindowTest, SpellUnderlinesMisspelledWordsOnOpen)
   EXPECT_TRUE (ShowsText (GTK_WIDGET (window_), "2 misspelled"));
 }
 
+// Misspelled words get GTK's dotted error underline, except where the window
+// renders with cairo, which redraws every dot at each frame: a plain line in
+// the error red there.
+TEST_F (WeftWindowTest, SpellUnderlineSuitsTheRenderer)
+{
+  WriteFile (Path ("prose.txt"), "A dgo.\n");
+  WeftPage *page = Open (Path ("prose.txt"));
+
+  ASSERT_TRUE (SpellSettled (page));
+  ASSERT_EQ (Underlined (page), (Words { "dgo" }));
+  GskRenderer *renderer = gtk_native_get_renderer (GTK_NATIVE (window_));
+  ASSERT_NE (renderer, nullptr);
+  GtkTextTag *tag = gtk_text_tag_table_lookup (gtk_text_buffer_get_tag_table (BufferOf (page)), "weft-misspelled");
+  PangoUnderline underline;
+  gboolean rgba_set;
+  g_autoptr (GdkRGBA) rgba = nullptr;
+  g_object_get (tag, "underline", &underline, "underline-rgba-set", &rgba_set, "underline-rgba", &rgba, NULL);
+  if (GSK_IS_CAIRO_RENDERER (renderer))
+    {
+      EXPECT_EQ (underline, PANGO_UNDERLINE_SINGLE);
+      ASSERT_TRUE (rgba_set);
+      EXPECT_GT (rgba->red, 0.8f);
+      EXPECT_LT (rgba->green, 0.2f);
+    }
+  else
+    {
+      EXPECT_EQ (underline, PANGO_UNDERLINE_ERROR);
+      EXPECT_FALSE (rgba_set);
+    }
+}
+
 TEST_F (WeftWindowTest, SpellRechecksAWordTypedInto)
 {
   WriteFile (Path ("insert.txt"), "The cat sat.\nA dog ran.\n");
