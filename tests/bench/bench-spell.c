@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 
 #include "bench-common.h"
@@ -541,6 +542,94 @@ machine_parallel_capacity (unsigned n)
   return (double) n * one_ms / n_ms;
 }
 
+/* Runs hunspell -l over each of @paths, one after the other (@at_once
+ * FALSE) or all at once; the wall time in ms, or < 0 with @error set. */
+static double
+time_hunspells (char   **paths,
+                unsigned n,
+                gboolean at_once,
+                GError **error)
+{
+  GSubprocess *procs[64] = { NULL };
+  gint64 t0 = weft_bench_now_ns ();
+  gboolean ok = TRUE;
+
+  for (unsigned i = 0; i < n && ok; i++)
+    {
+      const char *argv[] = { HUNSPELL, "-i", "UTF-8", "-l", "-d", LANG_TAG,
+                             "-p", "/dev/null/no-personal-dictionary", paths[i], NULL };
+
+      procs[i] = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, error);
+      ok = procs[i] != NULL && (at_once || g_subprocess_wait_check (procs[i], NULL, error));
+    }
+  /* Every process started is waited for, even after a failure. */
+  for (unsigned i = 0; i < n; i++)
+    if (procs[i] != NULL)
+      {
+        if (at_once && !g_subprocess_wait_check (procs[i], NULL, ok ? error : NULL))
+          ok = FALSE;
+        g_object_unref (procs[i]);
+      }
+  return ok ? weft_bench_elapsed_ms (t0, weft_bench_now_ns ()) : -1;
+}
+
+/* What this machine gives @n processes that check spelling at the same
+ * time, right now: hunspell -l over @n parts of the first PROBE_BYTES of
+ * @text, one after the other and then all at once (median of three). The
+ * arithmetic loop above shows what the cores give to work that stays in
+ * their caches; this shows what they give to work like the checker's, which
+ * reads a dictionary far larger than them. */
+#define PROBE_BYTES (1024 * 1024)
+static double
+hunspell_parallel_capacity (const char *text,
+                            size_t      len,
+                            unsigned    n,
+                            GError    **error)
+{
+  g_autofree char *dir = g_dir_make_tmp ("weft-bench-spell-XXXXXX", error);
+  char *paths[64] = { NULL };
+  double ratios[3];
+  size_t start = 0;
+  size_t total = MIN (len, PROBE_BYTES);
+  double capacity = -1;
+
+  n = MIN (n, G_N_ELEMENTS (paths));
+  if (dir == NULL)
+    return -1;
+  for (unsigned i = 0; i < n; i++)
+    {
+      size_t end = i + 1 == n ? total : total * (i + 1) / n;
+
+      while (end < total && text[end - 1] != '\n')
+        end++;
+      paths[i] = g_strdup_printf ("%s/part-%u.txt", dir, i);
+      if (!g_file_set_contents (paths[i], text + start, (gssize) (end - start), error))
+        goto out;
+      start = end;
+    }
+  for (int r = 0; r < 3; r++)
+    {
+      double one_after_other = time_hunspells (paths, n, FALSE, error);
+      double at_once = one_after_other < 0 ? -1 : time_hunspells (paths, n, TRUE, error);
+
+      if (at_once <= 0)
+        goto out;
+      ratios[r] = one_after_other / at_once;
+    }
+  /* The median of the three. */
+  capacity = MAX (MIN (ratios[0], ratios[1]), MIN (MAX (ratios[0], ratios[1]), ratios[2]));
+
+out:
+  for (unsigned i = 0; i < n; i++)
+    if (paths[i] != NULL)
+      {
+        g_unlink (paths[i]);
+        g_free (paths[i]);
+      }
+  g_rmdir (dir);
+  return capacity;
+}
+
 typedef struct
 {
   const char  *backend;
@@ -774,9 +863,21 @@ weft_bench_spell (int    argc,
           bars_met = FALSE;
       }
     if (many->workers > 1)
-      weft_bench_print_note (&opts, "spell: for reference, an arithmetic loop on %u threads runs "
-                                    "%.2fx as fast as on 1 on this machine right now",
-                             many->workers, machine_parallel_capacity (many->workers));
+      {
+        g_autoptr (GError) probe_error = NULL;
+        double capacity = hunspell_parallel_capacity (text, len, many->workers, &probe_error);
+
+        weft_bench_print_note (&opts, "spell: for reference, an arithmetic loop on %u threads runs "
+                                      "%.2fx as fast as on 1 on this machine right now",
+                               many->workers, machine_parallel_capacity (many->workers));
+        if (capacity > 0)
+          weft_bench_print_note (&opts, "spell: for reference, %u hunspell -l at once over parts of "
+                                        "the first MB run %.2fx as fast as one after the other",
+                                 many->workers, capacity);
+        else
+          weft_bench_print_note (&opts, "spell: hunspell -l on parts of the text failed: %s",
+                                 probe_error->message);
+      }
 
     for (size_t s = 0; s + 1 < n_series; s++)
       if (strcmp (series[s].last_output, hun->last_output) != 0)
