@@ -1413,11 +1413,19 @@ choose_underline (WeftSpellController *self)
   static const GdkRGBA error_red = { 0.878f, 0.106f, 0.141f, 1.0f };
   GtkNative *native = self->view != NULL ? gtk_widget_get_native (GTK_WIDGET (self->view)) : NULL;
   GskRenderer *renderer = native != NULL ? gtk_native_get_renderer (native) : NULL;
+  PangoUnderline wanted = renderer != NULL && GSK_IS_CAIRO_RENDERER (renderer)
+                          ? PANGO_UNDERLINE_SINGLE : PANGO_UNDERLINE_ERROR;
+  PangoUnderline underline;
 
-  if (renderer != NULL && GSK_IS_CAIRO_RENDERER (renderer))
-    g_object_set (self->tag, "underline", PANGO_UNDERLINE_SINGLE, "underline-rgba", &error_red, NULL);
+  /* Setting the tag, even to what it already is, redraws every underline:
+   * a view realized again leaves it alone. */
+  g_object_get (self->tag, "underline", &underline, NULL);
+  if (underline == wanted)
+    return;
+  if (wanted == PANGO_UNDERLINE_SINGLE)
+    g_object_set (self->tag, "underline", wanted, "underline-rgba", &error_red, NULL);
   else
-    g_object_set (self->tag, "underline", PANGO_UNDERLINE_ERROR, "underline-rgba-set", FALSE, NULL);
+    g_object_set (self->tag, "underline", wanted, "underline-rgba-set", FALSE, NULL);
 }
 
 WeftSpellController *
