@@ -660,6 +660,14 @@ weft_application_startup (GApplication *app)
     }
   weft_application_update_font (self);
 
+  /* GtkSourceView reads every language definition the first time a file's
+   * language is guessed (15–30 ms here), and every style scheme the first
+   * time one is looked up. Both happen now, before the main loop runs and
+   * before any window exists, rather than in the first file's load, where
+   * they held up a window already on screen. */
+  (void) gtk_source_language_manager_get_language_ids (gtk_source_language_manager_get_default ());
+  (void) gtk_source_style_scheme_manager_get_scheme_ids (gtk_source_style_scheme_manager_get_default ());
+
   self->watchdog = weft_watchdog_new (NULL);
   g_signal_connect_object (self->settings, "changed::spell-language",
                            G_CALLBACK (weft_application_update_backend), self, G_CONNECT_SWAPPED);
