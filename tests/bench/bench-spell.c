@@ -424,18 +424,21 @@ run_backend (WeftBackend   *backend,
   return lines;
 }
 
+/* hunspell -l over @path. -i UTF-8: hunspell otherwise decodes by the
+ * locale; -p: a personal dictionary that cannot exist, so ~/.hunspell_en_US
+ * stays out of the comparison. */
+#define HUNSPELL_ARGV(path) \
+  { HUNSPELL, "-i", "UTF-8", "-l", "-d", LANG_TAG, "-p", "/dev/null/no-personal-dictionary", (path), NULL }
+
 /* One timed run of hunspell -l over @path; its standard output is read as
- * it comes, as any consumer of it would. -i UTF-8: hunspell otherwise
- * decodes by the locale; -p: a personal dictionary that cannot exist, so
- * ~/.hunspell_en_US stays out of the comparison. */
+ * it comes, as any consumer of it would. */
 static char *
 run_hunspell (const char  *path,
               double      *ms,
               double      *cpu,
               GError     **error)
 {
-  const char *argv[] = { HUNSPELL, "-i", "UTF-8", "-l", "-d", LANG_TAG,
-                         "-p", "/dev/null/no-personal-dictionary", path, NULL };
+  const char *argv[] = HUNSPELL_ARGV (path);
   g_autofree char *err = NULL;
   char *out = NULL;
   int status = 0;
@@ -556,8 +559,7 @@ time_hunspells (char   **paths,
 
   for (unsigned i = 0; i < n && ok; i++)
     {
-      const char *argv[] = { HUNSPELL, "-i", "UTF-8", "-l", "-d", LANG_TAG,
-                             "-p", "/dev/null/no-personal-dictionary", paths[i], NULL };
+      const char *argv[] = HUNSPELL_ARGV (paths[i]);
 
       procs[i] = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_SILENCE, error);
       ok = procs[i] != NULL && (at_once || g_subprocess_wait_check (procs[i], NULL, error));
