@@ -298,6 +298,7 @@ slot_main (void *data)
           /* Retried once, ahead of everything else: it was already the oldest. */
           if (job->stats.crashes < 2 && !weft_job_is_cancelled (job))
             {
+              self->stats.retried++;
               g_queue_push_head_link (&self->queue, &job->link);
               job->queued = TRUE;
               pthread_cond_signal (&self->work_cond);

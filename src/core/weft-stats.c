@@ -119,6 +119,7 @@ weft_backend_stats_merge (WeftBackendStats       *into,
   into->failed += from->failed;
   into->cancelled += from->cancelled;
   into->crashes_survived += from->crashes_survived;
+  into->retried += from->retried;
   into->queue_wait_us += from->queue_wait_us;
   into->run_us += from->run_us;
   into->cpu_user_us += from->cpu_user_us;

@@ -43,6 +43,7 @@ typedef struct
   guint64 failed;             /* finished with an error other than cancellation */
   guint64 cancelled;
   guint64 crashes_survived;   /* worker deaths the backend recovered from */
+  guint64 retried;            /* jobs run again because their worker died running them */
   gint64  queue_wait_us;      /* sums over finished jobs */
   gint64  run_us;
   gint64  cpu_user_us;
