@@ -36,6 +36,10 @@ typedef gboolean (*WeftSpellCancelFunc) (gpointer user_data);
  * (atomically); once it holds @max_words words it stops growing. */
 typedef struct _WeftSpellCache WeftSpellCache;
 
+/* What a checker's own cache holds: more distinct words than 10 MB of prose
+ * with a few percent misspelled has. */
+#define WEFT_SPELL_CACHE_WORDS (1u << 18)
+
 WeftSpellCache *weft_spell_cache_new   (size_t          max_words);
 WeftSpellCache *weft_spell_cache_ref   (WeftSpellCache *cache);
 void            weft_spell_cache_unref (WeftSpellCache *cache);
