@@ -414,37 +414,6 @@ weft_spell_worker_free (WeftSpellWorker *self)
   g_free (self);
 }
 
-/* The workers of one process share one cache per dictionary: a word's
- * verdict is looked up once, whichever worker meets it first, and the
- * workers' passes read one table instead of one each. With a cache per
- * worker, a warm pass on 2 threads of a 10 MB text cost 40 % more CPU than
- * on 1: each worker met every word, and the two tables, 9 MB each, did not
- * stay in the CPUs' shared cache together. Caches live as long as the
- * process; there is one per language used. */
-static GMutex shared_caches_lock;
-static GHashTable *shared_caches;  /* "lang provider" -> WeftSpellCache; under the lock */
-
-static void
-share_cache (WeftSpellChecker *checker)
-{
-  g_autofree char *key = g_strdup_printf ("%s %s", weft_spell_checker_get_language (checker),
-                                          weft_spell_checker_get_provider (checker));
-  WeftSpellCache *cache;
-
-  g_mutex_lock (&shared_caches_lock);
-  if (shared_caches == NULL)
-    shared_caches = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                           (GDestroyNotify) weft_spell_cache_unref);
-  cache = g_hash_table_lookup (shared_caches, key);
-  if (cache == NULL)
-    {
-      cache = weft_spell_cache_new (WEFT_SPELL_CACHE_WORDS);
-      g_hash_table_insert (shared_caches, g_steal_pointer (&key), cache);
-    }
-  weft_spell_checker_set_cache (checker, cache);
-  g_mutex_unlock (&shared_caches_lock);
-}
-
 static LoadedDict *
 get_dict (WeftSpellWorker *self,
           const char      *lang,
@@ -475,7 +444,6 @@ get_dict (WeftSpellWorker *self,
   checker = weft_spell_checker_new (lang, error);
   if (checker == NULL)
     return NULL;
-  share_cache (checker);
   d = g_new0 (LoadedDict, 1);
   d->checker = checker;
   g_hash_table_insert (self->dicts, g_strdup (lang), d);

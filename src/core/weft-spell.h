@@ -36,7 +36,7 @@ typedef gboolean (*WeftSpellCancelFunc) (gpointer user_data);
  * (atomically); once it holds @max_words words it stops growing. */
 typedef struct _WeftSpellCache WeftSpellCache;
 
-/* What a checker's own cache holds: more distinct words than 10 MB of prose
+/* What a checker's cache holds: more distinct words than 10 MB of prose
  * with a few percent misspelled has. */
 #define WEFT_SPELL_CACHE_WORDS (1u << 18)
 
@@ -58,7 +58,8 @@ typedef struct _WeftSpellChecker WeftSpellChecker;
  * (Debian orders aspell first for English otherwise). Fails with
  * WEFT_ERROR_NOT_FOUND when no provider has a dictionary for @lang. Without
  * weft_spell_process_init() Enchant also opens (creating them) the user's
- * word lists for @lang here. */
+ * word lists for @lang here. The checker's cache is the one that every
+ * checker of the same dictionary in this process shares. */
 WeftSpellChecker *weft_spell_checker_new          (const char        *lang,
                                                    GError           **error);
 void              weft_spell_checker_free         (WeftSpellChecker  *self);
@@ -79,8 +80,9 @@ void              weft_spell_checker_add_session_word (WeftSpellChecker *self,
 /* Forgets every session word. */
 void              weft_spell_checker_clear_session_words (WeftSpellChecker *self);
 
-/* Replaces the checker's private cache by @cache (a new reference is taken);
- * NULL gives it a fresh private cache, which also forgets every verdict. */
+/* Replaces the checker's cache (at first the one every checker of its
+ * dictionary in this process shares) by @cache (a new reference is taken);
+ * NULL gives it a fresh private cache, which holds no verdict yet. */
 void              weft_spell_checker_set_cache    (WeftSpellChecker  *self,
                                                    WeftSpellCache    *cache);
 
