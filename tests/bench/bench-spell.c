@@ -528,11 +528,13 @@ spin_thread (void *data)
   return NULL;
 }
 
+#define SPIN_MAX_THREADS 64
+
 static double
 spin_ms (unsigned n)
 {
-  pthread_t threads[64];
-  guint64 results[64];
+  pthread_t threads[SPIN_MAX_THREADS];
+  guint64 results[SPIN_MAX_THREADS];
   gint64 t0 = weft_bench_now_ns ();
 
   for (unsigned i = 0; i < n; i++)
@@ -549,7 +551,7 @@ machine_parallel_capacity (unsigned n)
   double n_ms = G_MAXDOUBLE;
 
   /* The fastest of three each, alternated. */
-  n = MIN (n, 64);
+  n = MIN (n, SPIN_MAX_THREADS);
   for (int round = 0; round < 3; round++)
     {
       one_ms = MIN (one_ms, spin_ms (1));
