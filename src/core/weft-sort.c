@@ -2407,16 +2407,63 @@ weft_sort_job_run_start (const char *text,
  * choose the bucket splitters. */
 #define BUCKET_SAMPLES 2048
 
-/* The splitters of @n_parts buckets by key prefix, from lines sampled at
- * even byte offsets of the whole text (the same on every run job), and
- * whether the samples spread evenly enough over them: if one prefix
- * dominates, a bucket would get far more than its share. */
+/* A job sort's bucket splitters. In BYTES mode, key prefixes. In LOCALE
+ * mode, the key regions of sampled lines (copied to @store), which a line
+ * meets through strcoll() (bucket_of_collated()): to weigh a whole line
+ * only to choose its bucket would cost as much as the bucket's sort
+ * weighing it again, while strcoll() stops at the first weight that
+ * differs, a few characters in. */
+typedef struct
+{
+  guint64  prefix[MAX_THREADS];
+  Span     key[MAX_THREADS];
+  char    *store;
+} JobSplitters;
+
+static void
+job_splitters_clear (JobSplitters *splitters)
+{
+  g_clear_pointer (&splitters->store, g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (JobSplitters, job_splitters_clear)
+
+/* The bucket of @line (LOCALE mode): after every splitter that sorts
+ * before it or with it in output order. The order is strcoll()'s, which
+ * compare_keys() follows (see append_primary()): lines with equal keys
+ * share a bucket, and every line of bucket b sorts before every line of
+ * bucket b + 1. */
+static guint
+bucket_of_collated (const WeftSortIndex *index,
+                    guint32              line,
+                    const Span          *splitters,
+                    guint                n_buckets)
+{
+  Span key = key_region (index, line);
+  guint lo = 0, hi = n_buckets - 1;
+
+  while (lo < hi)
+    {
+      guint mid = (lo + hi) / 2;
+      int d = compare_collated (index, splitters[mid], key, index->opts.ignore_case);
+
+      if (index->opts.reverse ? d >= 0 : d <= 0)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+  return lo;
+}
+
+/* The splitters of @n_parts buckets, from lines sampled at even byte
+ * offsets of the whole text (the same on every run job), and whether the
+ * samples spread evenly enough over them: if one key dominates, a bucket
+ * would get far more than its share. */
 static gboolean
 choose_bucket_splitters (const char            *text,
                          size_t                 len,
                          const WeftSortOptions *opts,
                          guint                  n_parts,
-                         guint64               *out_splitters,
+                         JobSplitters          *out_splitters,
                          GError               **error)
 {
   g_autoptr (GString) sample = g_string_new (NULL);
@@ -2456,14 +2503,42 @@ choose_bucket_splitters (const char            *text,
   n = index->n_lines;
   if (!prepare_keys (index, NULL, 0, n, NULL, error))
     return FALSE;
-  keys = g_new (guint64, MAX (1, n));
-  for (size_t i = 0; i < n; i++)
-    keys[i] = bucket_key (index, (guint32) i);
-  qsort (keys, n, sizeof (guint64), compare_u64);
-  for (guint b = 1; b < n_parts; b++)
-    out_splitters[b - 1] = n > 0 ? keys[n * b / n_parts] : 0;
-  for (size_t i = 0; i < n; i++)
-    counts[weft_sort_bucket_of (index, (guint32) i, out_splitters, n_parts)]++;
+
+  if (index->xfrm)
+    {
+      g_autofree guint32 *perm = g_new (guint32, MAX (1, n));
+      size_t total = 0;
+      char *p;
+
+      if (n == 0)
+        return FALSE;
+      if (!sort_lines (index, NULL, 0, n, perm, NULL, NULL, error))
+        return FALSE;
+      for (guint b = 1; b < n_parts; b++)
+        total += key_region (index, perm[n * b / n_parts]).len;
+      p = out_splitters->store = g_malloc (MAX (1, total));
+      for (guint b = 1; b < n_parts; b++)
+        {
+          Span key = key_region (index, perm[n * b / n_parts]);
+
+          memcpy (p, key.ptr, key.len);
+          out_splitters->key[b - 1] = (Span) { p, key.len };
+          p += key.len;
+        }
+      for (size_t i = 0; i < n; i++)
+        counts[bucket_of_collated (index, (guint32) i, out_splitters->key, n_parts)]++;
+    }
+  else
+    {
+      keys = g_new (guint64, MAX (1, n));
+      for (size_t i = 0; i < n; i++)
+        keys[i] = bucket_key (index, (guint32) i);
+      qsort (keys, n, sizeof (guint64), compare_u64);
+      for (guint b = 1; b < n_parts; b++)
+        out_splitters->prefix[b - 1] = n > 0 ? keys[n * b / n_parts] : 0;
+      for (size_t i = 0; i < n; i++)
+        counts[weft_sort_bucket_of (index, (guint32) i, out_splitters->prefix, n_parts)]++;
+    }
   for (guint b = 0; b < n_parts; b++)
     largest = MAX (largest, counts[b]);
   return largest <= n / n_parts + n / (2 * n_parts) + 8;
@@ -2490,7 +2565,7 @@ weft_sort_job_sort_run (const char          *text,
   g_autoptr (WeftSortResult) result = NULL;
   SortCancel cancel = { NULL, cancel_func, cancel_data };
   WeftSortOptions opts;
-  guint64 splitters[MAX_THREADS];
+  g_auto (JobSplitters) splitters = { { 0 }, { { 0 } }, NULL };
   guint part, n_parts;
   size_t begin, end, n_perm;
   const guint32 *perm;
@@ -2503,7 +2578,7 @@ weft_sort_job_sort_run (const char          *text,
   begin = weft_sort_job_run_start (text, len, part, n_parts);
   end = weft_sort_job_run_start (text, len, part + 1, n_parts);
 
-  if (choose_bucket_splitters (text, len, &opts, n_parts, splitters, &local_error))
+  if (choose_bucket_splitters (text, len, &opts, n_parts, &splitters, &local_error))
     {
       /* By key range: this run's lines (their offsets in the run, in input
        * order) listed bucket by bucket; the buckets' sorted texts follow
@@ -2518,13 +2593,7 @@ weft_sort_job_sort_run (const char          *text,
         return FALSE;
       n = index->n_lines;
       buckets = (guint8 *) g_malloc (MAX (1, n));
-      /* Collation weights must be computed; a key that is text is read
-       * where it lies, and the line table's key records stay untouched. */
-      if (n_parts > 1 && index->xfrm && !prepare_keys (index, NULL, 0, n, &cancel, error))
-        {
-          g_free (buckets);
-          return FALSE;
-        }
+      /* No key is prepared: the line table's key records stay untouched. */
       for (size_t i = 0; i < n; i++)
         {
           guint b = 0;
@@ -2535,12 +2604,12 @@ weft_sort_job_sort_run (const char          *text,
               return set_cancelled (error);
             }
           if (n_parts > 1 && index->xfrm)
-            b = weft_sort_bucket_of (index, (guint32) i, splitters, n_parts);
+            b = bucket_of_collated (index, (guint32) i, splitters.key, n_parts);
           else if (n_parts > 1)
             {
               guint64 k = load_prefix (index, key_region (index, (guint32) i), 0);
 
-              b = bucket_of_key (opts.reverse ? ~k : k, splitters, n_parts);
+              b = bucket_of_key (opts.reverse ? ~k : k, splitters.prefix, n_parts);
             }
           buckets[i] = (guint8) b;
           counts[b]++;

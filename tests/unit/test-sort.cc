@@ -995,19 +995,50 @@ TEST_P (WeftSortOnBackend, DominantPrefixAndDuplicatesAcrossPartsMatchGnuSort)
   InputGenerator gen (77);
   std::string input;
 
+  REQUIRE_LOCALE ();
   for (int i = 0; i < 6000; i++)
     input += (i % 10 ? "common-prefix " : "") + gen.Line () + "\n";
-  for (unsigned mask = 0; mask < 8; mask++)
+  for (unsigned mask = 0; mask < 16; mask++)
     {
       Flags flags;
 
       flags.fold = mask & 1;
       flags.reverse = mask & 2;
       flags.unique = mask & 4;
+      flags.locale = mask & 8;
       ExpectSameAsGnuOnBackend (input, flags, { 2, 3, 4 }, "dominant prefix");
       if (HasFatalFailure ())
         return;
     }
+}
+
+// In locale order, lines meet the bucket splitters through strcoll(), not
+// through their weights: lines equal under -f, or equal in their key under
+// -k, must still share a bucket, in either direction.
+TEST_P (WeftSortOnBackend, LocaleBucketsKeepEqualKeysTogether)
+{
+  const char *const words[] = { "apple", "Apple", "APPLE", "banana", "Banana", "cherry",
+                                "Cherry", "éclair", "Éclair", "eclair", "zebra", "" };
+  InputGenerator gen (4242);
+  std::string input;
+
+  REQUIRE_LOCALE ();
+  for (int i = 0; i < 9000; i++)
+    input += std::string (words[i * 7 % G_N_ELEMENTS (words)]) + (i % 3 ? "" : " " + gen.Line ()) + "\n";
+  for (unsigned mask = 0; mask < 8; mask++)
+    for (unsigned column : { 0u, 2u })
+      {
+        Flags flags;
+
+        flags.locale = true;
+        flags.fold = mask & 1;
+        flags.reverse = mask & 2;
+        flags.unique = mask & 4;
+        flags.column = column;
+        ExpectSameAsGnuOnBackend (input, flags, { 2, 3, 5 }, "equal keys");
+        if (HasFatalFailure ())
+          return;
+      }
 }
 
 TEST_P (WeftSortOnBackend, EqualKeysKeepTheirInputOrder)
@@ -1122,11 +1153,17 @@ TEST (WeftSortJobs, RunJobsSplitByKeyRangeUnlessPrefixesCannot)
         << (error ? error->message : "");
     return output != nullptr ? weft_sort_job_next_kind (output) : 0u;
   };
-  Flags numeric;
+  Flags numeric, locale;
   numeric.numeric = true;
+  locale.locale = true;
   EXPECT_EQ (next_kind (spread, Flags ()), (guint) WEFT_JOB_SORT_BUCKET);
   EXPECT_EQ (next_kind (spread, numeric), (guint) WEFT_JOB_SORT_MERGE);
   EXPECT_EQ (next_kind (dominant, Flags ()), (guint) WEFT_JOB_SORT_MERGE);
+  // Locale order splits by whole sampled keys, not by their first bytes:
+  // a shared prefix does not unbalance it.
+  REQUIRE_LOCALE ();
+  EXPECT_EQ (next_kind (spread, locale), (guint) WEFT_JOB_SORT_BUCKET);
+  EXPECT_EQ (next_kind (dominant, locale), (guint) WEFT_JOB_SORT_BUCKET);
 }
 
 // A run job's output that does not fit the text fails the next phase with
