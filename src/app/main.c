@@ -13,7 +13,8 @@ main (int   argc,
 {
   g_autoptr(WeftApplication) app = NULL;
 
-  /* Before any thread starts: it sets an environment variable. */
+  /* Before any thread starts: both set environment variables. */
+  weft_application_exec_with_malloc_slices (argv);
   weft_spell_process_init ();
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);

@@ -3,6 +3,7 @@
 
 #include <glib/gi18n.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "weft-application.h"
 #include "weft-spell.h"
@@ -30,6 +31,28 @@ struct _WeftApplication
 };
 
 G_DEFINE_FINAL_TYPE (WeftApplication, weft_application, ADW_TYPE_APPLICATION)
+
+/* GLib before 2.76 keeps the blocks freed through GSlice (GTK 4.8's text
+ * B-tree takes its lines and segments from it) in per-size magazines, and
+ * gives back every magazine left unused for 15 s at once, under its lock,
+ * in whichever call frees the next block. After a 1M-line replacement,
+ * that is a 15-35 ms stall of the main loop 15 s later, and again in the
+ * first slice of the next replacement (measured with weft-bench-sort-ui).
+ * GSlice's malloc mode has no such step, and GLib 2.76 made it the only
+ * one. The mode is read from G_SLICE before main() runs (GObject's type
+ * system allocates from GSlice as it loads), so the only way to choose it
+ * is to start again with the variable set. */
+void
+weft_application_exec_with_malloc_slices (char **argv)
+{
+  if (glib_check_version (2, 76, 0) == NULL || g_getenv ("G_SLICE") != NULL)
+    return;
+  if (!g_setenv ("G_SLICE", "always-malloc", TRUE))
+    return;
+  execv ("/proc/self/exe", argv);
+  /* Not fatal: the editor works in either mode. */
+  g_unsetenv ("G_SLICE");
+}
 
 WeftApplication *
 weft_application_new (GApplicationFlags extra_flags)

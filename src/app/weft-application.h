@@ -15,6 +15,10 @@ G_BEGIN_DECLS
 
 G_DECLARE_FINAL_TYPE (WeftApplication, weft_application, WEFT, APPLICATION, AdwApplication)
 
+/* Called first thing in main(), before any thread starts: on GLib before
+ * 2.76, starts the program again with GSlice in its malloc mode (see the
+ * function), unless G_SLICE says otherwise. Returns only when it does not. */
+void             weft_application_exec_with_malloc_slices (char **argv);
 /* @extra_flags is added to the defaults; tests pass G_APPLICATION_NON_UNIQUE. */
 WeftApplication *weft_application_new        (GApplicationFlags  extra_flags);
 WeftWindow      *weft_application_new_window (WeftApplication   *self);
