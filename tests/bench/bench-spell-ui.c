@@ -8,9 +8,9 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <glib/gstdio.h>
 
 #include "bench-common.h"
+#include "bench-ui.h"
 #include "weft-application.h"
 #include "weft-page.h"
 #include "weft-spell-controller.h"
@@ -18,9 +18,6 @@
 
 /* Ten megabytes, as issue 6's acceptance asks. */
 #define PROSE_BYTES ((size_t) 10 * 1024 * 1024)
-/* Only catches a broken build: every wait ends on a condition. */
-#define MAX_WAIT_US ((gint64) 600 * G_USEC_PER_SEC)
-
 typedef struct
 {
   WeftWatchdogStats stats;
@@ -29,44 +26,11 @@ typedef struct
   gboolean          timed_out;
 } Result;
 
-static gboolean
-wake (gpointer user_data)
-{
-  return G_SOURCE_CONTINUE;
-}
-
-/* Runs the loop until @done says so, or the time is up. */
-static gboolean
-run_until (gboolean (*done) (gpointer), gpointer data)
-{
-  gint64 deadline = g_get_monotonic_time () + MAX_WAIT_US;
-  guint tick = g_timeout_add (50, wake, NULL);
-  gboolean ok = TRUE;
-
-  while (!done (data))
-    {
-      if (g_get_monotonic_time () > deadline)
-        {
-          ok = FALSE;
-          break;
-        }
-      g_main_context_iteration (NULL, TRUE);
-    }
-  g_source_remove (tick);
-  return ok;
-}
-
 typedef struct
 {
   WeftWindow *window;
   gboolean    spell;
 } Opening;
-
-static gboolean
-mapped (gpointer data)
-{
-  return gtk_widget_get_mapped (GTK_WIDGET (((Opening *) data)->window));
-}
 
 static gboolean
 settled (gpointer data)
@@ -87,13 +51,6 @@ settled (gpointer data)
   return !weft_spell_controller_get_busy (spell) && weft_spell_controller_get_n_misspelled (spell) >= 0;
 }
 
-/* Nothing left to dispatch: the view has laid out what it wanted to. */
-static gboolean
-quiet (gpointer data)
-{
-  return !g_main_context_pending (NULL);
-}
-
 static gboolean
 measure (WeftApplication *app,
          GFile           *file,
@@ -107,7 +64,7 @@ measure (WeftApplication *app,
   gboolean ok;
 
   g_settings_set_boolean (settings, "spell-check", spell);
-  if (!run_until (mapped, &o))
+  if (!weft_bench_ui_run_until (weft_bench_ui_mapped, o.window))
     return FALSE;
   while (g_main_context_iteration (NULL, FALSE))
     ;
@@ -115,10 +72,10 @@ measure (WeftApplication *app,
   weft_watchdog_reset (watchdog);
   start = g_get_monotonic_time ();
   weft_window_open_file (o.window, file, 0);
-  ok = run_until (settled, &o);
+  ok = weft_bench_ui_run_until (settled, &o);
   out->seconds = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
   /* Then what the view still does because of it (layout in idle). */
-  out->timed_out = !ok || !run_until (quiet, NULL);
+  out->timed_out = !ok || !weft_bench_ui_run_until (weft_bench_ui_quiet, NULL);
   weft_watchdog_get_stats (watchdog, &out->stats);
   out->n_misspelled = spell && ok ?
     weft_spell_controller_get_n_misspelled (weft_page_get_spell_controller (weft_window_get_active_page (o.window))) : -1;
@@ -134,16 +91,10 @@ print_result (const char   *mode,
               size_t        bytes,
               const Result *r)
 {
-  printf ("{\"bench\": \"spell-ui\", \"mode\": \"%s\", \"input_bytes\": %zu, \"seconds\": %.2f, "
-          "\"watchdog_max_ms\": %.1f, \"watchdog_p99_ms\": %.1f, \"watchdog_p50_ms\": %.1f, "
-          "\"over_16ms\": %" G_GUINT64_FORMAT ", \"iterations\": %" G_GUINT64_FORMAT ", "
-          "\"busy_ms\": %.0f, \"work_max_ms\": %.1f, \"work_max_what\": \"%s\", "
-          "\"work_over_4ms\": %" G_GUINT64_FORMAT ", \"misspelled\": %d, \"timed_out\": %s}\n",
-          mode, bytes, r->seconds,
-          r->stats.max_us / 1000.0, r->stats.p99_us / 1000.0, r->stats.p50_us / 1000.0,
-          r->stats.over_16ms, r->stats.n_iterations, r->stats.busy_us / 1000.0,
-          r->stats.work_max_us / 1000.0, r->stats.work_max_what != NULL ? r->stats.work_max_what : "",
-          r->stats.work_over_budget, r->n_misspelled, r->timed_out ? "true" : "false");
+  printf ("{\"bench\": \"spell-ui\", \"mode\": \"%s\", \"input_bytes\": %zu, \"seconds\": %.2f, ",
+          mode, bytes, r->seconds);
+  weft_bench_ui_print_stats (&r->stats);
+  printf ("\"misspelled\": %d, \"timed_out\": %s}\n", r->n_misspelled, r->timed_out ? "true" : "false");
 }
 
 int
@@ -151,7 +102,6 @@ main (int    argc,
       char **argv)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *dir = NULL;
   g_autofree char *path = NULL;
   g_autofree char *text = NULL;
   g_autoptr (GFile) file = NULL;
@@ -160,34 +110,23 @@ main (int    argc,
   size_t len = 0;
   int rc = 0;
 
-  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
-  g_set_prgname ("weft");
-  g_set_application_name ("Weft");
-
+  weft_bench_ui_init (argv);
   text = weft_bench_make_prose (PROSE_BYTES, &len, &error);
-  dir = g_dir_make_tmp ("weft-bench-spell-ui-XXXXXX", &error);
-  if (text == NULL || dir == NULL)
-    {
-      fprintf (stderr, "weft-bench-spell-ui: %s\n", error->message);
-      return 1;
-    }
-  path = g_build_filename (dir, "prose.txt", NULL);
-  if (!g_file_set_contents (path, text, (gssize) len, &error))
+  if (text != NULL)
+    path = weft_bench_ui_write_file ("prose.txt", text, len, &error);
+  if (path == NULL)
     {
       fprintf (stderr, "weft-bench-spell-ui: %s\n", error->message);
       return 1;
     }
   g_clear_pointer (&text, g_free);
   file = g_file_new_for_path (path);
-
-  app = weft_application_new (G_APPLICATION_NON_UNIQUE);
-  if (!g_application_register (G_APPLICATION (app), NULL, &error))
+  app = (WeftApplication *) weft_bench_ui_start_app (&error);
+  if (app == NULL)
     {
       fprintf (stderr, "weft-bench-spell-ui: cannot register: %s\n", error->message);
       return 1;
     }
-  g_object_set (gtk_settings_get_default (), "gtk-enable-animations", FALSE, NULL);
-  g_application_hold (G_APPLICATION (app));
 
   /* A first open warms the font and file caches for both that count. */
   if (!measure (app, file, FALSE, &off) ||
@@ -202,7 +141,6 @@ main (int    argc,
 
   g_application_release (G_APPLICATION (app));
   g_object_unref (app);
-  g_unlink (path);
-  g_rmdir (dir);
+  weft_bench_ui_remove_file (path);
   return rc;
 }
