@@ -45,11 +45,16 @@ G_DEFINE_FINAL_TYPE (WeftApplication, weft_application, ADW_TYPE_APPLICATION)
 void
 weft_application_exec_with_malloc_slices (char **argv)
 {
+  g_autofree char *path = NULL;
+
   if (glib_check_version (2, 76, 0) == NULL || g_getenv ("G_SLICE") != NULL)
     return;
-  if (!g_setenv ("G_SLICE", "always-malloc", TRUE))
+  /* The program's own path, not /proc/self/exe: the process takes its
+   * name (what `ps` and system monitors show) from the file run. */
+  path = g_file_read_link ("/proc/self/exe", NULL);
+  if (path == NULL || !g_setenv ("G_SLICE", "always-malloc", TRUE))
     return;
-  execv ("/proc/self/exe", argv);
+  execv (path, argv);
   /* Not fatal: the editor works in either mode. */
   g_unsetenv ("G_SLICE");
 }

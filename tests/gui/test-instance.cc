@@ -168,6 +168,11 @@ TEST_F (WeftInstance, SecondLaunchOpensInTheRunningWindowAndKeysEditAndSave)
   // malloc mode (the same process: exec keeps the pid); later GLib has
   // no other mode, and nothing is set.
   EXPECT_EQ (EnvironmentOf ("G_SLICE"), glib_check_version (2, 76, 0) != nullptr ? "always-malloc" : "(unset)");
+  // Under its own name, as system monitors show it.
+  g_autofree char *comm_path = g_strdup_printf ("/proc/%d/comm", (int) pid_);
+  g_autofree char *comm = nullptr;
+  ASSERT_TRUE (g_file_get_contents (comm_path, &comm, nullptr, nullptr));
+  EXPECT_STREQ (g_strstrip (comm), "weft");
 
   // A second `weft FILE` hands its file to the running instance and exits.
   int status = -1;
