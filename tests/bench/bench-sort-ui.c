@@ -1,10 +1,11 @@
-/* bench-sort-ui.c: how long the real window's main loop stalls while it
- * sorts the lines of a large document and applies the result, while GTK
- * then measures the new lines, and while the sort is undone, beside the
- * same window sitting idle, in one run. Runs under tests/headless-session,
- * on the backend its argument names (threads by default); prints one JSON
- * line per phase with the UI-stall watchdog's figures (with the longest
- * span of Weft's own work among them, and what it was), then a ratio row. */
+/* bench-sort-ui.c: how long the real window's main loop stalls while the
+ * Sort Lines dialog opens, while the sort it starts runs and its result is
+ * applied, while GTK then measures the new lines, and while the sort is
+ * undone, beside the same window sitting idle, in one run. Runs under
+ * tests/headless-session, on the backend its argument names (threads by
+ * default); prints one JSON line per phase with the UI-stall watchdog's
+ * figures (with the longest span of Weft's own work among them, and what
+ * it was), then a ratio row. */
 #include "config.h"
 
 #include <stdio.h>
@@ -52,64 +53,86 @@ not_busy (gpointer data)
 }
 
 /* The sort and the undo start in a dispatch of the loop, as they do from
- * a key press or a menu. */
+ * a key press: Sort Lines opens its dialog, whose default button (Return)
+ * starts the sort; Undo undoes it. */
 typedef struct
 {
-  WeftDocument          *doc;
-  const WeftSortOptions *opts;
-  gboolean               done;
-  gboolean               ok;
-  char                  *message;
-} Sorted;
-
-typedef struct
-{
+  WeftWindow   *window;
   WeftDocument *doc;
+  GtkWindow    *dialog;
   gboolean      done;
   gboolean      ok;
-} Undo;
+  gboolean      seen_busy;
+} Step;
 
 static void
-start_undo (gpointer data)
+open_sort_dialog (gpointer data)
 {
-  Undo *u = data;
+  Step *step = data;
 
-  u->ok = weft_document_undo (u->doc);
-  u->done = TRUE;
+  g_action_group_activate_action (G_ACTION_GROUP (step->window), "sort-lines", NULL);
+  step->done = TRUE;
 }
 
 static gboolean
-undo_started (gpointer data)
+sort_dialog_shown (gpointer data)
 {
-  return ((Undo *) data)->done;
+  Step *step = data;
+  g_autoptr (GList) toplevels = gtk_window_list_toplevels ();
+
+  for (GList *l = toplevels; l != NULL; l = l->next)
+    if (g_str_equal (G_OBJECT_TYPE_NAME (l->data), "WeftSortDialog") && gtk_widget_get_mapped (l->data))
+      step->dialog = l->data;
+  return step->dialog != NULL;
 }
 
 static void
-on_sorted (GObject      *object,
-           GAsyncResult *result,
-           gpointer      user_data)
+press_sort (gpointer data)
 {
-  Sorted *s = user_data;
-  g_autoptr (GError) error = NULL;
+  Step *step = data;
+  GtkWidget *button = gtk_window_get_default_widget (step->dialog);
 
-  s->ok = weft_document_sort_lines_finish (WEFT_DOCUMENT (object), result, &error);
-  if (error != NULL)
-    s->message = g_strdup (error->message);
-  s->done = TRUE;
-}
-
-static void
-start_sort (gpointer data)
-{
-  Sorted *s = data;
-
-  weft_document_sort_lines_async (s->doc, 0, G_MAXINT, s->opts, NULL, on_sorted, s);
+  /* A button shows itself pressed for a moment before it is clicked: the
+   * sort starts a little later (see sort_finished()). */
+  step->ok = button != NULL && gtk_widget_activate (button);
+  step->seen_busy = FALSE;
+  step->done = TRUE;
 }
 
 static gboolean
-sorted_done (gpointer data)
+sort_finished (gpointer data)
 {
-  return ((Sorted *) data)->done;
+  Step *step = data;
+
+  if (weft_document_get_busy (step->doc))
+    step->seen_busy = TRUE;
+  return step->seen_busy && !weft_document_get_busy (step->doc) && !weft_document_get_applying (step->doc);
+}
+
+static void
+press_undo (gpointer data)
+{
+  Step *step = data;
+
+  step->ok = weft_document_undo (step->doc);
+  step->done = TRUE;
+}
+
+static gboolean
+step_done (gpointer data)
+{
+  return ((Step *) data)->done;
+}
+
+/* Runs @func in a dispatch of its own and waits until it has run. */
+static gboolean
+run_step (GSourceOnceFunc func,
+          Step           *step)
+{
+  step->done = FALSE;
+  step->ok = TRUE;
+  g_idle_add_once (func, step);
+  return weft_bench_ui_run_until (step_done, step) && step->ok;
 }
 
 typedef struct
@@ -229,10 +252,9 @@ main (int    argc,
   WeftWindow *window;
   WeftDocument *doc;
   WeftSnapshot *after_sort, *after_undo;
-  WeftSortOptions opts = { 0 };
-  Sorted sorted = { NULL, NULL, FALSE, FALSE, NULL };
-  Undo undo_start = { NULL, FALSE, FALSE };
-  Phase idle = { "idle", { 0 }, 0, FALSE }, sort = { "sort+apply", { 0 }, 0, FALSE };
+  Step step = { NULL, NULL, NULL, FALSE, FALSE, FALSE };
+  Phase idle = { "idle", { 0 }, 0, FALSE }, dialog = { "dialog", { 0 }, 0, FALSE };
+  Phase sort = { "sort+apply", { 0 }, 0, FALSE };
   Phase sort_settle = { "after apply", { 0 }, 0, FALSE }, undo = { "undo", { 0 }, 0, FALSE };
   Idle wait;
   size_t len = 0;
@@ -264,6 +286,7 @@ main (int    argc,
   settings = g_settings_new (APP_ID);
   g_settings_set_boolean (settings, "spell-check", FALSE);
   g_settings_set_string (settings, "worker-backend", backend);
+  g_settings_set_string (settings, "sort-collation", "bytes");
   watchdog = weft_application_get_watchdog (app);
 
   /* Open the document and let GTK finish measuring its lines: the sort
@@ -279,7 +302,8 @@ main (int    argc,
       return 1;
     }
   doc = active_document (window);
-  undo_start.doc = doc;
+  step.window = window;
+  step.doc = doc;
   fprintf (stderr, "opened and laid out in %.1f s\n", (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC);
 
   /* The baseline: the same window, idle for 3 s. */
@@ -288,14 +312,19 @@ main (int    argc,
   weft_bench_ui_run_until (time_is_up, &wait);
   end_phase (watchdog, &idle, start);
 
-  opts.collation = WEFT_SORT_COLLATION_BYTES;
-  start = begin_phase (watchdog, &sort);
-  sorted.doc = doc;
-  sorted.opts = &opts;
-  g_idle_add_once (start_sort, &sorted);
-  if (!weft_bench_ui_run_until (sorted_done, &sorted) || !sorted.ok)
+  start = begin_phase (watchdog, &dialog);
+  if (!run_step (open_sort_dialog, &step) || !weft_bench_ui_run_until (sort_dialog_shown, &step))
     {
-      fprintf (stderr, "weft-bench-sort-ui: the sort failed: %s\n", sorted.message ? sorted.message : "timed out");
+      fprintf (stderr, "weft-bench-sort-ui: the Sort Lines dialog did not open\n");
+      return 1;
+    }
+  dialog.timed_out = !weft_bench_ui_run_until (weft_bench_ui_quiet, NULL);
+  end_phase (watchdog, &dialog, start);
+
+  start = begin_phase (watchdog, &sort);
+  if (!run_step (press_sort, &step) || !weft_bench_ui_run_until (sort_finished, &step))
+    {
+      fprintf (stderr, "weft-bench-sort-ui: the sort did not start or finish\n");
       return 1;
     }
   end_phase (watchdog, &sort, start);
@@ -307,10 +336,9 @@ main (int    argc,
   after_sort = weft_document_dup_snapshot (doc);
 
   start = begin_phase (watchdog, &undo);
-  g_idle_add_once (start_undo, &undo_start);
-  if (!weft_bench_ui_run_until (undo_started, &undo_start) || !undo_start.ok || !weft_bench_ui_run_until (not_busy, doc))
+  if (!run_step (press_undo, &step) || !weft_bench_ui_run_until (not_busy, doc))
     {
-      fprintf (stderr, "weft-bench-sort-ui: undo did not finish\n");
+      fprintf (stderr, "weft-bench-sort-ui: undo did not start or finish\n");
       return 1;
     }
   end_phase (watchdog, &undo, start);
@@ -329,6 +357,7 @@ main (int    argc,
   weft_snapshot_unref (after_undo);
 
   print_phase (backend, &idle, len);
+  print_phase (backend, &dialog, len);
   print_phase (backend, &sort, len);
   print_phase (backend, &sort_settle, len);
   print_phase (backend, &undo, len);
@@ -343,7 +372,6 @@ main (int    argc,
     ;
   g_application_release (G_APPLICATION (app));
   g_object_unref (app);
-  g_free (sorted.message);
   weft_bench_ui_remove_file (path);
   return rc;
 }
