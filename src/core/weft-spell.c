@@ -471,11 +471,21 @@ cache_home (WeftSpellCache *cache,
   return &cache->slots[hash & cache->mask];
 }
 
+/* The hash a cache lookup of @word uses; words too long to cache go
+ * straight to the dictionary and need none. */
+static inline guint64
+cache_hash (const char *word,
+            size_t      len)
+{
+  return len <= MAX_CACHED_WORD_BYTES ? hash_word (word, len) : 0;
+}
+
+/* @hash: cache_hash() of @word. */
 static inline gboolean
-check_word_hashed (WeftSpellChecker *self,
-                   const char       *word,
-                   size_t            len,
-                   guint64           hash)
+check_word (WeftSpellChecker *self,
+            const char       *word,
+            size_t            len,
+            guint64           hash)
 {
   int verdict;
   gboolean good;
@@ -499,14 +509,6 @@ check_word_hashed (WeftSpellChecker *self,
   return good || is_session_word (self, word, len);
 }
 
-static inline gboolean
-check_word (WeftSpellChecker *self,
-            const char       *word,
-            size_t            len)
-{
-  return check_word_hashed (self, word, len, hash_word (word, len));
-}
-
 gboolean
 weft_spell_checker_check_word (WeftSpellChecker *self,
                                const char       *word,
@@ -520,7 +522,7 @@ weft_spell_checker_check_word (WeftSpellChecker *self,
   if (len == 0 || !g_utf8_validate (word, len, NULL))
     return FALSE;
 
-  return check_word (self, word, (size_t) len);
+  return check_word (self, word, (size_t) len, cache_hash (word, (size_t) len));
 }
 
 /* A warm pass is all cache hits, and each hit reads two cache lines that
@@ -558,7 +560,7 @@ look_up_oldest (CheckState *state)
   PendingWord *p = &state->pending[(state->n_words - state->n_pending) % LOOKAHEAD];
 
   state->n_pending--;
-  if (!check_word_hashed (state->self, state->text + p->byte_off, p->byte_len, p->hash))
+  if (!check_word (state->self, state->text + p->byte_off, p->byte_len, p->hash))
     {
       WeftSpellRange range = { p->byte_off, p->byte_len };
 
@@ -589,7 +591,7 @@ check_token (const char *text,
   p = &state->pending[state->n_words % LOOKAHEAD];
   p->byte_off = byte_off;
   p->byte_len = byte_len;
-  p->hash = byte_len <= MAX_CACHED_WORD_BYTES ? hash_word (text + byte_off, byte_len) : 0;
+  p->hash = cache_hash (text + byte_off, byte_len);
   __builtin_prefetch (cache_home (cache, p->hash));
   state->n_words++;
   state->n_pending++;
