@@ -106,7 +106,7 @@ sort_finished (gpointer data)
 
   if (weft_document_get_busy (step->doc))
     step->seen_busy = TRUE;
-  return step->seen_busy && !weft_document_get_busy (step->doc) && !weft_document_get_applying (step->doc);
+  return step->seen_busy && not_busy (step->doc);
 }
 
 static void
