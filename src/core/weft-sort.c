@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "weft-error.h"
+#include "weft-memory.h"
 #include "weft-sort.h"
 
 /* Lines between two looks at the cancel flag: a few hundred microseconds
@@ -35,6 +36,7 @@ typedef struct
   const char *ptr;
   size_t      len;
 } Span;
+
 
 /* What comparisons read of a line, in one record: merges and radix
  * passes visit lines in random order, and one cache miss per line is
@@ -292,11 +294,12 @@ index_new (const char             *text,
   else if (T == 1)
     {
       /* One pass, the table growing as it goes: counting first would
-       * read the text twice. */
-      size_t cap = len / 64 + 16;
+       * read the text twice. Room for lines of 32 bytes on average: only
+       * the pages written are ever taken, and growing copies the table. */
+      size_t cap = len / 32 + 16;
       const char *p = text, *end = text + len;
 
-      index->line_off = g_new (size_t, cap + 1);
+      index->line_off = weft_new_large (size_t, cap + 1);
       index->line_off[0] = 0;
       for (; p < end; p++)
         {
@@ -346,7 +349,7 @@ index_new (const char             *text,
     }
 
   index->n_lines = n;
-  index->line_off = g_new (size_t, n + 1);
+  index->line_off = weft_new_large (size_t, n + 1);
   index->line_off[0] = 0;
   run_threads (scan_fill, chunks, sizeof (ScanChunk), T);
   /* A missing final newline is stood in for by an imaginary one, so that
@@ -357,9 +360,9 @@ index_new (const char             *text,
 allocated:
   /* Not zeroed: prepare_keys() writes every entry, and its page faults
    * are then taken by the threads in parallel. */
-  index->lk = g_new (LineKey, index->n_lines);
+  index->lk = weft_new_large (LineKey, index->n_lines);
   if (index->xfrm_full)
-    index->full = g_new (Span, index->n_lines);
+    index->full = weft_new_large (Span, index->n_lines);
 
   return g_steal_pointer (&index);
 }
@@ -1432,8 +1435,8 @@ sort_lines (const WeftSortIndex      *index,
   if (is_cancelled (cancel))
     return set_cancelled (error);
 
-  e = g_new (Entry, n);
-  tmp = g_new (Entry, n);
+  e = weft_new_large (Entry, n);
+  tmp = weft_new_large (Entry, n);
   for (size_t i = 0; i < n; i++)
     e[i] = (Entry) { 0, lines != NULL ? lines[i] : (guint32) (first_line + i), 0 };
 
@@ -2075,12 +2078,12 @@ sort_parallel (const char               *text,
   job->cancel = cancel;
   job->n_threads = T;
   job->n = index->n_lines;
-  job->bufs[0] = g_new (guint32, MAX (1, job->n));
-  job->bufs[1] = g_new (guint32, MAX (1, job->n));
-  job->lcps[0] = g_new (guint32, MAX (1, job->n));
-  job->lcps[1] = g_new (guint32, MAX (1, job->n));
+  job->bufs[0] = weft_new_large (guint32, job->n);
+  job->bufs[1] = weft_new_large (guint32, job->n);
+  job->lcps[0] = weft_new_large (guint32, job->n);
+  job->lcps[1] = weft_new_large (guint32, job->n);
   job->counts = g_new0 (size_t, (size_t) T * T);
-  job->buckets = g_new (guint8, MAX (1, job->n));
+  job->buckets = weft_new_large (guint8, job->n);
   for (guint t = 0; t <= T; t++)
     job->run_bounds[t] = slice_bound (job->n, t, T);
   pthread_barrier_init (&job->barrier, NULL, T);
@@ -2685,7 +2688,7 @@ sort_to_text (const char            *text,
   if (result == NULL)
     return NULL;
   out_len = result->text_len + (result->index->final_newline ? 0 : 1);
-  out = g_malloc (MAX (1, out_len));
+  out = weft_alloc_large (out_len);
   weft_sort_result_write_text (result, out, 1);
   if (!result->index->final_newline)
     out[out_len - 1] = '\n';
@@ -2766,8 +2769,8 @@ weft_sort_job_sort_bucket (const char          *text,
    * line start of its run, strictly after the one before. The copy has a
    * newline after every line, so it takes at most the runs' bytes plus
    * one; only what is written is ever touched. */
-  buf = g_malloc (len + 1);
-  line_off = g_new (size_t, bucket_lines + 1);
+  buf = weft_alloc_large (len + 1);
+  line_off = weft_new_large (size_t, bucket_lines + 1);
   line_off[0] = 0;
   p = buf;
   for (guint r = 0; r < n_parts; r++)
@@ -2910,7 +2913,7 @@ read_runs (const WeftSortIndex *index,
         return bad_job (error, "run does not match the text");
 
       runs[r].n = header[1];
-      runs[r].lines = g_new (guint32, MAX (1, runs[r].n));
+      runs[r].lines = weft_new_large (guint32, runs[r].n);
       memcpy (runs[r].lines, aux + off, runs[r].n * sizeof (guint32));
       off += runs[r].n * sizeof (guint32);
       for (size_t i = 0; i < runs[r].n; i++)
@@ -2988,7 +2991,7 @@ weft_sort_job_merge (const char          *text,
     }
 
   /* A merge of the parts of the runs, by the heads' order. */
-  merged = g_new (guint32, MAX (1, count));
+  merged = weft_new_large (guint32, count);
   for (size_t k = 0; k < count; k++)
     {
       guint best = G_MAXUINT;
@@ -3020,7 +3023,7 @@ weft_sort_job_merge (const char          *text,
   /* Every line ends in a newline here: which part holds the sorted text's
    * last line is not known to any one part, so the task drops the extra
    * newline from the last piece that is not empty. */
-  out = g_malloc (MAX (1, out_len));
+  out = weft_alloc_large (out_len);
   p = out;
   for (size_t k = 0; k < n_out; k++)
     {
