@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "weft-file.h"
+#include "weft-text.h"
 
 #define MAX_LINK_DEPTH 40
 
@@ -58,7 +59,7 @@ check_text (const char  *path,
   g_autofree char *display = NULL;
   size_t line, column;
 
-  if (g_utf8_validate_len (text, len, &end))
+  if (weft_utf8_validate (text, len, &end))
     return TRUE;
 
   display = g_filename_display_basename (path);

@@ -729,6 +729,90 @@ weft_text_new (void)
   return text;
 }
 
+/* The length of the valid UTF-8 sequence at @p, which has @n bytes left,
+ * or 0: NUL, a stray or missing continuation byte, an overlong form, a
+ * surrogate or a code point past U+10FFFF (as GLib rules). */
+static size_t
+utf8_sequence (const guchar *p,
+               size_t        n)
+{
+  guint32 c;
+  size_t len;
+
+  if (p[0] < 0x80)
+    return p[0] != 0;
+  if (p[0] < 0xC2)
+    return 0;
+  if (p[0] < 0xE0)
+    len = 2, c = p[0] & 0x1F;
+  else if (p[0] < 0xF0)
+    len = 3, c = p[0] & 0x0F;
+  else if (p[0] < 0xF5)
+    len = 4, c = p[0] & 0x07;
+  else
+    return 0;
+  if (n < len)
+    return 0;
+  for (size_t i = 1; i < len; i++)
+    {
+      if ((p[i] & 0xC0) != 0x80)
+        return 0;
+      c = (c << 6) | (p[i] & 0x3F);
+    }
+  if ((len == 3 && c < 0x800) || (len == 4 && c < 0x10000) || c > 0x10FFFF ||
+      (c >= 0xD800 && c <= 0xDFFF))
+    return 0;
+  return len;
+}
+
+gboolean
+weft_utf8_validate (const char  *text,
+                    size_t       len,
+                    const char **end)
+{
+  const guint64 ones = G_GUINT64_CONSTANT (0x0101010101010101);
+  const guint64 highs = G_GUINT64_CONSTANT (0x8080808080808080);
+  const guchar *p = (const guchar *) text, *stop = p + len;
+
+  g_return_val_if_fail (text != NULL || len == 0, FALSE);
+
+  while (p < stop)
+    {
+      size_t n;
+
+      /* Eight bytes at a time, up to the first that has its high bit set
+       * or is zero. (v - ones) & ~v flags zero bytes, and may flag bytes
+       * after the first flagged one too, but never one before it. */
+      while ((size_t) (stop - p) >= 8)
+        {
+          guint64 v, flagged;
+
+          memcpy (&v, p, 8);
+          v = GUINT64_FROM_LE (v);
+          flagged = (v | ((v - ones) & ~v)) & highs;
+          if (flagged != 0)
+            {
+              p += __builtin_ctzll (flagged) / 8;
+              break;
+            }
+          p += 8;
+        }
+      if (p == stop)
+        break;
+      n = utf8_sequence (p, (size_t) (stop - p));
+      if (n == 0)
+        {
+          if (end != NULL)
+            *end = (const char *) p;
+          return FALSE;
+        }
+      p += n;
+    }
+  if (end != NULL)
+    *end = (const char *) stop;
+  return TRUE;
+}
+
 WeftText *
 weft_text_new_from_utf8 (const char *utf8,
                          size_t      len)
@@ -736,7 +820,7 @@ weft_text_new_from_utf8 (const char *utf8,
   WeftText *text;
 
   g_return_val_if_fail (utf8 != NULL || len == 0, NULL);
-  g_return_val_if_fail (len == 0 || g_utf8_validate_len (utf8, len, NULL), NULL);
+  g_return_val_if_fail (len == 0 || weft_utf8_validate (utf8, len, NULL), NULL);
 
   text = g_new0 (WeftText, 1);
   text->root = build (utf8, len);
@@ -779,7 +863,7 @@ weft_text_insert (WeftText   *text,
   if (len == 0)
     return;
 
-  g_return_if_fail (g_utf8_validate_len (utf8, len, NULL));
+  g_return_if_fail (weft_utf8_validate (utf8, len, NULL));
 
   root = insert_in_leaf (text->root, char_off, utf8, len);
   if (root == NULL)

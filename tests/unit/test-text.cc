@@ -754,3 +754,98 @@ TEST (WeftText, SameTextComparesContentNotVersion)
   g_autoptr (WeftSnapshot) changed = weft_text_snapshot (other);
   EXPECT_FALSE (weft_snapshot_same_text (start, changed));
 }
+
+// weft_utf8_validate() against GLib's g_utf8_validate_len(): the same
+// answer and the same end, for @bytes placed after @lead ASCII bytes (so
+// the eight-byte path meets them at every alignment) and before @tail.
+static void
+ExpectValidatesAsGLib (const std::string &bytes)
+{
+  for (size_t lead : { 0, 1, 3, 7, 8, 13 })
+    for (const char *tail : { "", "ok", "0123456789abcdef" })
+      {
+        std::string s = std::string (lead, 'a') + bytes + tail;
+        const char *glib_end = nullptr, *our_end = nullptr;
+        gboolean glib_ok = g_utf8_validate_len (s.data (), s.size (), &glib_end);
+        gboolean our_ok = weft_utf8_validate (s.data (), s.size (), &our_end);
+
+        ASSERT_EQ (our_ok, glib_ok) << testing::PrintToString (s);
+        ASSERT_EQ (our_end - s.data (), glib_end - s.data ()) << testing::PrintToString (s);
+      }
+}
+
+TEST (Utf8Validate, EverySequenceOfUpToThreeBytes)
+{
+  std::string s;
+
+  for (int a = 0; a < 256; a++)
+    {
+      ExpectValidatesAsGLib (std::string (1, (char) a));
+      for (int b = 0; b < 256; b++)
+        {
+          ExpectValidatesAsGLib (std::string { (char) a, (char) b });
+          // Three bytes: every lead and second byte with the third byte's
+          // classes (ASCII, continuation, lead, invalid).
+          for (int c : { 0x00, 0x41, 0x80, 0x9F, 0xA0, 0xBF, 0xC2, 0xE0, 0xF0, 0xFF })
+            {
+              s = { (char) a, (char) b, (char) c };
+              const char *glib_end = nullptr, *our_end = nullptr;
+              ASSERT_EQ (weft_utf8_validate (s.data (), 3, &our_end),
+                         g_utf8_validate_len (s.data (), 3, &glib_end)) << a << " " << b << " " << c;
+              ASSERT_EQ (our_end, glib_end);
+            }
+        }
+    }
+}
+
+TEST (Utf8Validate, EveryCodePointAndItsEdges)
+{
+  for (gunichar c = 0; c < 0x110000; c++)
+    {
+      char buf[8];
+      int n = g_unichar_to_utf8 (c, buf);
+      std::string s (buf, (size_t) n);
+      const char *glib_end = nullptr, *our_end = nullptr;
+
+      // Surrogates encode too (as invalid text): both must refuse them.
+      ASSERT_EQ (weft_utf8_validate (s.data (), s.size (), &our_end),
+                 g_utf8_validate_len (s.data (), s.size (), &glib_end)) << c;
+      ASSERT_EQ (our_end, glib_end) << c;
+      if (c % 4099 == 0 || (c >= 0xD7F0 && c <= 0xE010) || c >= 0x10FFF0 || c < 0x90)
+        {
+          ExpectValidatesAsGLib (s);
+          ExpectValidatesAsGLib (s.substr (0, s.size () - 1));  // cut short
+        }
+    }
+  // Past U+10FFFF, overlong forms and five- and six-byte leads.
+  for (const char *bad : { "\xF4\x90\x80\x80", "\xF5\x80\x80\x80", "\xC0\x80", "\xC1\xBF",
+                           "\xE0\x80\x80", "\xE0\x9F\xBF", "\xF0\x80\x80\x80", "\xF0\x8F\xBF\xBF",
+                           "\xF8\x88\x80\x80\x80", "\xFC\x84\x80\x80\x80\x80", "\xED\xA0\x80" })
+    ExpectValidatesAsGLib (bad);
+}
+
+TEST (Utf8Validate, RandomTextAndNoise)
+{
+  std::mt19937 rng (20261128);
+  static const char *const pieces[] = { "a", " ", "\n", "z", "é", "ß", "€", "中", "😀", "\r\n",
+                                        "\x80", "\xC3", "\xE2\x82", "\xF0\x9F\x98", "\0", "\xFF" };
+
+  for (int i = 0; i < 20000; i++)
+    {
+      std::string s;
+      size_t n = rng () % 40;
+      bool noisy = rng () % 2 == 0;
+
+      for (size_t k = 0; k < n; k++)
+        {
+          // Mostly valid pieces; in noisy strings, now and then an invalid one.
+          size_t pick = rng () % (noisy ? G_N_ELEMENTS (pieces) : 10);
+          const char *piece = pieces[pick];
+
+          s.append (piece, pick == 14 ? 1 : strlen (piece));
+          if (rng () % 3 == 0)
+            s.append (rng () % 17, 'x');
+        }
+      ExpectValidatesAsGLib (s);
+    }
+}
