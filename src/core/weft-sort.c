@@ -37,7 +37,6 @@ typedef struct
   size_t      len;
 } Span;
 
-
 /* What comparisons read of a line, in one record: merges and radix
  * passes visit lines in random order, and one cache miss per line is
  * cheaper than one per array. */
