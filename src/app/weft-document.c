@@ -1238,7 +1238,7 @@ head_thread (GTask        *task,
 
       n = newline != NULL ? newline - head + 1 : 0;
     }
-  if (n > 0 && g_utf8_validate_len (head, (gsize) n, NULL))
+  if (n > 0 && weft_utf8_validate (head, (size_t) n, NULL))
     {
       head[n] = '\0';
       data->head = head;

@@ -1458,7 +1458,7 @@ check_node (const WeftNode  *node,
           g_set_error (error, WEFT_ERROR, WEFT_ERROR_FAILED, "empty leaf below the root");
           return FALSE;
         }
-      if (node->n_bytes > 0 && !g_utf8_validate_len (leaf->data, node->n_bytes, NULL))
+      if (node->n_bytes > 0 && !weft_utf8_validate (leaf->data, node->n_bytes, NULL))
         {
           g_set_error (error, WEFT_ERROR, WEFT_ERROR_FAILED,
                        "leaf of %zu bytes splits a UTF-8 sequence", node->n_bytes);
