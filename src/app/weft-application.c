@@ -224,7 +224,7 @@ weft_application_update_backend (WeftApplication *self)
   g_autofree char *spell_language = weft_spell_dup_language_setting (self->settings);
 
   /* Worker processes load their dictionary before their sandbox closes, so
-   * another language needs new workers; threads load it when asked. */
+   * another language needs new workers; threads load another when asked. */
   if (self->backend != NULL && g_str_equal (weft_backend_get_name (self->backend), kind) &&
       (!g_str_equal (kind, "processes") || g_strcmp0 (spell_language, self->backend_spell_language) == 0))
     {
@@ -256,7 +256,12 @@ weft_application_update_backend (WeftApplication *self)
     {
       if (self->backend != NULL && g_str_equal (weft_backend_get_name (self->backend), "threads"))
         return;
-      backend = weft_thread_backend_new (n_workers, NULL);
+      /* Threads load a dictionary as they start when checking is on, so
+       * that the first file opened does not share its frames with that. */
+      backend = weft_thread_backend_new_full (n_workers,
+                                              g_settings_get_boolean (self->settings, "spell-check") ?
+                                              spell_language : NULL,
+                                              NULL);
     }
 
   if (self->backend != NULL)

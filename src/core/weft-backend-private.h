@@ -58,6 +58,9 @@ typedef struct
   const char *name;
   /* Creates a worker's state, on the thread calling set_workers. */
   gpointer      (*worker_new)       (gpointer       backend_data);
+  /* Prepares a worker on its slot's own thread, before the slot takes its
+   * first job (a job submitted meanwhile waits). May be NULL. */
+  void          (*worker_start)     (gpointer       worker);
   /* Runs @job on the slot's own thread; fills the CPU, switch, memory and
    * IPC fields of job->stats. */
   WeftRunStatus (*worker_run)       (gpointer       worker,

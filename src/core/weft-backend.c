@@ -233,6 +233,8 @@ slot_main (void *data)
   gboolean last;
 
   weft_backend_lower_priority (getpid ());
+  if (self->ops->worker_start != NULL)
+    self->ops->worker_start (slot->worker);
 
   pthread_mutex_lock (&self->lock);
   for (;;)

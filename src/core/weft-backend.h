@@ -61,6 +61,12 @@ typedef enum
  * global default context). */
 WeftBackend *weft_thread_backend_new  (guint          n_workers,
                                        GMainContext  *ctx);
+/* The same, with threads that each load the @spell_language (nullable)
+ * spelling dictionary as they start, at their lower priority, rather than
+ * in the first job that checks it. Other languages still load on demand. */
+WeftBackend *weft_thread_backend_new_full (guint          n_workers,
+                                           const char    *spell_language,
+                                           GMainContext  *ctx);
 /* Runs jobs in @worker_path helper processes (weft-worker), which confine
  * themselves with seccomp. Fails if @worker_path is not an executable. */
 WeftBackend *weft_process_backend_new (guint          n_workers,

@@ -16,15 +16,34 @@ typedef struct
    * thread (hunspell is not thread-safe); loaded on the slot's thread by
    * the first job that needs each language, and kept. */
   WeftSpellWorker *spell;
+  char            *preload;  /* the language to load as the slot starts, or NULL */
 } ThreadWorker;
 
+/* @backend_data: the language every worker loads as it starts, or NULL. */
 static gpointer
 thread_worker_new (gpointer backend_data)
 {
   ThreadWorker *w = g_new0 (ThreadWorker, 1);
 
   w->spell = weft_spell_worker_new ();
+  w->preload = g_strdup (backend_data);
   return w;
+}
+
+/* Loading a dictionary takes about 0.1 s of one core, and its allocations
+ * make the kernel interrupt the editor's thread (TLB shootdowns in the one
+ * address space); done by the first job, it fell on the frames of the
+ * file being opened. Done here, it falls on the backend's start. */
+static void
+thread_worker_start (gpointer worker)
+{
+  ThreadWorker *w = worker;
+  g_autoptr(GError) error = NULL;
+
+  /* A language that fails to load fails again, with its message, in the
+   * jobs that ask for it. */
+  if (w->preload != NULL)
+    (void) weft_spell_worker_preload (w->spell, w->preload, &error);
 }
 
 static WeftRunStatus
@@ -68,22 +87,32 @@ thread_worker_free (gpointer worker)
   ThreadWorker *w = worker;
 
   weft_spell_worker_free (w->spell);
+  g_free (w->preload);
   g_free (w);
 }
 
 static const WeftWorkerOps thread_ops = {
   .name = "threads",
   .worker_new = thread_worker_new,
+  .worker_start = thread_worker_start,
   .worker_run = thread_worker_run,
   /* Running jobs poll job->cancelled themselves. */
   .worker_interrupt = NULL,
   .worker_free = thread_worker_free,
-  .backend_data_free = NULL,
+  .backend_data_free = g_free,
 };
 
 WeftBackend *
 weft_thread_backend_new (guint         n_workers,
                          GMainContext *ctx)
 {
-  return weft_backend_new_with_ops (&thread_ops, NULL, n_workers, ctx);
+  return weft_thread_backend_new_full (n_workers, NULL, ctx);
+}
+
+WeftBackend *
+weft_thread_backend_new_full (guint         n_workers,
+                              const char   *spell_language,
+                              GMainContext *ctx)
+{
+  return weft_backend_new_with_ops (&thread_ops, g_strdup (spell_language), n_workers, ctx);
 }

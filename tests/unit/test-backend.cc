@@ -28,6 +28,7 @@ extern "C" {
 #include "weft-text.h"
 }
 
+#include "weft-gated-backend.h"
 #include "weft-test-files.h"
 #include "weft-test-wait.h"
 #include "weft-worker-pids.h"
@@ -1377,6 +1378,34 @@ TEST_F (SaveWorkerProtocol, AnOutputDescriptorOnAnotherKindStopsTheWorker)
   g_bytes_unref (bench);
   EXPECT_FALSE (w.Answer (&result, &buf));
   EXPECT_EQ (w.ExitStatus (), 2);
+}
+
+using WorkerPool = BackendTest;
+
+// A worker's start (the threads backend loads its dictionary there) runs on
+// the worker's own thread, and no job reaches the worker before it ends.
+TEST_F (WorkerPool, EachWorkerStartsOnItsOwnThreadBeforeItsFirstJob)
+{
+  WeftBackend *backend = weft_gated_backend_new (2, ctx_);
+  std::vector<guint64> ids;
+
+  open_.push_back (backend);
+  for (int i = 0; i < 8; i++)
+    ids.push_back (Submit (backend, WEFT_JOB_ECHO, "x"));
+  // Every worker still waits in its start, so no job can have run.
+  while (g_main_context_iteration (ctx_, FALSE))
+    ;
+  EXPECT_EQ (NDelivered (), 0u);
+
+  weft_gated_backend_open (backend);
+  // Workers added later start the same way.
+  weft_backend_set_workers (backend, 4);
+  for (int i = 0; i < 8; i++)
+    ids.push_back (Submit (backend, WEFT_JOB_ECHO, "x"));
+  ASSERT_TRUE (WaitFor ([&] { return NDelivered () == ids.size (); }));
+  ExpectEachOnce (ids);
+  for (guint64 id : ids)
+    EXPECT_EQ (deliveries_[id].output, "started") << "job " << id;
 }
 
 class ProcessBackend : public BackendTest
