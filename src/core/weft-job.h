@@ -81,8 +81,9 @@ const void   *weft_job_input_get_chunk  (WeftJobInput            *input,
                                          size_t                  *out_len);
 /* The whole input as one contiguous block, valid as long as @input. An
  * input made of several chunks is copied once, by the first caller (the
- * others wait for it), and the copy is shared by every job reading the
- * input: K sort jobs over one snapshot flatten it once. Any thread. */
+ * others wait for it; a large input is copied by a thread per core), and
+ * the copy is shared by every job reading the input: K sort jobs over one
+ * snapshot flatten it once. Any thread. */
 const char   *weft_job_input_get_flat   (WeftJobInput            *input);
 /* Copies @len bytes starting at @byte_off into @dest; the range must lie
  * within the input. */

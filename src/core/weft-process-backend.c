@@ -23,6 +23,7 @@
 #include "weft-file.h"
 #include "weft-ipc.h"
 #include "weft-ipc-control.h"
+#include "weft-parallel.h"
 
 extern char **environ;
 
@@ -396,8 +397,8 @@ typedef struct
   GError       *error;
 } PieceFill;
 
-static gpointer
-fill_piece (gpointer data)
+static void *
+fill_piece (void *data)
 {
   PieceFill *piece = data;
 
@@ -421,7 +422,6 @@ fill_memfds (WeftJobInput        *input,
   guint64 piece_len;
   guint n_pieces;
   PieceFill pieces[WEFT_JOB_INPUT_MAX_MEMFDS] = { 0 };
-  GThread *threads[WEFT_JOB_INPUT_MAX_MEMFDS] = { NULL };
   gboolean ok = TRUE;
 
   n_pieces = weft_ipc_cut_input (len, max_pieces, (guint64) sysconf (_SC_PAGESIZE), &piece_len);
@@ -433,18 +433,8 @@ fill_memfds (WeftJobInput        *input,
       pieces[i].offset = i * piece_len;
       pieces[i].len = i + 1 < n_pieces ? piece_len : len - pieces[i].offset;
       pieces[i].fd = -1;
-      /* This thread fills the first piece itself. */
-      if (i > 0)
-        threads[i] = g_thread_try_new ("weft-memfd", fill_piece, &pieces[i], NULL);
     }
-  fill_piece (&pieces[0]);
-  for (guint i = 1; i < n_pieces; i++)
-    {
-      if (threads[i] != NULL)
-        g_thread_join (threads[i]);
-      else
-        fill_piece (&pieces[i]);
-    }
+  weft_run_parallel (fill_piece, pieces, sizeof (PieceFill), n_pieces);
 
   for (guint i = 0; i < n_pieces; i++)
     if (pieces[i].fd < 0)

@@ -1380,6 +1380,35 @@ TEST_F (SaveWorkerProtocol, AnOutputDescriptorOnAnotherKindStopsTheWorker)
   EXPECT_EQ (w.ExitStatus (), 2);
 }
 
+// A large snapshot is made contiguous by several threads, each copying a
+// slice: every byte lands where it belongs, whatever the slices' bounds.
+TEST (JobInput, ALargeSnapshotFlattensToTheWholeTextOnce)
+{
+  std::string text;
+  guint32 x = 7;
+
+  // Over the size copied in parallel, of an odd length, with lines of
+  // varying lengths so that leaves and slices do not line up.
+  while (text.size () < 9 * 1024 * 1024 + 12345)
+    {
+      x = x * 1103515245u + 12345u;
+      text.append (1 + (x >> 16) % 150, static_cast<char> ('a' + (x >> 8) % 26));
+      text.push_back ('\n');
+    }
+  g_autoptr (WeftText) doc = weft_text_new_from_utf8 (text.data (), text.size ());
+  g_autoptr (WeftSnapshot) snap = weft_text_snapshot (doc);
+  WeftJobInput *in = weft_job_input_new_snapshot (snap);
+  size_t len = 0;
+
+  weft_job_input_get_chunk (in, 0, &len);
+  ASSERT_LT (len, text.size ()) << "the snapshot must be in many chunks";
+  const char *flat = weft_job_input_get_flat (in);
+  ASSERT_NE (flat, nullptr);
+  EXPECT_TRUE (memcmp (flat, text.data (), text.size ()) == 0);
+  EXPECT_EQ (weft_job_input_get_flat (in), flat) << "made once, then shared";
+  weft_job_input_unref (in);
+}
+
 using WorkerPool = BackendTest;
 
 // A worker's start (the threads backend loads its dictionary there) runs on

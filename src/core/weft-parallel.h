@@ -1,0 +1,23 @@
+/* weft-parallel.h: one piece of work per thread, for the few loops that split a large copy or scan across the cores. */
+#pragma once
+
+#include <stddef.h>
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The most items weft_run_parallel() takes. */
+#define WEFT_PARALLEL_MAX 64
+
+/* Runs @func on each of the @n (1 ... WEFT_PARALLEL_MAX) items of @size
+ * bytes at @items and returns when all are done: the first on the calling
+ * thread, the others on threads of their own, which inherit its priority.
+ * An item whose thread cannot start runs on the calling thread instead,
+ * after the first: items must not wait for one another. */
+void weft_run_parallel (void  *(*func) (void *),
+                        void   *items,
+                        size_t  size,
+                        guint   n);
+
+G_END_DECLS
