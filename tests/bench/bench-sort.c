@@ -10,6 +10,7 @@
 #include "weft-backend.h"
 #include "weft-sort.h"
 #include "weft-sort-task.h"
+#include "weft-text.h"
 
 #define DEFAULT_RUNS     5
 #define GENERATED_LINES  1000000
@@ -80,16 +81,41 @@ on_sorted (const WeftSortOutput *output,
   run->stats = *output->stats;
 }
 
+/* The text the sorts read: a document's snapshot, as in the editor, where
+ * the threads backend pays for a contiguous copy and the processes backend
+ * for its memfd; or, for a file that is not UTF-8 (a document could not
+ * hold it), the bytes themselves. */
+typedef struct
+{
+  WeftText   *doc;   /* nullable */
+  const char *text;
+  size_t      len;
+} SortText;
+
+static WeftJobInput *
+sort_text_input (const SortText *st)
+{
+  g_autoptr (WeftSnapshot) snap = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+
+  if (st->doc != NULL)
+    {
+      snap = weft_text_snapshot (st->doc);
+      return weft_job_input_new_snapshot (snap);
+    }
+  bytes = g_bytes_new_static (st->text, st->len);
+  return weft_job_input_new_bytes (bytes);
+}
+
 /* One sort as the application runs it: jobs on @pool, whose workers are
  * already up (as they are in the editor). A fresh input every time, so
- * that the processes backend pays for its memfd in every run. Timed until
+ * that each backend pays for its copy of the text in every run. Timed until
  * the sorted text is there, in pieces; laying them end to end into @out
  * (nullable), as the editor does on a thread of its own before applying
  * them, and freeing them come after the timing. */
 static gboolean
 run_task (WeftBackend            *pool,
-          const char             *text,
-          size_t                  len,
+          const SortText         *st,
           const WeftSortOptions  *sort_opts,
           int                     workers,
           char                   *out,
@@ -98,8 +124,7 @@ run_task (WeftBackend            *pool,
           gint64                 *end_ns,
           GError                **error)
 {
-  g_autoptr (GBytes) bytes = g_bytes_new_static (text, len);
-  g_autoptr (WeftJobInput) input = weft_job_input_new_bytes (bytes);
+  g_autoptr (WeftJobInput) input = sort_text_input (st);
   g_autoptr (GPtrArray) pieces = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
   TaskRun run = { FALSE, NULL, pieces, { 0 } };
   size_t n_out = 0;
@@ -192,6 +217,8 @@ weft_bench_sort (int    argc,
   g_autofree char *out = NULL;
   g_autofree char *tmp_path = NULL;
   g_autoptr (GArray) configs = g_array_new (FALSE, TRUE, sizeof (Config));
+  g_autoptr (WeftText) doc = NULL;
+  SortText st;
   const GOptionEntry extra[] = {
     { "mode", 0, 0, G_OPTION_ARG_STRING, &mode, "Collation (default bytes)", "bytes|locale" },
     { "output", 0, 0, G_OPTION_ARG_FILENAME, &output, "Write the sorted text to OUT", "OUT" },
@@ -264,6 +291,10 @@ weft_bench_sort (int    argc,
       path = tmp_path;
     }
 
+  if (weft_utf8_validate (text, len, NULL))
+    doc = weft_text_new_from_utf8 (text, len);
+  st = (SortText) { doc, text, len };
+
   sort_opts.collation = locale ? WEFT_SORT_COLLATION_LOCALE : WEFT_SORT_COLLATION_BYTES;
   sort_opts.locale = locale ? mode_locale (TRUE) : NULL;
 
@@ -308,7 +339,7 @@ weft_bench_sort (int    argc,
     {
       Config *c = &g_array_index (configs, Config, k);
 
-      if (c->pool != NULL && !run_task (c->pool, text, len, &sort_opts, c->workers, out, NULL, NULL, NULL, &error))
+      if (c->pool != NULL && !run_task (c->pool, &st, &sort_opts, c->workers, out, NULL, NULL, NULL, &error))
         break;
     }
   if (error != NULL || !run_gnu_sort (path, 2, locale, NULL, &error))
@@ -328,7 +359,7 @@ weft_bench_sort (int    argc,
         gboolean ok;
 
         if (c->pool != NULL)
-          ok = run_task (c->pool, text, len, &sort_opts, c->workers, NULL, NULL, &c->stats, &t1, &error);
+          ok = run_task (c->pool, &st, &sort_opts, c->workers, NULL, NULL, &c->stats, &t1, &error);
         else
           {
             ok = run_gnu_sort (path, c->workers, locale, NULL, &error);
@@ -416,9 +447,12 @@ weft_bench_sort (int    argc,
     }
   weft_bench_print_note (&opts,
                          "threads/processes rows: weft_sort_task_start() on a backend whose workers are up "
-                         "(runs, then buckets or merges, as jobs), from the text in memory to the sorted text in pieces; "
-                         "processes include making the input's memfd every run; "
-                         "gnu-sort rows: the whole sort(1) process, output to /dev/null");
+                         "(runs, then buckets or merges, as jobs), from %s to the sorted text in pieces; "
+                         "each run includes the backend's copy of the text (threads: one contiguous block, "
+                         "processes: the memfd); "
+                         "gnu-sort rows: the whole sort(1) process, output to /dev/null",
+                         doc != NULL ? "a snapshot of the text as a document (as in the editor)"
+                                     : "the file's bytes in memory (not UTF-8, so no document)");
 
   /* --output: the sorted text; with --check it is also compared with GNU
    * sort's (which adds a final newline the input may lack). */
@@ -428,7 +462,7 @@ weft_bench_sort (int    argc,
       Config *c = &g_array_index (configs, Config, 0);
 
       /* The first pool's sort (with --check, every pool's must agree). */
-      if (!run_task (c->pool, text, len, &sort_opts, c->workers, out, &out_len, NULL, NULL, &error))
+      if (!run_task (c->pool, &st, &sort_opts, c->workers, out, &out_len, NULL, NULL, &error))
         {
           g_printerr ("weft-bench sort: %s\n", error->message);
           status = 2;
@@ -463,7 +497,7 @@ weft_bench_sort (int    argc,
 
           if (c->pool == NULL)
             continue;
-          if (!run_task (c->pool, text, len, &sort_opts, c->workers, out, &out_len, NULL, NULL, &error))
+          if (!run_task (c->pool, &st, &sort_opts, c->workers, out, &out_len, NULL, NULL, &error))
             {
               g_printerr ("weft-bench sort: %s\n", error->message);
               status = 2;
