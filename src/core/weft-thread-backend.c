@@ -13,8 +13,9 @@
 typedef struct
 {
   /* Its own Enchant brokers and dictionaries, never shared with another
-   * thread (hunspell is not thread-safe); loaded on the slot's thread by
-   * the first job that needs each language, and kept. */
+   * thread (hunspell is not thread-safe); loaded on the slot's thread as
+   * it starts (the preload language) or by the first job that needs each
+   * other language, and kept. */
   WeftSpellWorker *spell;
   char            *preload;  /* the language to load as the slot starts, or NULL */
 } ThreadWorker;
