@@ -27,6 +27,7 @@ typedef struct
   const char       *phase;
   WeftWatchdogStats stats;
   double            seconds;
+  double            steal_ms;  /* at the start, then what the hypervisor took meanwhile; or -1 */
   gboolean          timed_out;
 } Phase;
 
@@ -150,11 +151,12 @@ time_is_up (gpointer data)
  * trace of the same run. */
 static gint64
 begin_phase (WeftWatchdog *watchdog,
-             const Phase  *phase)
+             Phase        *phase)
 {
   gint64 now = g_get_monotonic_time ();
 
   weft_watchdog_reset (watchdog);
+  phase->steal_ms = weft_bench_ui_steal_ms ();
   fprintf (stderr, "%s: from t=%.3f s\n", phase->phase, now / 1e6);
   return now;
 }
@@ -164,8 +166,11 @@ end_phase (WeftWatchdog *watchdog,
            Phase        *phase,
            gint64        start)
 {
+  double steal = weft_bench_ui_steal_ms ();
+
   phase->seconds = (double) (g_get_monotonic_time () - start) / G_USEC_PER_SEC;
   weft_watchdog_get_stats (watchdog, &phase->stats);
+  phase->steal_ms = phase->steal_ms >= 0 && steal >= 0 ? steal - phase->steal_ms : -1;
 }
 
 static void
@@ -176,7 +181,7 @@ print_phase (const char  *backend,
   printf ("{\"bench\": \"sort-ui\", \"backend\": \"%s\", \"phase\": \"%s\", \"input_bytes\": %zu, "
           "\"seconds\": %.2f, ", backend, p->phase, bytes, p->seconds);
   weft_bench_ui_print_stats (&p->stats);
-  printf ("\"timed_out\": %s}\n", p->timed_out ? "true" : "false");
+  printf ("\"host_steal_ms\": %.0f, \"timed_out\": %s}\n", p->steal_ms, p->timed_out ? "true" : "false");
 }
 
 static int

@@ -22,6 +22,7 @@ typedef struct
 {
   WeftWatchdogStats stats;
   double            seconds;
+  double            steal_ms;      /* taken by the hypervisor meanwhile, or -1 */
   int               n_misspelled;
   gboolean          timed_out;
 } Result;
@@ -61,6 +62,7 @@ measure (WeftApplication *app,
   WeftWatchdog *watchdog = weft_application_get_watchdog (app);
   Opening o = { weft_application_new_window (app), spell };
   gint64 start;
+  double steal, steal_end;
   gboolean ok;
 
   g_settings_set_boolean (settings, "spell-check", spell);
@@ -70,6 +72,7 @@ measure (WeftApplication *app,
     ;
 
   weft_watchdog_reset (watchdog);
+  steal = weft_bench_ui_steal_ms ();
   start = g_get_monotonic_time ();
   weft_window_open_file (o.window, file, 0);
   ok = weft_bench_ui_run_until (settled, &o);
@@ -77,6 +80,8 @@ measure (WeftApplication *app,
   /* Then what the view still does because of it (layout in idle). */
   out->timed_out = !ok || !weft_bench_ui_run_until (weft_bench_ui_quiet, NULL);
   weft_watchdog_get_stats (watchdog, &out->stats);
+  steal_end = weft_bench_ui_steal_ms ();
+  out->steal_ms = steal >= 0 && steal_end >= 0 ? steal_end - steal : -1;
   out->n_misspelled = spell && ok ?
     weft_spell_controller_get_n_misspelled (weft_page_get_spell_controller (weft_window_get_active_page (o.window))) : -1;
 
@@ -94,6 +99,7 @@ print_result (const char   *mode,
   printf ("{\"bench\": \"spell-ui\", \"mode\": \"%s\", \"input_bytes\": %zu, \"seconds\": %.2f, ",
           mode, bytes, r->seconds);
   weft_bench_ui_print_stats (&r->stats);
+  printf ("\"host_steal_ms\": %.0f, ", r->steal_ms);
   printf ("\"misspelled\": %d, \"timed_out\": %s}\n", r->n_misspelled, r->timed_out ? "true" : "false");
 }
 

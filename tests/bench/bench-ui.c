@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "bench-ui.h"
@@ -110,4 +111,18 @@ weft_bench_ui_print_stats (const WeftWatchdogStats *stats)
           stats->over_16ms, stats->n_iterations, stats->busy_us / 1000.0,
           stats->work_max_us / 1000.0, stats->work_max_what != NULL ? stats->work_max_what : "",
           stats->work_over_budget);
+}
+
+double
+weft_bench_ui_steal_ms (void)
+{
+  g_autofree char *contents = NULL;
+  unsigned long long v[8];
+  long ticks = sysconf (_SC_CLK_TCK);
+
+  if (ticks <= 0 || !g_file_get_contents ("/proc/stat", &contents, NULL, NULL) ||
+      sscanf (contents, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+              &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]) != 8)
+    return -1;
+  return (double) v[7] * 1000.0 / (double) ticks;
 }

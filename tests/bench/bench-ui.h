@@ -33,5 +33,10 @@ void     weft_bench_ui_remove_file (const char *path);
 GApplication *weft_bench_ui_start_app (GError **error);
 /* The watchdog's figures as JSON members, each followed by ", ". */
 void     weft_bench_ui_print_stats (const WeftWatchdogStats *stats);
+/* The CPU time the hypervisor has taken from this machine since boot
+ * ("steal" in /proc/stat, all CPUs), in ms; -1 where it is not known. A
+ * stall can come from there rather than from the editor: the benches
+ * print how much was taken during each phase. */
+double   weft_bench_ui_steal_ms    (void);
 
 G_END_DECLS
