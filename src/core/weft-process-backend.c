@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -806,6 +807,8 @@ run_job (ProcessWorker  *w,
   int pipe_fds[2] = { -1, -1 };
   gboolean feed_cancelled = FALSE;
   gboolean is_save = job->kind == WEFT_JOB_SAVE;
+  struct rusage prep_before, prep_after;
+  gint64 prep_user_us, prep_sys_us;
 
   /* A worker killed between jobs (by the OOM killer, or a user) is counted
    * and replaced before this job is sent: its death must not use up the
@@ -830,11 +833,18 @@ run_job (ProcessWorker  *w,
         }
     }
 
-  /* A SAVE streams its input instead (see feed_pipe()). */
+  /* A SAVE streams its input instead (see feed_pipe()). The copies into
+   * memfds are the job's cost too (made by its first job only). */
+  getrusage (RUSAGE_THREAD, &prep_before);
+  weft_parallel_take_helper_cpu (&prep_user_us, &prep_sys_us);
   if (input_len > 0 && !is_save && !weft_job_input_get_memfds (job->input, make_input_memfds, &input_fds, error))
     return WEFT_RUN_DONE;
   if (aux_len > 0 && !weft_job_input_get_memfds (job->aux, make_aux_memfd, &aux_fds, error))
     return WEFT_RUN_DONE;
+  getrusage (RUSAGE_THREAD, &prep_after);
+  weft_parallel_take_helper_cpu (&prep_user_us, &prep_sys_us);
+  prep_user_us += weft_stats_timeval_us (&prep_after.ru_utime) - weft_stats_timeval_us (&prep_before.ru_utime);
+  prep_sys_us += weft_stats_timeval_us (&prep_after.ru_stime) - weft_stats_timeval_us (&prep_before.ru_stime);
 
   ipc_job.job_id = job->id;
   ipc_job.kind = job->kind;
@@ -957,8 +967,8 @@ run_job (ProcessWorker  *w,
     }
 
   job->stats.ipc_bytes += msg->len + input_len + aux_len + n + result.output_fd_len;
-  job->stats.cpu_user_us = result.stats.cpu_user_us;
-  job->stats.cpu_sys_us = result.stats.cpu_sys_us;
+  job->stats.cpu_user_us = result.stats.cpu_user_us + prep_user_us;
+  job->stats.cpu_sys_us = result.stats.cpu_sys_us + prep_sys_us;
   job->stats.voluntary_switches = result.stats.voluntary_switches;
   job->stats.involuntary_switches = result.stats.involuntary_switches;
   {

@@ -7,6 +7,7 @@
 #include <sys/time.h>
 
 #include "weft-backend-private.h"
+#include "weft-parallel.h"
 #include "weft-spell-job.h"
 
 /* Per-worker state, owned by the worker's slot thread once it runs. */
@@ -54,8 +55,10 @@ thread_worker_run (gpointer   worker,
                    GError   **error)
 {
   struct rusage before, after;
+  gint64 helper_user_us, helper_sys_us;
 
   getrusage (RUSAGE_THREAD, &before);
+  weft_parallel_take_helper_cpu (&helper_user_us, &helper_sys_us);
 
   /* Aborting or hanging here would take the whole application down. */
   if (weft_job_kind_needs_process (job->kind))
@@ -70,10 +73,12 @@ thread_worker_run (gpointer   worker,
                        weft_job_is_cancelled, job, out, error);
 
   getrusage (RUSAGE_THREAD, &after);
+  /* With the threads that copied the job's input for it, if any. */
+  weft_parallel_take_helper_cpu (&helper_user_us, &helper_sys_us);
   job->stats.cpu_user_us = weft_stats_timeval_us (&after.ru_utime) -
-                            weft_stats_timeval_us (&before.ru_utime);
+                            weft_stats_timeval_us (&before.ru_utime) + helper_user_us;
   job->stats.cpu_sys_us = weft_stats_timeval_us (&after.ru_stime) -
-                           weft_stats_timeval_us (&before.ru_stime);
+                           weft_stats_timeval_us (&before.ru_stime) + helper_sys_us;
   job->stats.voluntary_switches = after.ru_nvcsw - before.ru_nvcsw;
   job->stats.involuntary_switches = after.ru_nivcsw - before.ru_nivcsw;
   job->stats.ipc_bytes = 0;

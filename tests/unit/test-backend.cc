@@ -25,6 +25,7 @@
 extern "C" {
 #include "weft-backend.h"
 #include "weft-ipc.h"
+#include "weft-parallel.h"
 #include "weft-text.h"
 }
 
@@ -1407,6 +1408,46 @@ TEST (JobInput, ALargeSnapshotFlattensToTheWholeTextOnce)
   EXPECT_TRUE (memcmp (flat, text.data (), text.size ()) == 0);
   EXPECT_EQ (weft_job_input_get_flat (in), flat) << "made once, then shared";
   weft_job_input_unref (in);
+}
+
+// The threads weft_run_parallel() starts are invisible to the caller's
+// getrusage (RUSAGE_THREAD); their CPU time is handed to the caller once.
+TEST (Parallel, EveryItemRunsOnceAndHelpersReportTheirCpuTime)
+{
+  struct Item
+  {
+    guint64 sum = 0;
+    int runs = 0;
+  };
+  std::vector<Item> items (3);
+  gint64 user_us = -1, sys_us = -1;
+  auto spin = [] (void *data) -> void * {
+    auto *item = static_cast<Item *> (data);
+    volatile guint64 x = 1;
+
+    for (int i = 0; i < 20000000; i++)
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    item->sum = x;
+    item->runs++;
+    return nullptr;
+  };
+
+  weft_parallel_take_helper_cpu (&user_us, &sys_us);  // whatever came before
+  weft_run_parallel (spin, items.data (), sizeof (Item), 1);
+  weft_parallel_take_helper_cpu (&user_us, &sys_us);
+  EXPECT_EQ (user_us + sys_us, 0) << "one item runs on the calling thread only";
+
+  items.assign (3, Item ());
+  weft_run_parallel (spin, items.data (), sizeof (Item), 3);
+  for (const Item &item : items)
+    {
+      EXPECT_EQ (item.runs, 1);
+      EXPECT_EQ (item.sum, items[0].sum);
+    }
+  weft_parallel_take_helper_cpu (&user_us, &sys_us);
+  EXPECT_GT (user_us, 0) << "two helpers spun";
+  weft_parallel_take_helper_cpu (&user_us, &sys_us);
+  EXPECT_EQ (user_us + sys_us, 0) << "taken once";
 }
 
 using WorkerPool = BackendTest;
