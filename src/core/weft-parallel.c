@@ -18,7 +18,7 @@ typedef struct
   gint64   sys_us;
 } Helper;
 
-/* What this thread's helpers used since the last take. */
+/* What this thread's helpers have used in all. */
 static _Thread_local gint64 helper_user_us, helper_sys_us;
 
 static void *
@@ -68,10 +68,9 @@ weft_run_parallel (void  *(*func) (void *),
 }
 
 void
-weft_parallel_take_helper_cpu (gint64 *user_us,
-                               gint64 *sys_us)
+weft_parallel_helper_cpu (gint64 *user_us,
+                          gint64 *sys_us)
 {
   *user_us = helper_user_us;
   *sys_us = helper_sys_us;
-  helper_user_us = helper_sys_us = 0;
 }

@@ -21,10 +21,10 @@ void weft_run_parallel (void  *(*func) (void *),
                         guint   n);
 
 /* The CPU time (user and system, µs) that the threads of the calls to
- * weft_run_parallel() made on this thread have used since the last take,
- * which is then forgotten. getrusage (RUSAGE_THREAD) does not see those
- * threads: a job that spreads work over them adds this to its own. */
-void weft_parallel_take_helper_cpu (gint64 *user_us,
-                                    gint64 *sys_us);
+ * weft_run_parallel() made on this thread have used in all. getrusage
+ * (RUSAGE_THREAD) does not see those threads: work measured between two
+ * readings of it adds the difference between two readings of this. */
+void weft_parallel_helper_cpu (gint64 *user_us,
+                               gint64 *sys_us);
 
 G_END_DECLS

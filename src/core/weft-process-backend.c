@@ -808,6 +808,7 @@ run_job (ProcessWorker  *w,
   gboolean feed_cancelled = FALSE;
   gboolean is_save = job->kind == WEFT_JOB_SAVE;
   struct rusage prep_before, prep_after;
+  gint64 helpers_user_before, helpers_sys_before, helpers_user_after, helpers_sys_after;
   gint64 prep_user_us, prep_sys_us;
 
   /* A worker killed between jobs (by the OOM killer, or a user) is counted
@@ -836,15 +837,17 @@ run_job (ProcessWorker  *w,
   /* A SAVE streams its input instead (see feed_pipe()). The copies into
    * memfds are the job's cost too (made by its first job only). */
   getrusage (RUSAGE_THREAD, &prep_before);
-  weft_parallel_take_helper_cpu (&prep_user_us, &prep_sys_us);
+  weft_parallel_helper_cpu (&helpers_user_before, &helpers_sys_before);
   if (input_len > 0 && !is_save && !weft_job_input_get_memfds (job->input, make_input_memfds, &input_fds, error))
     return WEFT_RUN_DONE;
   if (aux_len > 0 && !weft_job_input_get_memfds (job->aux, make_aux_memfd, &aux_fds, error))
     return WEFT_RUN_DONE;
   getrusage (RUSAGE_THREAD, &prep_after);
-  weft_parallel_take_helper_cpu (&prep_user_us, &prep_sys_us);
-  prep_user_us += weft_stats_timeval_us (&prep_after.ru_utime) - weft_stats_timeval_us (&prep_before.ru_utime);
-  prep_sys_us += weft_stats_timeval_us (&prep_after.ru_stime) - weft_stats_timeval_us (&prep_before.ru_stime);
+  weft_parallel_helper_cpu (&helpers_user_after, &helpers_sys_after);
+  prep_user_us = weft_stats_timeval_us (&prep_after.ru_utime) - weft_stats_timeval_us (&prep_before.ru_utime) +
+                 helpers_user_after - helpers_user_before;
+  prep_sys_us = weft_stats_timeval_us (&prep_after.ru_stime) - weft_stats_timeval_us (&prep_before.ru_stime) +
+                helpers_sys_after - helpers_sys_before;
 
   ipc_job.job_id = job->id;
   ipc_job.kind = job->kind;

@@ -55,10 +55,10 @@ thread_worker_run (gpointer   worker,
                    GError   **error)
 {
   struct rusage before, after;
-  gint64 helper_user_us, helper_sys_us;
+  gint64 helpers_user_before, helpers_sys_before, helpers_user_after, helpers_sys_after;
 
   getrusage (RUSAGE_THREAD, &before);
-  weft_parallel_take_helper_cpu (&helper_user_us, &helper_sys_us);
+  weft_parallel_helper_cpu (&helpers_user_before, &helpers_sys_before);
 
   /* Aborting or hanging here would take the whole application down. */
   if (weft_job_kind_needs_process (job->kind))
@@ -74,11 +74,11 @@ thread_worker_run (gpointer   worker,
 
   getrusage (RUSAGE_THREAD, &after);
   /* With the threads that copied the job's input for it, if any. */
-  weft_parallel_take_helper_cpu (&helper_user_us, &helper_sys_us);
-  job->stats.cpu_user_us = weft_stats_timeval_us (&after.ru_utime) -
-                            weft_stats_timeval_us (&before.ru_utime) + helper_user_us;
-  job->stats.cpu_sys_us = weft_stats_timeval_us (&after.ru_stime) -
-                           weft_stats_timeval_us (&before.ru_stime) + helper_sys_us;
+  weft_parallel_helper_cpu (&helpers_user_after, &helpers_sys_after);
+  job->stats.cpu_user_us = weft_stats_timeval_us (&after.ru_utime) - weft_stats_timeval_us (&before.ru_utime) +
+                            helpers_user_after - helpers_user_before;
+  job->stats.cpu_sys_us = weft_stats_timeval_us (&after.ru_stime) - weft_stats_timeval_us (&before.ru_stime) +
+                           helpers_sys_after - helpers_sys_before;
   job->stats.voluntary_switches = after.ru_nvcsw - before.ru_nvcsw;
   job->stats.involuntary_switches = after.ru_nivcsw - before.ru_nivcsw;
   job->stats.ipc_bytes = 0;
