@@ -13,7 +13,7 @@
 #include "weft-sort-task.h"
 #include "weft-text.h"
 
-#define DEFAULT_RUNS     5
+#define DEFAULT_RUNS     7
 #define GENERATED_LINES  1000000
 
 /* The design's bars (DESIGN.md §4), against GNU sort --parallel=2 in the

@@ -19,8 +19,8 @@
 #define LANG_TAG        "en_US"
 #define DIC_PATH        "/usr/share/hunspell/en_US.dic"
 #define HUNSPELL        "hunspell"
-#define DEFAULT_RUNS    9
-#define HUNSPELL_EVERY  3
+#define DEFAULT_RUNS    15
+#define HUNSPELL_EVERY  5
 #define GENERATED_BYTES (10u << 20)
 
 /* The design's bars: 2 workers >= 1.7 x 1 worker, and >= 1.5 x the
