@@ -74,3 +74,22 @@ weft_parallel_helper_cpu (gint64 *user_us,
   *user_us = helper_user_us;
   *sys_us = helper_sys_us;
 }
+
+void
+weft_thread_cpu_read (WeftThreadCpu *out)
+{
+  getrusage (RUSAGE_THREAD, &out->usage);
+  weft_parallel_helper_cpu (&out->helpers_user_us, &out->helpers_sys_us);
+}
+
+void
+weft_thread_cpu_since (const WeftThreadCpu *before,
+                       const WeftThreadCpu *after,
+                       gint64              *user_us,
+                       gint64              *sys_us)
+{
+  *user_us = weft_stats_timeval_us (&after->usage.ru_utime) - weft_stats_timeval_us (&before->usage.ru_utime) +
+             after->helpers_user_us - before->helpers_user_us;
+  *sys_us = weft_stats_timeval_us (&after->usage.ru_stime) - weft_stats_timeval_us (&before->usage.ru_stime) +
+            after->helpers_sys_us - before->helpers_sys_us;
+}

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/resource.h>
 
 #include <glib.h>
 
@@ -26,5 +27,22 @@ void weft_run_parallel (void  *(*func) (void *),
  * readings of it adds the difference between two readings of this. */
 void weft_parallel_helper_cpu (gint64 *user_us,
                                gint64 *sys_us);
+
+/* A reading of what the calling thread has used: its own getrusage
+ * (RUSAGE_THREAD), and its weft_run_parallel() helpers' CPU time. */
+typedef struct
+{
+  struct rusage usage;
+  gint64        helpers_user_us;
+  gint64        helpers_sys_us;
+} WeftThreadCpu;
+
+void weft_thread_cpu_read  (WeftThreadCpu       *out);
+/* The CPU time (µs) used between @before and @after, both read on the
+ * same thread, helpers included. */
+void weft_thread_cpu_since (const WeftThreadCpu *before,
+                            const WeftThreadCpu *after,
+                            gint64              *user_us,
+                            gint64              *sys_us);
 
 G_END_DECLS

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -812,8 +811,7 @@ run_job (ProcessWorker  *w,
   int pipe_fds[2] = { -1, -1 };
   gboolean feed_cancelled = FALSE;
   gboolean is_save = job->kind == WEFT_JOB_SAVE;
-  struct rusage prep_before, prep_after;
-  gint64 helpers_user_before, helpers_sys_before, helpers_user_after, helpers_sys_after;
+  WeftThreadCpu prep_before, prep_after;
   gint64 prep_user_us, prep_sys_us;
 
   /* A worker killed between jobs (by the OOM killer, or a user) is counted
@@ -841,18 +839,13 @@ run_job (ProcessWorker  *w,
 
   /* A SAVE streams its input instead (see feed_pipe()). The copies into
    * memfds are the job's cost too (made by its first job only). */
-  getrusage (RUSAGE_THREAD, &prep_before);
-  weft_parallel_helper_cpu (&helpers_user_before, &helpers_sys_before);
+  weft_thread_cpu_read (&prep_before);
   if (input_len > 0 && !is_save && !weft_job_input_get_memfds (job->input, make_input_memfds, &input_fds, error))
     return WEFT_RUN_DONE;
   if (aux_len > 0 && !weft_job_input_get_memfds (job->aux, make_aux_memfd, &aux_fds, error))
     return WEFT_RUN_DONE;
-  getrusage (RUSAGE_THREAD, &prep_after);
-  weft_parallel_helper_cpu (&helpers_user_after, &helpers_sys_after);
-  prep_user_us = weft_stats_timeval_us (&prep_after.ru_utime) - weft_stats_timeval_us (&prep_before.ru_utime) +
-                 helpers_user_after - helpers_user_before;
-  prep_sys_us = weft_stats_timeval_us (&prep_after.ru_stime) - weft_stats_timeval_us (&prep_before.ru_stime) +
-                helpers_sys_after - helpers_sys_before;
+  weft_thread_cpu_read (&prep_after);
+  weft_thread_cpu_since (&prep_before, &prep_after, &prep_user_us, &prep_sys_us);
 
   ipc_job.job_id = job->id;
   ipc_job.kind = job->kind;

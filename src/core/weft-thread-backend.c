@@ -3,9 +3,6 @@
 
 #include <glib/gi18n-lib.h>
 
-#include <sys/resource.h>
-#include <sys/time.h>
-
 #include "weft-backend-private.h"
 #include "weft-parallel.h"
 #include "weft-spell-job.h"
@@ -54,11 +51,9 @@ thread_worker_run (gpointer   worker,
                    GBytes   **out,
                    GError   **error)
 {
-  struct rusage before, after;
-  gint64 helpers_user_before, helpers_sys_before, helpers_user_after, helpers_sys_after;
+  WeftThreadCpu before, after;
 
-  getrusage (RUSAGE_THREAD, &before);
-  weft_parallel_helper_cpu (&helpers_user_before, &helpers_sys_before);
+  weft_thread_cpu_read (&before);
 
   /* Aborting or hanging here would take the whole application down. */
   if (weft_job_kind_needs_process (job->kind))
@@ -72,15 +67,11 @@ thread_worker_run (gpointer   worker,
     weft_job_run_full (job->kind, job->input, job->aux, job->options,
                        weft_job_is_cancelled, job, out, error);
 
-  getrusage (RUSAGE_THREAD, &after);
   /* With the threads that copied the job's input for it, if any. */
-  weft_parallel_helper_cpu (&helpers_user_after, &helpers_sys_after);
-  job->stats.cpu_user_us = weft_stats_timeval_us (&after.ru_utime) - weft_stats_timeval_us (&before.ru_utime) +
-                            helpers_user_after - helpers_user_before;
-  job->stats.cpu_sys_us = weft_stats_timeval_us (&after.ru_stime) - weft_stats_timeval_us (&before.ru_stime) +
-                           helpers_sys_after - helpers_sys_before;
-  job->stats.voluntary_switches = after.ru_nvcsw - before.ru_nvcsw;
-  job->stats.involuntary_switches = after.ru_nivcsw - before.ru_nivcsw;
+  weft_thread_cpu_read (&after);
+  weft_thread_cpu_since (&before, &after, &job->stats.cpu_user_us, &job->stats.cpu_sys_us);
+  job->stats.voluntary_switches = after.usage.ru_nvcsw - before.usage.ru_nvcsw;
+  job->stats.involuntary_switches = after.usage.ru_nivcsw - before.usage.ru_nivcsw;
   job->stats.ipc_bytes = 0;
   job->stats.worker_maxrss_kb = 0;
 
