@@ -68,25 +68,31 @@ weft_bench_cores_full (unsigned n_threads)
   return 0.85 * (double) n_threads;
 }
 
-double
-weft_bench_median_where (const double *samples,
-                         const double *capacity,
-                         size_t        n,
-                         double        min_capacity,
-                         size_t       *n_used)
+WeftBenchFullMedian
+weft_bench_full_median (const WeftBenchCores *cores,
+                        const double         *samples,
+                        const double         *capacity,
+                        size_t                n)
 {
   g_autofree double *kept = g_new (double, MAX (n, 1));
+  double min_capacity = weft_bench_cores_full (cores->n_threads);
   WeftBenchRow row = { 0 };
   size_t k = 0;
 
   for (size_t i = 0; i < n; i++)
     if (capacity[i] >= min_capacity)
       kept[k++] = samples[i];
-  *n_used = k;
   if (k == 0)
-    return 0;
+    return (WeftBenchFullMedian) { 0, 0 };
   weft_bench_row_set_samples (&row, kept, k);
-  return row.median_ms;
+  return (WeftBenchFullMedian) { row.median_ms, k };
+}
+
+double
+weft_bench_full_ratio (const WeftBenchFullMedian *a,
+                       const WeftBenchFullMedian *b)
+{
+  return a->n > 0 && b->n > 0 ? a->median_ms / b->median_ms : 0;
 }
 
 static double

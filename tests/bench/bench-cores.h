@@ -20,16 +20,6 @@ double weft_bench_cores_probe      (unsigned n_threads);
  * each (0.85 x @n_threads). */
 double weft_bench_cores_full       (unsigned n_threads);
 
-/* The median of those of the @n @samples (ms) whose @capacity (the lower of
- * the probes taken just before and just after the sample) is at least
- * @min_capacity; their number in *@n_used. 0 when there are none. Neither
- * array is changed. */
-double weft_bench_median_where     (const double *samples,
-                                    const double *capacity,
-                                    size_t        n,
-                                    double        min_capacity,
-                                    size_t       *n_used);
-
 /* Probes taken between consecutive samples, so that each sample has one
  * just before it and one just after it. */
 typedef struct
@@ -47,5 +37,23 @@ void   weft_bench_cores_init       (WeftBenchCores *cores,
 /* Takes the probe after a sample and returns the sample's capacity: the
  * lower of this probe and the one before the sample. */
 double weft_bench_cores_after      (WeftBenchCores *cores);
+
+/* A row's median over its samples taken with a core per thread. */
+typedef struct
+{
+  double median_ms;  /* 0 when there are none */
+  size_t n;          /* how many there were */
+} WeftBenchFullMedian;
+
+/* The median of those of the @n @samples (ms) whose @capacity (as
+ * weft_bench_cores_after() returned it) is at least
+ * weft_bench_cores_full(). Neither array is changed. */
+WeftBenchFullMedian weft_bench_full_median (const WeftBenchCores *cores,
+                                            const double         *samples,
+                                            const double         *capacity,
+                                            size_t                n);
+/* @a's median over @b's; 0 when either has no sample. */
+double weft_bench_full_ratio       (const WeftBenchFullMedian *a,
+                                    const WeftBenchFullMedian *b);
 
 G_END_DECLS

@@ -31,18 +31,8 @@ typedef struct
   WeftBackend       *pool;      /* the backend the sort runs on; NULL for gnu-sort */
   WeftSortTaskStats  stats;     /* of the last run */
   double            *capacity;  /* the cores probe around each sample */
-  double             full_median_ms; /* over the samples with a core per thread */
-  size_t             n_full;
+  WeftBenchFullMedian full;     /* over the samples with a core per thread */
 } Config;
-
-/* @a's time over @b's, both over the samples taken with a core per thread;
- * 0 when either has none. */
-static double
-full_ratio (const Config *a,
-            const Config *b)
-{
-  return a->n_full > 0 && b->n_full > 0 ? a->full_median_ms / b->full_median_ms : 0;
-}
 
 static const char *
 mode_locale (gboolean locale)
@@ -323,7 +313,7 @@ weft_bench_sort (int    argc,
     for (int w = 1; w <= max_workers && (b == 0 ? want_threads : want_processes); w++)
       {
         Config c = { b == 0 ? "threads" : "processes", w, g_new0 (double, runs), NULL, { 0 },
-                     g_new0 (double, runs), 0, 0 };
+                     g_new0 (double, runs), { 0, 0 } };
 
         if (b == 0)
           c.pool = weft_thread_backend_new ((guint) w, NULL);
@@ -341,7 +331,7 @@ weft_bench_sort (int    argc,
       }
   for (int w = 1; w <= 2; w++)
     {
-      Config c = { "gnu-sort", w, g_new0 (double, runs), NULL, { 0 }, g_new0 (double, runs), 0, 0 };
+      Config c = { "gnu-sort", w, g_new0 (double, runs), NULL, { 0 }, g_new0 (double, runs), { 0, 0 } };
 
       g_array_append_val (configs, c);
     }
@@ -407,9 +397,7 @@ weft_bench_sort (int    argc,
                                    .backend = c->backend, .workers = c->workers,
                                    .input_bytes = len };
         /* Before the samples are sorted, away from their probes. */
-        c->full_median_ms = weft_bench_median_where (c->samples, c->capacity, (size_t) runs,
-                                                     weft_bench_cores_full (cores.n_threads),
-                                                     &c->n_full);
+        c->full = weft_bench_full_median (&cores, c->samples, c->capacity, (size_t) runs);
         weft_bench_row_set_samples (&rows[k], c->samples, (size_t) runs);
         if (strcmp (c->backend, "gnu-sort") == 0 && c->workers == 2)
           gnu2_ms = rows[k].median_ms;
@@ -432,7 +420,7 @@ weft_bench_sort (int    argc,
                                         ", \"speedup_vs_threads_1\": %.4f"
                                         ", \"last_run_phases_ms\": [%.1f, %.1f]"
                                         ", \"last_run_cpu_ms\": %.1f, \"last_run_ipc_bytes\": %" G_GUINT64_FORMAT,
-                                        locale ? "locale" : "bytes", c->full_median_ms, c->n_full,
+                                        locale ? "locale" : "bytes", c->full.median_ms, c->full.n,
                                         rows[k].median_ms / gnu2_ms,
                                         threads1_ms > 0 ? threads1_ms / rows[k].median_ms : 0.0,
                                         c->stats.run_phase_us / 1000.0, c->stats.merge_phase_us / 1000.0,
@@ -456,23 +444,23 @@ weft_bench_sort (int    argc,
     }
   if (!locale && threads1_ms > 0 && threads2_ms > 0)
     {
-      double full = full_ratio (threads1, threads2);
+      double full = weft_bench_full_ratio (&threads1->full, &threads2->full);
       gboolean speedup_ok = full >= BAR_SPEEDUP_2;
 
       weft_bench_print_note (&opts, "2 workers vs 1 worker: %.3fx over all samples, %.3fx over those "
                                     "with a core per thread (%zu and %zu of %d) (bar >= %.1fx): %s",
-                             threads1_ms / threads2_ms, full, threads1->n_full, threads2->n_full, runs,
+                             threads1_ms / threads2_ms, full, threads1->full.n, threads2->full.n, runs,
                              BAR_SPEEDUP_2, speedup_ok ? "met" : "MISSED");
       bar_ok = bar_ok && speedup_ok;
     }
   if (threads2_ms > 0 && processes2_ms > 0)
     {
-      double full = full_ratio (processes2, threads2);
+      double full = weft_bench_full_ratio (&processes2->full, &threads2->full);
       gboolean processes_ok = full > 0 && full <= BAR_PROCESSES;
 
       weft_bench_print_note (&opts, "processes vs threads, 2 workers: %.3f over all samples, %.3f over "
                                     "those with a core per thread (%zu and %zu of %d) (bar <= %.2f): %s",
-                             processes2_ms / threads2_ms, full, processes2->n_full, threads2->n_full,
+                             processes2_ms / threads2_ms, full, processes2->full.n, threads2->full.n,
                              runs, BAR_PROCESSES, processes_ok ? "met" : "MISSED");
       bar_ok = bar_ok && processes_ok;
     }

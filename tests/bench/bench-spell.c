@@ -607,19 +607,9 @@ typedef struct
   size_t      n_samples;
   double      median_ms;
   double      cpu_median_ms;
-  double      full_median_ms; /* over the samples taken with a core per thread */
-  size_t      n_full;
+  WeftBenchFullMedian full;   /* over the samples taken with a core per thread */
   char       *last_output;
 } Series;
-
-/* @a's time over @b's, both over the samples taken with a core per thread;
- * 0 when either has none. */
-static double
-full_ratio (const Series *a,
-            const Series *b)
-{
-  return a->n_full > 0 && b->n_full > 0 ? a->full_median_ms / b->full_median_ms : 0;
-}
 
 int
 weft_bench_spell (int    argc,
@@ -801,10 +791,8 @@ weft_bench_spell (int    argc,
       g_autofree char *extra_json = NULL;
 
       /* Before the samples are sorted, away from their probes. */
-      series[s].full_median_ms = weft_bench_median_where (series[s].samples, series[s].capacity,
-                                                          series[s].n_samples,
-                                                          weft_bench_cores_full (cores.n_threads),
-                                                          &series[s].n_full);
+      series[s].full = weft_bench_full_median (&cores, series[s].samples, series[s].capacity,
+                                               series[s].n_samples);
       weft_bench_row_set_samples (&row, series[s].samples, series[s].n_samples);
       weft_bench_row_set_samples (&cpu_row, series[s].cpu_samples, series[s].n_samples);
       series[s].median_ms = row.median_ms;
@@ -812,7 +800,7 @@ weft_bench_spell (int    argc,
       extra_json = g_strdup_printf ("%s, \"words_per_s\": %.0f, \"cpu_median_ms\": %.9g, "
                                     "\"median_ms_all_cores\": %.9g, \"runs_all_cores\": %zu",
                                     n_words_json, (double) n_words / (row.median_ms / 1000.0),
-                                    cpu_row.median_ms, series[s].full_median_ms, series[s].n_full);
+                                    cpu_row.median_ms, series[s].full.median_ms, series[s].full.n);
       row.extra_json = extra_json;
       weft_bench_print_row (&opts, &row);
     }
@@ -829,14 +817,14 @@ weft_bench_spell (int    argc,
         Series *one = &series[k * per_kind];
         Series *k_many = &series[k * per_kind + per_kind - 1];
         double speedup = one->median_ms / k_many->median_ms;
-        double full_speedup = full_ratio (one, k_many);
+        double full_speedup = weft_bench_full_ratio (&one->full, &k_many->full);
         double vs_hunspell = hun->median_ms / k_many->median_ms;
 
         weft_bench_print_note (&opts, "spell %s: %zu words; %u workers vs 1: %.2fx over all samples, "
                                       "%.2fx over those with a core per thread (%zu and %zu of %zu) "
                                       "(bar %.1fx); %u workers vs hunspell -l: %.2fx (bar %.1fx)",
                                one->backend, n_words, k_many->workers, speedup, full_speedup,
-                               one->n_full, k_many->n_full, one->n_samples, BAR_SPEEDUP,
+                               one->full.n, k_many->full.n, one->n_samples, BAR_SPEEDUP,
                                k_many->workers, vs_hunspell, BAR_VS_HUNSPELL);
         weft_bench_print_note (&opts, "spell %s: worker CPU per pass (median): 1 worker %.0f ms, "
                                       "%u workers %.0f ms; hunspell -l %.0f ms",
@@ -849,12 +837,12 @@ weft_bench_spell (int    argc,
       {
         Series *processes = &series[2 * per_kind - 1];
         double ratio = processes->median_ms / many->median_ms;
-        double full = full_ratio (processes, many);
+        double full = weft_bench_full_ratio (&processes->full, &many->full);
 
         weft_bench_print_note (&opts, "spell: processes take %.2fx the time of threads with %u workers "
                                       "over all samples, %.2fx over those with a core per thread "
                                       "(%zu and %zu of %zu) (bar 1.25x)",
-                               ratio, many->workers, full, processes->n_full, many->n_full,
+                               ratio, many->workers, full, processes->full.n, many->full.n,
                                many->n_samples);
         if (full <= 0 || full > 1.25)
           bars_met = FALSE;
