@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "weft-watchdog.h"
 
@@ -20,12 +21,15 @@ struct _WeftWatchdog
   GSource           *source;
   WeftWatchdogClock  clock;
   gpointer           clock_data;
+  WeftWatchdogClock  cpu_clock;   /* the CPU time of the thread that calls it */
+  gpointer           cpu_clock_data;
   gint64             woke_at;     /* when the last poll returned; 0 before the first */
   gint64             started_at;  /* origin of the timeline */
   WeftWatchdogStats  stats;
   gint64             second_max[WEFT_WATCHDOG_TIMELINE];
   gint64             last_second;
   gint64             work_started_at;  /* of the outermost open span */
+  gint64             work_cpu_at;      /* the thread's CPU time then */
   guint              work_depth;       /* spans open, nested */
 };
 
@@ -36,6 +40,16 @@ static gint64
 monotonic_clock (gpointer data)
 {
   return g_get_monotonic_time ();
+}
+
+static gint64
+thread_cpu_clock (gpointer data)
+{
+  struct timespec ts;
+
+  if (clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+    return 0;
+  return (gint64) ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
 }
 
 static inline gint64
@@ -111,7 +125,10 @@ static GSourceFuncs watch_funcs = {
 WeftWatchdog *
 weft_watchdog_new (GMainContext *ctx)
 {
-  return weft_watchdog_new_with_clock (ctx, monotonic_clock, NULL);
+  WeftWatchdog *self = weft_watchdog_new_with_clock (ctx, monotonic_clock, NULL);
+
+  weft_watchdog_set_cpu_clock (self, thread_cpu_clock, NULL);
+  return self;
 }
 
 WeftWatchdog *
@@ -126,6 +143,8 @@ weft_watchdog_new_with_clock (GMainContext      *ctx,
   self = g_new0 (WeftWatchdog, 1);
   self->clock = clock;
   self->clock_data = clock_data;
+  self->cpu_clock = clock;
+  self->cpu_clock_data = clock_data;
   self->started_at = now_us (self);
   self->source = g_source_new (&watch_funcs, sizeof (WatchSource));
   ((WatchSource *) self->source)->owner = self;
@@ -136,6 +155,18 @@ weft_watchdog_new_with_clock (GMainContext      *ctx,
   g_source_attach (self->source, ctx);
   thread_watchdog = self;
   return self;
+}
+
+void
+weft_watchdog_set_cpu_clock (WeftWatchdog      *self,
+                             WeftWatchdogClock  clock,
+                             gpointer           clock_data)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (clock != NULL);
+
+  self->cpu_clock = clock;
+  self->cpu_clock_data = clock_data;
 }
 
 void
@@ -156,24 +187,35 @@ weft_watchdog_work_begin (void)
   WeftWatchdog *self = thread_watchdog;
 
   if (self != NULL && self->work_depth++ == 0)
-    self->work_started_at = now_us (self);
+    {
+      self->work_started_at = now_us (self);
+      self->work_cpu_at = self->cpu_clock (self->cpu_clock_data);
+    }
 }
 
 void
 weft_watchdog_work_end (const char *what)
 {
   WeftWatchdog *self = thread_watchdog;
-  gint64 span_us;
+  gint64 span_us, cpu_us;
 
   if (self == NULL || self->work_depth == 0 || --self->work_depth > 0)
     return;
   span_us = now_us (self) - self->work_started_at;
+  cpu_us = self->cpu_clock (self->cpu_clock_data) - self->work_cpu_at;
   if (span_us > WEFT_WATCHDOG_WORK_BUDGET_US)
     self->stats.work_over_budget++;
   if (span_us > self->stats.work_max_us)
     {
       self->stats.work_max_us = span_us;
       self->stats.work_max_what = what;
+    }
+  if (cpu_us > WEFT_WATCHDOG_WORK_BUDGET_US)
+    self->stats.work_cpu_over_budget++;
+  if (cpu_us > self->stats.work_cpu_max_us)
+    {
+      self->stats.work_cpu_max_us = cpu_us;
+      self->stats.work_cpu_max_what = what;
     }
 }
 

@@ -25,6 +25,12 @@ typedef struct
   gint64      work_max_us;
   const char *work_max_what;  /* a static string, or NULL before any span */
   guint64     work_over_budget;
+  /* The same, counting only the time the thread ran in each span: a span
+   * whose thread waited for a core (the host's, or another process's) or
+   * for a reply is longer than the work it did. */
+  gint64      work_cpu_max_us;
+  const char *work_cpu_max_what;
+  guint64     work_cpu_over_budget;
   guint64 buckets[WEFT_STATS_N_BUCKETS];
   /* The longest stall in each of the last WEFT_WATCHDOG_TIMELINE seconds,
    * oldest first; 0 where nothing ran. */
@@ -44,6 +50,12 @@ WeftWatchdog *weft_watchdog_new       (GMainContext      *ctx);
 /* Reads time from @clock instead of g_get_monotonic_time(): tests drive it
  * by hand, so what they assert does not depend on the scheduler. */
 WeftWatchdog *weft_watchdog_new_with_clock (GMainContext      *ctx,
+                                            WeftWatchdogClock  clock,
+                                            gpointer           clock_data);
+/* Reads the calling thread's CPU time from @clock instead of the kernel's
+ * CLOCK_THREAD_CPUTIME_ID. A watchdog made with its own wall clock reads CPU
+ * time from that clock too, until this is called. */
+void          weft_watchdog_set_cpu_clock  (WeftWatchdog      *self,
                                             WeftWatchdogClock  clock,
                                             gpointer           clock_data);
 void          weft_watchdog_free      (WeftWatchdog      *self);

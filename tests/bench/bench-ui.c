@@ -106,11 +106,13 @@ weft_bench_ui_print_stats (const WeftWatchdogStats *stats)
   printf ("\"watchdog_max_ms\": %.1f, \"watchdog_p99_ms\": %.1f, \"watchdog_p50_ms\": %.1f, "
           "\"over_16ms\": %" G_GUINT64_FORMAT ", \"iterations\": %" G_GUINT64_FORMAT ", "
           "\"busy_ms\": %.0f, \"work_max_ms\": %.1f, \"work_max_what\": \"%s\", "
-          "\"work_over_4ms\": %" G_GUINT64_FORMAT ", ",
+          "\"work_over_4ms\": %" G_GUINT64_FORMAT ", \"work_cpu_max_ms\": %.1f, \"work_cpu_max_what\": \"%s\", "
+          "\"work_cpu_over_4ms\": %" G_GUINT64_FORMAT ", ",
           stats->max_us / 1000.0, stats->p99_us / 1000.0, stats->p50_us / 1000.0,
           stats->over_16ms, stats->n_iterations, stats->busy_us / 1000.0,
           stats->work_max_us / 1000.0, stats->work_max_what != NULL ? stats->work_max_what : "",
-          stats->work_over_budget);
+          stats->work_over_budget, stats->work_cpu_max_us / 1000.0,
+          stats->work_cpu_max_what != NULL ? stats->work_cpu_max_what : "", stats->work_cpu_over_budget);
 }
 
 double

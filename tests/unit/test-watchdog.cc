@@ -189,6 +189,73 @@ TEST (WeftWatchdog, NestedSpansCountOnceAsTheOutermost)
   EXPECT_EQ (stats.work_over_budget, 2u);
 }
 
+gint64 fake_cpu_us;
+
+gint64
+FakeCpuClock (gpointer)
+{
+  return fake_cpu_us;
+}
+
+TEST (WeftWatchdog, CountsTheThreadsCpuTimeApartFromTheSpansLength)
+{
+  g_autoptr (GMainContext) ctx = g_main_context_new ();
+  g_autoptr (WeftWatchdog) watchdog = weft_watchdog_new_with_clock (ctx, FakeClock, nullptr);
+  weft_watchdog_set_cpu_clock (watchdog, FakeCpuClock, nullptr);
+
+  // 3 ms of work, then 6 ms waiting for a core: a 9 ms span of 3 ms of work.
+  weft_watchdog_work_begin ();
+  fake_now_us += 3000;
+  fake_cpu_us += 3000;
+  fake_now_us += 6000;
+  weft_watchdog_work_end ("waited");
+  // 5 ms of work with no wait: shorter, but the most work.
+  weft_watchdog_work_begin ();
+  fake_now_us += 5000;
+  fake_cpu_us += 5000;
+  weft_watchdog_work_end ("worked");
+
+  WeftWatchdogStats stats;
+  weft_watchdog_get_stats (watchdog, &stats);
+  EXPECT_EQ (stats.work_max_us, 9000);
+  EXPECT_STREQ (stats.work_max_what, "waited");
+  EXPECT_EQ (stats.work_over_budget, 2u);
+  EXPECT_EQ (stats.work_cpu_max_us, 5000);
+  EXPECT_STREQ (stats.work_cpu_max_what, "worked");
+  EXPECT_EQ (stats.work_cpu_over_budget, 1u);
+
+  weft_watchdog_reset (watchdog);
+  weft_watchdog_get_stats (watchdog, &stats);
+  EXPECT_EQ (stats.work_cpu_max_us, 0);
+  EXPECT_EQ (stats.work_cpu_max_what, nullptr);
+  EXPECT_EQ (stats.work_cpu_over_budget, 0u);
+}
+
+TEST (WeftWatchdog, ReadsTheRealThreadsCpuTimeByDefault)
+{
+  g_autoptr (GMainContext) ctx = g_main_context_new ();
+  g_autoptr (WeftWatchdog) watchdog = weft_watchdog_new (ctx);
+
+  // A span that sleeps does no work; one that spins does. Only the order
+  // of the two is asserted, not how long either took.
+  weft_watchdog_work_begin ();
+  g_usleep (50000);
+  weft_watchdog_work_end ("slept");
+  weft_watchdog_work_begin ();
+  gint64 until = g_get_monotonic_time () + 5000;
+  volatile guint64 spins = 0;
+  while (g_get_monotonic_time () < until)
+    spins++;
+  weft_watchdog_work_end ("spun");
+
+  WeftWatchdogStats stats;
+  weft_watchdog_get_stats (watchdog, &stats);
+  EXPECT_STREQ (stats.work_max_what, "slept");
+  EXPECT_STREQ (stats.work_cpu_max_what, "spun");
+  EXPECT_GT (stats.work_cpu_max_us, 0);
+  EXPECT_LT (stats.work_cpu_max_us, stats.work_max_us);
+}
+
 struct Counted
 {
   int ms;
