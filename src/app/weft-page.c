@@ -19,6 +19,7 @@ struct _WeftPage
   GtkScrolledWindow *scroller;
   GtkSourceView     *view;
   GtkProgressBar    *load_progress;
+  /* NULL until the file first changes on disk (see weft_page_get_disk_banner()). */
   GtkRevealer       *disk_banner;
   GtkLabel          *disk_label;
   GtkButton         *reload_button;
@@ -84,7 +85,7 @@ weft_page_get_search_bar (WeftPage *self)
     {
       self->search_bar = weft_search_bar_new (self->view);
       gtk_box_insert_child_after (self->column, GTK_WIDGET (self->search_bar),
-                                  GTK_WIDGET (self->disk_banner));
+                                  self->disk_banner != NULL ? GTK_WIDGET (self->disk_banner) : NULL);
     }
   return self->search_bar;
 }
@@ -258,6 +259,15 @@ release_line_number_width (WeftPage *self)
 }
 
 /* While a file comes in, the view is read-only and a bar shows how far it got. */
+/* A read-only view hides its cursor while it has the focus, also when the
+ * focus comes to it after the document became read-only. */
+static void
+weft_page_update_cursor (WeftPage *self)
+{
+  gtk_text_view_set_cursor_visible (GTK_TEXT_VIEW (self->view),
+                                    !self->read_only || !gtk_widget_has_focus (GTK_WIDGET (self->view)));
+}
+
 static void
 on_loading_changed (WeftPage *self)
 {
@@ -275,8 +285,7 @@ on_loading_changed (WeftPage *self)
        * blinking, and its blink callback aborts on an assertion if the
        * cursor is still hidden when it comes. */
       self->read_only = !editable;
-      gtk_text_view_set_cursor_visible (GTK_TEXT_VIEW (self->view),
-                                        editable || !gtk_widget_has_focus (GTK_WIDGET (self->view)));
+      weft_page_update_cursor (self);
       gtk_accessible_update_property (GTK_ACCESSIBLE (self->view), GTK_ACCESSIBLE_PROPERTY_READ_ONLY, !editable, -1);
       gtk_accessible_update_property (GTK_ACCESSIBLE (self->load_progress), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                       loading ? _("Loading the file") : _("Replacing the text"), -1);
@@ -306,6 +315,8 @@ on_loading_changed (WeftPage *self)
     }
 }
 
+static GtkRevealer *weft_page_get_disk_banner (WeftPage *self);
+
 /* Another program changed or removed the file: say so in the tab, and offer
  * to reload it or to keep this text. */
 static void
@@ -316,7 +327,8 @@ on_disk_changed (WeftPage *self)
 
   if (!weft_document_get_disk_changed (document))
     {
-      gtk_revealer_set_reveal_child (self->disk_banner, FALSE);
+      if (self->disk_banner != NULL)
+        gtk_revealer_set_reveal_child (self->disk_banner, FALSE);
       return;
     }
 
@@ -329,6 +341,7 @@ on_disk_changed (WeftPage *self)
   else
     text = g_strdup_printf (_("“%s” was changed by another program."), weft_document_get_title (document));
 
+  weft_page_get_disk_banner (self);
   gtk_label_set_text (self->disk_label, text);
   gtk_widget_set_visible (GTK_WIDGET (self->reload_button), !weft_document_get_disk_deleted (document));
   gtk_revealer_set_reveal_child (self->disk_banner, TRUE);
@@ -345,6 +358,7 @@ on_reload_finished (GObject      *object,
   if (!weft_document_load_finish (WEFT_DOCUMENT (object), result, &error) &&
       !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
+      weft_page_get_disk_banner (self);
       gtk_label_set_text (self->disk_label, error->message);
       gtk_revealer_set_reveal_child (self->disk_banner, TRUE);
     }
@@ -366,6 +380,46 @@ on_keep_clicked (WeftPage *self)
 {
   weft_document_keep_mine (self->document);
   gtk_widget_grab_focus (GTK_WIDGET (self->view));
+}
+
+/* The banner over the text that says the file changed on disk, built the
+ * first time it is needed: most tabs never show it, and it was a quarter of
+ * what building a tab cost (each tooltip set asks the X server where the
+ * pointer is, and waits for the answer). */
+static GtkRevealer *
+weft_page_get_disk_banner (WeftPage *self)
+{
+  GtkWidget *box, *button;
+
+  if (self->disk_banner != NULL)
+    return self->disk_banner;
+
+  box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  gtk_widget_add_css_class (box, "toolbar");
+  gtk_widget_add_css_class (box, "warning");
+
+  self->disk_label = GTK_LABEL (gtk_label_new (NULL));
+  gtk_widget_set_hexpand (GTK_WIDGET (self->disk_label), TRUE);
+  gtk_label_set_xalign (self->disk_label, 0.0f);
+  gtk_label_set_wrap (self->disk_label, TRUE);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (self->disk_label));
+
+  button = gtk_button_new_with_mnemonic (_("_Reload"));
+  gtk_widget_set_tooltip_text (button, _("Replace the text with the file as it is now on disk"));
+  g_signal_connect_object (button, "clicked", G_CALLBACK (on_reload_clicked), self, G_CONNECT_SWAPPED);
+  gtk_box_append (GTK_BOX (box), button);
+  self->reload_button = GTK_BUTTON (button);
+
+  button = gtk_button_new_with_mnemonic (_("_Keep Mine"));
+  gtk_widget_set_tooltip_text (button, _("Keep the text as it is here; saving will replace the file"));
+  g_signal_connect_object (button, "clicked", G_CALLBACK (on_keep_clicked), self, G_CONNECT_SWAPPED);
+  gtk_box_append (GTK_BOX (box), button);
+
+  self->disk_banner = GTK_REVEALER (gtk_revealer_new ());
+  gtk_revealer_set_child (self->disk_banner, box);
+  /* Above the search bar, if there is one, as it always was. */
+  gtk_box_prepend (self->column, GTK_WIDGET (self->disk_banner));
+  return self->disk_banner;
 }
 
 /* Escape stops a load, or a sort whose result has not started going in. */
@@ -426,6 +480,8 @@ weft_page_constructed (GObject *object)
   gtk_text_view_set_buffer (GTK_TEXT_VIEW (self->view),
                             GTK_TEXT_BUFFER (weft_document_get_buffer (self->document)));
   g_signal_connect_object (self->view, "map", G_CALLBACK (on_view_map), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->view, "notify::has-focus", G_CALLBACK (weft_page_update_cursor), self,
+                           G_CONNECT_SWAPPED);
   g_signal_connect_object (self->document, "notify::loading", G_CALLBACK (on_loading_changed), self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (self->document, "notify::load-progress", G_CALLBACK (on_loading_changed), self,
@@ -455,8 +511,12 @@ weft_page_dispose (GObject *object)
   g_clear_handle_id (&self->rescroll_source, g_source_remove);
   g_clear_handle_id (&self->pulse_source, g_source_remove);
   g_clear_object (&self->spell);
-  /* The search bar, if built, goes with the column it is in. */
+  /* The search bar and the disk banner, if built, go with the column they
+   * are in. */
   self->search_bar = NULL;
+  self->disk_banner = NULL;
+  self->disk_label = NULL;
+  self->reload_button = NULL;
   gtk_widget_dispose_template (GTK_WIDGET (self), WEFT_TYPE_PAGE);
   /* Anything left is not a bound child, so it is ours to unparent. */
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
@@ -527,11 +587,6 @@ weft_page_class_init (WeftPageClass *klass)
   gtk_widget_class_bind_template_child (widget_class, WeftPage, scroller);
   gtk_widget_class_bind_template_child (widget_class, WeftPage, view);
   gtk_widget_class_bind_template_child (widget_class, WeftPage, load_progress);
-  gtk_widget_class_bind_template_child (widget_class, WeftPage, disk_banner);
-  gtk_widget_class_bind_template_child (widget_class, WeftPage, disk_label);
-  gtk_widget_class_bind_template_child (widget_class, WeftPage, reload_button);
-  gtk_widget_class_bind_template_callback (widget_class, on_reload_clicked);
-  gtk_widget_class_bind_template_callback (widget_class, on_keep_clicked);
 }
 
 static void
