@@ -35,6 +35,7 @@ struct _WeftWindow
   GtkRevealer          *stats_revealer;
   WeftStatsPanel       *stats_panel;
   guint                 position_source;
+  guint                 selection_source;
   /* A page for the next new document, built while the window is idle;
    * owned here until a tab takes it. */
   WeftPage             *spare_page;

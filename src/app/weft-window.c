@@ -250,6 +250,33 @@ on_document_changed (WeftWindow   *self,
     }
 }
 
+/* Brings the window's title, status area and actions up to date with the
+ * selected tab. */
+static void
+weft_window_show_selected_page (WeftWindow *self)
+{
+  g_clear_handle_id (&self->selection_source, g_source_remove);
+  weft_window_update_spell (self);
+  weft_window_update_title (self);
+  weft_window_update_position (self);
+  weft_window_update_language (self);
+  weft_window_update_actions (self);
+}
+
+static gboolean
+show_selected_page (gpointer user_data)
+{
+  WeftWindow *self = user_data;
+
+  self->selection_source = 0;
+  weft_window_show_selected_page (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* The window listens to the selected tab, and the focus goes to it, at
+ * once; the rest follows in a dispatch of its own, before the next frame is
+ * drawn: adding a tab already costs the main loop a few milliseconds in
+ * libadwaita. */
 static void
 on_selected_page_changed (WeftWindow *self)
 {
@@ -259,13 +286,11 @@ on_selected_page_changed (WeftWindow *self)
                              page != NULL ? weft_document_get_buffer (weft_page_get_document (page)) : NULL);
   g_signal_group_set_target (self->spell_signals,
                              page != NULL ? weft_page_get_spell_controller (page) : NULL);
-  weft_window_update_spell (self);
-  weft_window_update_title (self);
-  weft_window_update_position (self);
-  weft_window_update_language (self);
-  weft_window_update_actions (self);
   if (page != NULL)
     gtk_widget_grab_focus (GTK_WIDGET (page));
+  if (self->selection_source == 0)
+    self->selection_source = weft_watchdog_idle_add (GDK_PRIORITY_REDRAW - 1, "showing the selected tab",
+                                                     show_selected_page, self, NULL);
 }
 
 static void
@@ -1082,6 +1107,7 @@ weft_window_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->recent_manager, self);
   g_clear_object (&self->buffer_signals);
   g_clear_handle_id (&self->position_source, g_source_remove);
+  g_clear_handle_id (&self->selection_source, g_source_remove);
   g_clear_handle_id (&self->spare_source, g_source_remove);
   g_clear_object (&self->spare_page);
   /* Kept hidden between sorts, it goes with the window. */
@@ -1213,4 +1239,5 @@ weft_window_init (WeftWindow *self)
   weft_window_init_actions (self);
   on_n_pages_changed (self);
   on_selected_page_changed (self);
+  weft_window_show_selected_page (self);
 }
