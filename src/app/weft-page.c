@@ -258,7 +258,6 @@ release_line_number_width (WeftPage *self)
   self->gutter_width = 0;
 }
 
-/* While a file comes in, the view is read-only and a bar shows how far it got. */
 /* A read-only view hides its cursor while it has the focus, also when the
  * focus comes to it after the document became read-only. */
 static void
@@ -268,6 +267,7 @@ weft_page_update_cursor (WeftPage *self)
                                     !self->read_only || !gtk_widget_has_focus (GTK_WIDGET (self->view)));
 }
 
+/* While a file comes in, the view is read-only and a bar shows how far it got. */
 static void
 on_loading_changed (WeftPage *self)
 {
