@@ -733,8 +733,11 @@ weft_window_open_file (WeftWindow *self,
   data->file = g_object_ref (file);
   data->line = line;
 
+  /* An empty tab nobody has touched takes the file, unless another file is
+   * already on its way into it (a new tab's load waits for its first frame). */
   active = weft_window_get_active_page (self);
-  if (active != NULL && weft_document_is_untouched (weft_page_get_document (active)))
+  if (active != NULL && weft_document_is_untouched (weft_page_get_document (active)) &&
+      g_object_get_data (G_OBJECT (active), "weft-file-coming") == NULL)
     tab_page = adw_tab_view_get_selected_page (self->tab_view);
   else
     {

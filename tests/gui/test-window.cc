@@ -433,6 +433,42 @@ TEST_F (WeftWindowTest, OpeningTheSameFileTwiceSelectsItsTab)
   EXPECT_STREQ (weft_document_get_title (weft_page_get_document (again)), "once.txt");
 }
 
+// `weft a.txt b.txt` opens both at once, with no main-loop turn between:
+// a new tab's load waits for its first frame, and the second file must not
+// take that tab, which looks empty until then.
+TEST_F (WeftWindowTest, FilesOpenedTogetherEachGetTheirOwnTab)
+{
+  WriteFile (Path ("a.txt"), "first\n");
+  WriteFile (Path ("b.txt"), "second\n");
+  WriteFile (Path ("c.txt"), "third\n");
+  g_autoptr (GFile) a = g_file_new_for_path (Path ("a.txt").c_str ());
+  g_autoptr (GFile) b = g_file_new_for_path (Path ("b.txt").c_str ());
+  g_autoptr (GFile) c = g_file_new_for_path (Path ("c.txt").c_str ());
+  // Into the window's untouched tab if it has one, then into new tabs.
+  weft_window_new_document (window_);
+  const guint before = weft_window_get_n_pages (window_);
+  weft_window_open_file (window_, a, 0);
+  weft_window_open_file (window_, b, 0);
+  weft_window_open_file (window_, c, 0);
+
+  auto loaded = [&] (guint i) {
+    WeftDocument *doc = weft_page_get_document (weft_window_get_page (window_, i));
+    return weft_document_get_file (doc) != nullptr && !weft_document_get_busy (doc);
+  };
+  ASSERT_TRUE (WaitUntil ([&] {
+    guint n = weft_window_get_n_pages (window_);
+    for (guint i = 0; i < n; i++)
+      if (!loaded (i))
+        return false;
+    return n >= 3;
+  }));
+  ASSERT_EQ (weft_window_get_n_pages (window_), before + 2);
+  guint n = weft_window_get_n_pages (window_);
+  EXPECT_EQ (BufferText (weft_window_get_page (window_, n - 3)), "first\n");
+  EXPECT_EQ (BufferText (weft_window_get_page (window_, n - 2)), "second\n");
+  EXPECT_EQ (BufferText (weft_window_get_page (window_, n - 1)), "third\n");
+}
+
 TEST_F (WeftWindowTest, SavedFilesAppearInRecentFiles)
 {
   WriteFile (Path ("recent.txt"), "r\n");
