@@ -212,6 +212,25 @@ weft_window_update_spell (WeftWindow *self)
     gtk_widget_set_tooltip_text (GTK_WIDGET (self->spell_label), tooltip);
 }
 
+/* The tab's title, tooltip and spinner follow its document. */
+static void
+weft_window_update_tab (WeftWindow *self,
+                        AdwTabPage *tab_page)
+{
+  WeftDocument *document = weft_page_get_document (page_of (tab_page));
+  g_autofree char *title = dup_display_title (document);
+  GFile *file = weft_document_get_file (document);
+
+  adw_tab_page_set_title (tab_page, title);
+  if (file != NULL)
+    {
+      g_autofree char *tooltip = g_file_get_parse_name (file);
+
+      adw_tab_page_set_tooltip (tab_page, tooltip);
+    }
+  adw_tab_page_set_loading (tab_page, weft_document_get_busy (document));
+}
+
 static void
 on_document_changed (WeftWindow   *self,
                      GParamSpec   *pspec,
@@ -222,23 +241,9 @@ on_document_changed (WeftWindow   *self,
   for (guint i = 0; i < n; i++)
     {
       AdwTabPage *tab_page = adw_tab_view_get_nth_page (self->tab_view, (int) i);
-      WeftPage *page = page_of (tab_page);
-      g_autofree char *title = NULL;
-      GFile *file;
 
-      if (weft_page_get_document (page) != document)
-        continue;
-
-      title = dup_display_title (document);
-      adw_tab_page_set_title (tab_page, title);
-      file = weft_document_get_file (document);
-      if (file != NULL)
-        {
-          g_autofree char *tooltip = g_file_get_parse_name (file);
-
-          adw_tab_page_set_tooltip (tab_page, tooltip);
-        }
-      adw_tab_page_set_loading (tab_page, weft_document_get_busy (document));
+      if (weft_page_get_document (page_of (tab_page)) == document)
+        weft_window_update_tab (self, tab_page);
     }
 
   if (weft_window_get_active_page (self) != NULL &&
@@ -409,7 +414,9 @@ weft_window_add_page (WeftWindow *self,
                            G_CONNECT_SWAPPED);
   g_signal_connect_object (weft_document_get_buffer (document), "notify::language",
                            G_CALLBACK (weft_window_update_language), self, G_CONNECT_SWAPPED);
-  on_document_changed (self, NULL, document);
+  /* The window's own title and actions follow once the tab is selected
+   * (see on_selected_page_changed()). */
+  weft_window_update_tab (self, tab_page);
 
   if (weft_window_get_session (self) != NULL)
     weft_session_track (weft_window_get_session (self), document, session_id);
