@@ -263,6 +263,9 @@ release_line_number_width (WeftPage *self)
 static void
 weft_page_update_cursor (WeftPage *self)
 {
+  /* The focus also leaves while the page is being disposed. */
+  if (self->view == NULL)
+    return;
   gtk_text_view_set_cursor_visible (GTK_TEXT_VIEW (self->view),
                                     !self->read_only || !gtk_widget_has_focus (GTK_WIDGET (self->view)));
 }
