@@ -19,7 +19,7 @@ struct _WeftPage
   GtkScrolledWindow *scroller;
   GtkSourceView     *view;
   GtkProgressBar    *load_progress;
-  /* NULL until the file first changes on disk (see weft_page_get_disk_banner()). */
+  /* NULL until the file first changes on disk (see weft_page_ensure_disk_banner()). */
   GtkRevealer       *disk_banner;
   GtkLabel          *disk_label;
   GtkButton         *reload_button;
@@ -318,7 +318,7 @@ on_loading_changed (WeftPage *self)
     }
 }
 
-static GtkRevealer *weft_page_get_disk_banner (WeftPage *self);
+static void weft_page_ensure_disk_banner (WeftPage *self);
 
 /* Another program changed or removed the file: say so in the tab, and offer
  * to reload it or to keep this text. */
@@ -344,7 +344,7 @@ on_disk_changed (WeftPage *self)
   else
     text = g_strdup_printf (_("“%s” was changed by another program."), weft_document_get_title (document));
 
-  weft_page_get_disk_banner (self);
+  weft_page_ensure_disk_banner (self);
   gtk_label_set_text (self->disk_label, text);
   gtk_widget_set_visible (GTK_WIDGET (self->reload_button), !weft_document_get_disk_deleted (document));
   gtk_revealer_set_reveal_child (self->disk_banner, TRUE);
@@ -361,7 +361,7 @@ on_reload_finished (GObject      *object,
   if (!weft_document_load_finish (WEFT_DOCUMENT (object), result, &error) &&
       !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
-      weft_page_get_disk_banner (self);
+      weft_page_ensure_disk_banner (self);
       gtk_label_set_text (self->disk_label, error->message);
       gtk_revealer_set_reveal_child (self->disk_banner, TRUE);
     }
@@ -389,13 +389,13 @@ on_keep_clicked (WeftPage *self)
  * first time it is needed: most tabs never show it, and it was a quarter of
  * what building a tab cost (each tooltip set asks the X server where the
  * pointer is, and waits for the answer). */
-static GtkRevealer *
-weft_page_get_disk_banner (WeftPage *self)
+static void
+weft_page_ensure_disk_banner (WeftPage *self)
 {
   GtkWidget *box, *button;
 
   if (self->disk_banner != NULL)
-    return self->disk_banner;
+    return;
 
   box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
   gtk_widget_add_css_class (box, "toolbar");
@@ -422,7 +422,6 @@ weft_page_get_disk_banner (WeftPage *self)
   gtk_revealer_set_child (self->disk_banner, box);
   /* Above the search bar, if there is one, as it always was. */
   gtk_box_prepend (self->column, GTK_WIDGET (self->disk_banner));
-  return self->disk_banner;
 }
 
 /* Escape stops a load, or a sort whose result has not started going in. */
