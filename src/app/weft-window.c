@@ -278,12 +278,9 @@ show_selected_page (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* The window listens to the selected tab, and the focus goes to it, at
- * once; the rest follows in a dispatch of its own, before the next frame is
- * drawn: adding a tab already costs the main loop a few milliseconds in
- * libadwaita. */
+/* The window listens to the selected tab, and the focus goes to it. */
 static void
-on_selected_page_changed (WeftWindow *self)
+weft_window_follow_selected_page (WeftWindow *self)
 {
   WeftPage *page = weft_window_get_active_page (self);
 
@@ -293,6 +290,15 @@ on_selected_page_changed (WeftWindow *self)
                              page != NULL ? weft_page_get_spell_controller (page) : NULL);
   if (page != NULL)
     gtk_widget_grab_focus (GTK_WIDGET (page));
+}
+
+/* That at once; the rest follows in a dispatch of its own, before the next
+ * frame is drawn: adding a tab already costs the main loop a few
+ * milliseconds in libadwaita. */
+static void
+on_selected_page_changed (WeftWindow *self)
+{
+  weft_window_follow_selected_page (self);
   if (self->selection_source == 0)
     self->selection_source = weft_watchdog_idle_add (GDK_PRIORITY_REDRAW - 1, "showing the selected tab",
                                                      show_selected_page, self, NULL);
@@ -1248,6 +1254,6 @@ weft_window_init (WeftWindow *self)
 
   weft_window_init_actions (self);
   on_n_pages_changed (self);
-  on_selected_page_changed (self);
+  weft_window_follow_selected_page (self);
   weft_window_show_selected_page (self);
 }
