@@ -237,10 +237,32 @@ reserve_line_number_width (WeftPage *self,
   gtk_widget_set_size_request (gutter, self->gutter_width, -1);
 }
 
-/* Once the file is in, the gutter takes the width it asks for, unless the
- * whole file did come in and it asks for less than was reserved: then it
- * keeps the reserved width rather than narrow the text area and lay it all
- * out again. After a cancelled or failed load it goes back to its own. */
+/* A replacement (a sort, its undo or redo) deletes and inserts slice by
+ * slice, and the line count drifts by hundreds or thousands of lines on the
+ * way. Where it crosses a power of ten, the line numbers would narrow and
+ * widen again, and GTK 4.8 would lay out every line each time: a stall of
+ * 150-250 ms at a million lines, twice per undo of a sort. So the gutter
+ * keeps the width it had when the replacement began, and widens only if
+ * the count needs more. */
+static void
+hold_line_number_width (WeftPage *self)
+{
+  GtkWidget *gutter = GTK_WIDGET (gtk_source_view_get_gutter (self->view, GTK_TEXT_WINDOW_LEFT));
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (self->document));
+  int width = gtk_widget_get_width (gutter);
+
+  if (self->gutter_width != 0 || width <= 0 || !gtk_source_view_get_show_line_numbers (self->view))
+    return;
+  self->gutter_width = width;
+  self->gutter_digits = line_number_digits ((size_t) gtk_text_buffer_get_line_count (buffer));
+  gtk_widget_set_size_request (gutter, width, -1);
+}
+
+/* Once the file is in (or the replacement done), the gutter takes the
+ * width it asks for, unless the line count has the digits it was reserved
+ * for and it asks for less: then it keeps the reserved width rather than
+ * narrow the text area and lay it all out again. After a cancelled or
+ * failed load it goes back to its own. */
 static void
 release_line_number_width (WeftPage *self)
 {
@@ -300,6 +322,8 @@ on_loading_changed (WeftPage *self)
     }
   if (loading)
     reserve_line_number_width (self, weft_document_get_load_lines (self->document));
+  else if (weft_document_get_applying (self->document))
+    hold_line_number_width (self);
   else
     release_line_number_width (self);
   /* The bar also shows a large replacement (a sort, an undo of one) going in. */

@@ -1427,6 +1427,51 @@ LargeText (int lines)
   return text;
 }
 
+// A sort goes in slice by slice, and the line count drifts meanwhile: here
+// each deletion (16 K characters, most of them of two bytes) takes about
+// twice the lines the insertion beside it (16 KB) brings, so 10,001 lines
+// dip below 10,000. The line numbers keep their width all along: each
+// change of it would lay out every line of the document again.
+TEST_F (WeftWindowTest, ALargeReplacementKeepsTheLineNumbersWidth)
+{
+  std::string text;
+  for (guint i = 0; i < 10000; i++)
+    {
+      for (int j = 0; j < 25; j++)
+        text += "ö";
+      text += " " + std::to_string ((i * 7919u) % 10000u) + "\n";
+    }
+  WriteFile (Path ("numbered.txt"), text);
+  WeftPage *page = Open (Path ("numbered.txt"));
+  ASSERT_NE (page, nullptr);
+  WeftDocument *document = weft_page_get_document (page);
+  ASSERT_TRUE (WaitUntil ([&] { return !weft_document_get_loading (document); }));
+  GtkSourceView *view = weft_page_get_view (page);
+  ASSERT_TRUE (gtk_source_view_get_show_line_numbers (view));
+  GtkWidget *gutter = GTK_WIDGET (gtk_source_view_get_gutter (view, GTK_TEXT_WINDOW_LEFT));
+  ASSERT_TRUE (WaitUntil ([&] { return gtk_widget_get_width (gutter) > 0; }));
+  const int width = gtk_widget_get_width (gutter);
+
+  int narrowest = width, widest = width;
+  bool saw_fewer_digits = false;
+  auto watch = [&] {
+    GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (document));
+    saw_fewer_digits = saw_fewer_digits || gtk_text_buffer_get_line_count (buffer) < 10000;
+    narrowest = std::min (narrowest, gtk_widget_get_width (gutter));
+    widest = std::max (widest, gtk_widget_get_width (gutter));
+  };
+  WeftSortOptions options = {};
+  options.collation = WEFT_SORT_COLLATION_BYTES;
+  ASSERT_TRUE (SortAllLines (document, options, watch));
+  // The drift this test is about did happen.
+  EXPECT_TRUE (saw_fewer_digits);
+  ASSERT_TRUE (weft_document_undo (document));
+  ASSERT_TRUE (WaitUntil ([&] { watch (); return !weft_document_get_read_only (document); }, 60000));
+  EXPECT_EQ (BufferText (page), text);
+  EXPECT_EQ (narrowest, width);
+  EXPECT_EQ (widest, width);
+}
+
 TEST_F (WeftWindowTest, LargeFileLoadsInSlicesReadOnlyThenEditable)
 {
   const std::string text = LargeText (150000);
