@@ -2,6 +2,7 @@
 // GtkSourceBuffer through every kind of edit, and snapshots never change.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -10,6 +11,7 @@
 
 extern "C" {
 #include <adwaita.h>
+#include <glib/gstdio.h>
 
 #include "weft-document.h"
 #include "weft-replace.h"
@@ -221,6 +223,106 @@ TEST (WeftReplace, NewTextGrowsFromTheStartWhileTheOldGoesFromTheEnd)
 
   EXPECT_GT (watch.slices, 1);
   EXPECT_EQ (BufferText (buffer), before + new_text + after);
+}
+
+// A source that is always ready at a priority above the idle one, as
+// GtkTextView's line validation is while it measures a text, until @until
+// holds.
+struct Busy
+{
+  std::function<bool ()> until;
+  int dispatches = 0;
+};
+
+gboolean
+KeepBusy (gpointer user_data)
+{
+  auto *busy = static_cast<Busy *> (user_data);
+  busy->dispatches++;
+  return busy->until () ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
+struct Loaded
+{
+  bool done = false;
+  bool ok = false;
+};
+
+void
+OnLoaded (GObject *object, GAsyncResult *result, gpointer user_data)
+{
+  auto *loaded = static_cast<Loaded *> (user_data);
+  loaded->ok = weft_document_load_finish (WEFT_DOCUMENT (object), result, nullptr);
+  loaded->done = true;
+}
+
+struct HeadWatch
+{
+  WeftDocument *document;
+  Busy *busy;
+  bool queued = false;
+  int seen_chars = -1;  // the buffer's length when the idle callback ran
+};
+
+// GTK 4.8 registers its accessible objects with the AT-SPI registry from an
+// idle callback, and sends each text view's whole text then. Run in a
+// process of its own (see meson.build): only the first load there waits.
+TEST (WeftDocumentFirstLoad, LetsIdleCallbacksRunBeforeTheBulkGoesIn)
+{
+  g_autofree char *dir = g_dir_make_tmp ("weft-first-load-XXXXXX", nullptr);
+  g_autofree char *path = g_build_filename (dir, "big.txt", nullptr);
+  std::string text;
+  for (int i = 0; i < 60000; i++)
+    text += "line " + std::to_string (i) + " of a text that takes many slices to load\n";
+  ASSERT_TRUE (g_file_set_contents (path, text.data (), (gssize) text.size (), nullptr));
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  const int total = (int) g_utf8_strlen (text.data (), (gssize) text.size ());
+
+  // The first load. As with a file opened at start-up, something keeps the
+  // main loop busy from the first screenful until the whole file has been
+  // read, and an idle callback is pending meanwhile.
+  g_autoptr (WeftDocument) first = weft_document_new ();
+  Busy busy{ [&] { return weft_document_get_load_lines (first) > 0 || !weft_document_get_loading (first); } };
+  HeadWatch watch{ first, &busy };
+  g_signal_connect_after (weft_document_get_buffer (first), "insert-text",
+                          G_CALLBACK (+[] (GtkTextBuffer *buffer, GtkTextIter *, char *, int, gpointer data) {
+                            auto *w = static_cast<HeadWatch *> (data);
+                            if (w->queued)
+                              return;
+                            w->queued = true;
+                            g_idle_add_full (G_PRIORITY_HIGH_IDLE + 25, KeepBusy, w->busy, nullptr);
+                            g_idle_add (+[] (gpointer d) -> gboolean {
+                              auto *w = static_cast<HeadWatch *> (d);
+                              w->seen_chars = gtk_text_buffer_get_char_count (
+                                  GTK_TEXT_BUFFER (weft_document_get_buffer (w->document)));
+                              return G_SOURCE_REMOVE;
+                            }, w);
+                            (void) buffer;
+                          }),
+                          &watch);
+  Loaded loaded;
+  weft_document_load_async (first, file, nullptr, OnLoaded, &loaded);
+  ASSERT_TRUE (WaitUntil ([&] { return loaded.done && watch.seen_chars >= 0; }));
+  ASSERT_TRUE (loaded.ok);
+  EXPECT_EQ (gtk_text_buffer_get_char_count (GTK_TEXT_BUFFER (weft_document_get_buffer (first))), total);
+  // The idle callback ran once the first screenful was in, before the rest.
+  EXPECT_GT (watch.seen_chars, 0);
+  EXPECT_LT (watch.seen_chars, total / 4);
+
+  // Later loads do not wait for the main loop to go idle: here it never
+  // does until the load is over, as while GTK measures another large text.
+  g_autoptr (WeftDocument) second = weft_document_new ();
+  Loaded loaded_second;
+  Busy busy_second{ [&] { return loaded_second.done; } };
+  g_idle_add_full (G_PRIORITY_HIGH_IDLE + 25, KeepBusy, &busy_second, nullptr);
+  weft_document_load_async (second, file, nullptr, OnLoaded, &loaded_second);
+  ASSERT_TRUE (WaitUntil ([&] { return loaded_second.done; }));
+  EXPECT_TRUE (loaded_second.ok);
+  EXPECT_EQ (gtk_text_buffer_get_char_count (GTK_TEXT_BUFFER (weft_document_get_buffer (second))), total);
+  Drain ();
+
+  g_unlink (path);
+  g_rmdir (dir);
 }
 
 }  // namespace
