@@ -21,6 +21,10 @@ more. GNOME Text Editor is measured when installed (Debian's
 gnome-text-editor); it is skipped with a note otherwise. Weft is fully
 loaded when its progress bar has gone; GNOME Text Editor shows none, so it
 is fully loaded when its process stops working.
+
+--prose MB adds a generated prose document of that size (dictionary words,
+some misspelled, 72 columns): the same measurements with spell-checking at
+work while the text is typed into (no sort).
 """
 
 import argparse
@@ -50,6 +54,44 @@ def generate(path, n_lines):
     with open(path + ".part", "w") as f:
         for k in order:
             f.write("%07d lorem ipsum dolor sit amet, consectetur adipiscing elit %04d\n" % (k, k % 9973))
+    os.rename(path + ".part", path)
+
+
+def generate_prose(path, n_bytes, dictionary="/usr/share/hunspell/en_US.dic"):
+    """Prose of about @n_bytes: sentences of dictionary words, about one word
+    in 25 misspelled, lines filled to 72 columns, blank lines between
+    paragraphs: the kind of text issue 6 asks to check."""
+    if os.path.exists(path):
+        return
+    with open(dictionary, encoding="utf-8", errors="replace") as f:
+        next(f)
+        words = [w for w in (line.split("/")[0].strip() for line in f) if w.isalpha() and w.islower()]
+    rng = random.Random(n_bytes)
+    size = 0
+    with open(path + ".part", "w") as f:
+        while size < n_bytes:
+            paragraph = []
+            for _ in range(rng.randint(3, 8)):
+                sentence = []
+                for _ in range(rng.randint(5, 18)):
+                    w = rng.choice(words)
+                    if len(w) > 3 and rng.random() < 0.04:
+                        k = rng.randrange(len(w) - 1)
+                        w = w[:k] + w[k + 1] + w[k] + w[k + 2:]
+                    sentence.append(w)
+                sentence[0] = sentence[0].capitalize()
+                paragraph.append(" ".join(sentence) + rng.choice(".?!"))
+            lines, line = [], ""
+            for w in " ".join(paragraph).split(" "):
+                if line and len(line) + 1 + len(w) > 72:
+                    lines.append(line)
+                    line = w
+                else:
+                    line = line + " " + w if line else w
+            lines.append(line)
+            text = "\n".join(lines) + "\n\n"
+            f.write(text)
+            size += len(text.encode("utf-8"))
     os.rename(path + ".part", path)
 
 
@@ -152,7 +194,7 @@ class Editor:
         self.env = env
 
 
-def measure(editor, path, probe, args):
+def measure(editor, path, probe, args, sort):
     """One run of one editor on one file: a dict of measurements in ms."""
     m = {}
     home = tempfile.mkdtemp(prefix="gui-large-home.")
@@ -213,7 +255,7 @@ def measure(editor, path, probe, args):
         # Before the sort, which only Weft does: the same work for both.
         m["peak_rss_kib"] = peak_rss_kib(app.pid)
 
-        if editor.name == "weft" and args.sort:
+        if editor.name == "weft" and sort:
             # Sort Lines (F9, then the dialog's _Sort), then Ctrl+Z: each a
             # replacement of the whole text that shows a progress bar.
             ping = probe.start_ping(window)
@@ -360,16 +402,17 @@ def print_table(all_records, editors):
          lambda r: "%s, stalls p99 %s max %s" % (fmt(r["median_ms"], " ms"), fmt(r["stall_p99_ms"]),
                                                  fmt(r["stall_max_ms"], " ms"))),
     ]
-    sizes = sorted({(r["lines"], r["input_bytes"]) for r in all_records})
-    for lines, size in sizes:
-        print("\n%d lines, %.1f MB (medians of %d run(s))" % (lines, size / 1e6, max(
+    sizes = sorted({(r["lines"], r["input_bytes"], r["document"]) for r in all_records})
+    for lines, size, kind in sizes:
+        print("\n%s, %d lines, %.1f MB (medians of %d run(s))" % (kind, lines, size / 1e6, max(
             r["runs"] for r in all_records if r["lines"] == lines)))
         header = "%-38s" % "" + "".join("%-36s" % e for e in editors)
         print(header)
         for label, bench, show in rows:
             cells = []
             for e in editors:
-                found = [r for r in all_records if r["lines"] == lines and r["backend"] == e and r["bench"] == bench]
+                found = [r for r in all_records if r["lines"] == lines and r["document"] == kind
+                         and r["backend"] == e and r["bench"] == bench]
                 cells.append(show(found[0]) if found else "—")
             if any(c != "—" for c in cells):
                 print("%-38s" % label + "".join("%-36s" % c for c in cells))
@@ -382,7 +425,10 @@ def main():
     parser.add_argument("--schemas", help="GSETTINGS_SCHEMA_DIR for an uninstalled Weft")
     parser.add_argument("--peer", default=shutil.which("gnome-text-editor"),
                         help="GNOME Text Editor (default: from PATH)")
-    parser.add_argument("--lines", default="200000,1000000", help="comma-separated line counts")
+    parser.add_argument("--lines", default="200000,1000000",
+                        help="comma-separated line counts (empty: none)")
+    parser.add_argument("--prose", type=float, metavar="MB",
+                        help="also a generated prose document of MB megabytes (typing with spelling checked)")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--keys", type=int, default=40, help="keys typed per run")
     parser.add_argument("--settle", type=float, default=1.0, help="seconds of pinging after a load")
@@ -412,17 +458,28 @@ def main():
         editors = [e for e in editors if e.name == args.only]
 
     os.makedirs(args.data_dir, exist_ok=True)
-    all_records = []
-    for n_lines in (int(x) for x in args.lines.split(",")):
+    documents = []
+    for n_lines in (int(x) for x in args.lines.split(",") if x):
         path = os.path.join(args.data_dir, "lines-%d.txt" % n_lines)
         generate(path, n_lines)
+        documents.append(("lines", path, args.sort))
+    if args.prose:
+        path = os.path.join(args.data_dir, "prose-%gMB.txt" % args.prose)
+        generate_prose(path, int(args.prose * 1024 * 1024))
+        # Sorting prose says nothing the line files do not.
+        documents.append(("prose", path, False))
+
+    all_records = []
+    for kind, path, sort in documents:
         size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            n_lines = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
         for editor in editors:
             runs = []
             for i in range(args.runs):
-                log("gui-large: %s, %d lines, run %d" % (editor.name, n_lines, i + 1))
-                runs.append(measure(editor, path, probe, args))
-            all_records += records(editor.name, n_lines, size, runs)
+                log("gui-large: %s, %s, %d lines, run %d" % (editor.name, kind, n_lines, i + 1))
+                runs.append(measure(editor, path, probe, args, sort))
+            all_records += [dict(r, document=kind) for r in records(editor.name, n_lines, size, runs)]
 
     if not args.json:
         print_table(all_records, [e.name for e in editors])
