@@ -1121,14 +1121,15 @@ insert_slices (gpointer user_data)
 }
 
 /* Whether the main loop has reached idle priority since the first load
- * began. GTK 4.8 registers a window's accessible objects with the AT-SPI
- * registry from an idle callback (G_PRIORITY_DEFAULT_IDLE), and at that
- * moment sends the whole text of every text view over D-Bus in one message:
- * 10 MB stalled the window for 60-150 ms. Load slices and GtkTextView's line
- * validation run at higher priorities, and keep the main loop busy from the
- * first screenful until GTK has measured every line: for a large file
- * opened at start-up, the registration came after the load, 10 to 90 s
- * later, with the whole text. Main thread only. */
+ * began; until it has, no text goes in. GTK 4.8 registers a window's
+ * accessible objects with the AT-SPI registry from an idle callback
+ * (G_PRIORITY_DEFAULT_IDLE), and at that moment sends the whole text of
+ * every text view over D-Bus in one message: 10 MB stalled the window for
+ * 60-150 ms. Load slices and GtkTextView's line validation run at higher
+ * priorities, and keep the main loop busy from the first screenful until
+ * GTK has measured every line: for a large file opened at start-up, the
+ * registration came after the load, 10 to 90 s later, with the whole text.
+ * Main thread only. */
 static gboolean main_loop_went_idle;
 
 static gboolean
@@ -1211,10 +1212,10 @@ on_file_read (GObject      *object,
       data->inserted = 0;
     }
 
-  /* Until the main loop has once gone idle, the rest waits for it, so that
-   * GTK's pending accessibility registration sends the first screenful, not
-   * the whole text (see main_loop_went_idle). Afterwards, the first slice
-   * now, so the first screenful shows at once, and the rest between frames. */
+  /* Until the main loop has once gone idle (when no first lines were shown
+   * before), the text waits for it (see main_loop_went_idle). Afterwards,
+   * the first slice now, so the first screenful shows at once, and the rest
+   * between frames. */
   if (!main_loop_went_idle)
     data->slice_source = weft_watchdog_idle_add (G_PRIORITY_DEFAULT_IDLE + 1, "loading a file",
                                                  insert_slices_after_idle, g_object_ref (task),
@@ -1283,17 +1284,14 @@ head_thread (GTask        *task,
   g_task_return_boolean (task, TRUE);
 }
 
+/* Shows the file's first lines (when they were read) and reads the whole. */
 static void
-on_head_read (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
+show_head (GTask *task)
 {
-  WeftDocument *self = WEFT_DOCUMENT (object);
-  g_autoptr(GTask) task = user_data;
+  WeftDocument *self = g_task_get_source_object (task);
   LoadData *data = g_task_get_task_data (task);
   g_autoptr(GTask) read_task = NULL;
 
-  g_task_propagate_boolean (G_TASK (result), NULL);
   if (data->head != NULL && !g_cancellable_is_cancelled (self->load_cancellable))
     {
       GtkTextBuffer *buffer = GTK_TEXT_BUFFER (self->buffer);
@@ -1312,6 +1310,31 @@ on_head_read (GObject      *object,
   read_task = g_task_new (self, self->load_cancellable, on_file_read, g_object_ref (task));
   g_task_set_task_data (read_task, data, NULL);
   g_task_run_in_thread (read_task, load_thread);
+}
+
+static gboolean
+show_head_after_idle (gpointer user_data)
+{
+  main_loop_went_idle = TRUE;
+  show_head (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_head_read (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+
+  g_task_propagate_boolean (G_TASK (result), NULL);
+  /* Before any text goes in, until the main loop has once gone idle (see
+   * main_loop_went_idle): then it has nothing to measure yet. */
+  if (!main_loop_went_idle)
+    weft_watchdog_idle_add (G_PRIORITY_DEFAULT_IDLE + 1, "showing a file's first lines", show_head_after_idle,
+                            g_steal_pointer (&task), g_object_unref);
+  else
+    show_head (task);
 }
 
 static void
