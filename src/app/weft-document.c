@@ -1120,33 +1120,6 @@ insert_slices (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* Whether the main loop has reached idle priority since the first load
- * began; until it has, no text goes in. GTK 4.8 registers a window's
- * accessible objects with the AT-SPI registry from an idle callback
- * (G_PRIORITY_DEFAULT_IDLE), and at that moment sends the whole text of
- * every text view over D-Bus in one message: 10 MB stalled the window for
- * 60-150 ms. Load slices and GtkTextView's line validation run at higher
- * priorities, and keep the main loop busy from the first screenful until
- * GTK has measured every line: for a large file opened at start-up, the
- * registration came after the load, 10 to 90 s later, with the whole text.
- * Main thread only. */
-static gboolean main_loop_went_idle;
-
-static gboolean
-insert_slices_after_idle (gpointer user_data)
-{
-  GTask *task = user_data;
-  LoadData *data = g_task_get_task_data (task);
-
-  main_loop_went_idle = TRUE;
-  if (insert_slices_step (task))
-    data->slice_source = 0;
-  else
-    data->slice_source = weft_watchdog_idle_add (LOAD_PRIORITY, "loading a file", insert_slices,
-                                                 g_object_ref (task), g_object_unref);
-  return G_SOURCE_REMOVE;
-}
-
 /* Empties the buffer and starts loading into it: the file's language
  * first, so the first screenful is already coloured. */
 static void
@@ -1212,15 +1185,9 @@ on_file_read (GObject      *object,
       data->inserted = 0;
     }
 
-  /* Until the main loop has once gone idle (when no first lines were shown
-   * before), the text waits for it (see main_loop_went_idle). Afterwards,
-   * the first slice now, so the first screenful shows at once, and the rest
-   * between frames. */
-  if (!main_loop_went_idle)
-    data->slice_source = weft_watchdog_idle_add (G_PRIORITY_DEFAULT_IDLE + 1, "loading a file",
-                                                 insert_slices_after_idle, g_object_ref (task),
-                                                 g_object_unref);
-  else if (!insert_slices_step (task))
+  /* The first slice now, so the first screenful shows at once; the rest
+   * when the main loop is idle. */
+  if (!insert_slices_step (task))
     data->slice_source = weft_watchdog_idle_add (LOAD_PRIORITY, "loading a file", insert_slices,
                                                  g_object_ref (task), g_object_unref);
   weft_watchdog_work_end ("loading a file");
@@ -1311,6 +1278,18 @@ show_head (GTask *task)
   g_task_set_task_data (read_task, data, NULL);
   g_task_run_in_thread (read_task, load_thread);
 }
+
+/* Whether the main loop has reached idle priority since the first load
+ * began; until it has, no text goes in. GTK 4.8 registers a window's
+ * accessible objects with the AT-SPI registry from an idle callback
+ * (G_PRIORITY_DEFAULT_IDLE), and at that moment sends the whole text of
+ * every text view over D-Bus in one message: 10 MB stalled the window for
+ * 60-150 ms. Load slices and GtkTextView's line validation run at higher
+ * priorities, and keep the main loop busy from the first screenful until
+ * GTK has measured every line: for a large file opened at start-up, the
+ * registration came after the load, 10 to 90 s later, with the whole text.
+ * Main thread only. */
+static gboolean main_loop_went_idle;
 
 static gboolean
 show_head_after_idle (gpointer user_data)

@@ -231,14 +231,12 @@ TEST (WeftReplace, NewTextGrowsFromTheStartWhileTheOldGoesFromTheEnd)
 struct Busy
 {
   std::function<bool ()> until;
-  int dispatches = 0;
 };
 
 gboolean
 KeepBusy (gpointer user_data)
 {
   auto *busy = static_cast<Busy *> (user_data);
-  busy->dispatches++;
   return busy->until () ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
 }
 
