@@ -1822,6 +1822,62 @@ TEST_F (WeftWindowTest, SpellUnderlinesWhileTheViewStillMeasuresLines)
   EXPECT_EQ (Underlined (page).front (), "teh");
 }
 
+// A jump to the end of a long text scrolls there in frames (GTK animates
+// it): words are underlined where the view stops, not near each frame's
+// position on the way, which would have the view lay out again thousands
+// of lines it never shows.
+TEST_F (WeftWindowTest, SpellUnderlinesWhereAJumpEndsNotOnItsWay)
+{
+  const int n_lines = 20000;
+  std::string text;
+  for (int i = 0; i < n_lines; i++)
+    text += "line " + std::to_string (i) + " teh cat\n";
+  WriteFile (Path ("jump.txt"), text);
+  // As on a desktop, whatever the test session says; restored however the
+  // test ends.
+  struct Animations
+  {
+    gboolean before = FALSE;
+    Animations ()
+    {
+      g_object_get (gtk_settings_get_default (), "gtk-enable-animations", &before, nullptr);
+      g_object_set (gtk_settings_get_default (), "gtk-enable-animations", TRUE, nullptr);
+    }
+    ~Animations () { g_object_set (gtk_settings_get_default (), "gtk-enable-animations", before, nullptr); }
+  } animations;
+  WeftPage *page = Open (Path ("jump.txt"));
+  GtkTextBuffer *buffer = BufferOf (page);
+  GtkTextView *view = GTK_TEXT_VIEW (weft_page_get_view (page));
+  WeftSpellController *spell = weft_page_get_spell_controller (page);
+  GtkTextTag *tag = gtk_text_tag_table_lookup (gtk_text_buffer_get_tag_table (buffer), "weft-misspelled");
+  auto underlined_at = [&] (int line) {
+    GtkTextIter word;
+    gtk_text_buffer_get_iter_at_line_offset (buffer, &word, line, (int) ("line " + std::to_string (line) + " ").size ());
+    return gtk_text_iter_has_tag (&word, tag) != FALSE;
+  };
+
+  // Once GTK has measured every line, so that it knows where the end is.
+  ASSERT_TRUE (WaitUntil ([&] {
+    return !weft_spell_controller_get_busy (spell) && weft_spell_controller_get_n_misspelled (spell) == n_lines &&
+           LastLineHeight (page) > 0;
+  }));
+  ASSERT_TRUE (underlined_at (0));
+  ASSERT_FALSE (underlined_at (n_lines - 1));
+
+  gtk_widget_grab_focus (GTK_WIDGET (view));
+  g_signal_emit_by_name (view, "move-cursor", GTK_MOVEMENT_BUFFER_ENDS, 1, FALSE);
+  EXPECT_TRUE (WaitUntil ([&] { return underlined_at (n_lines - 1) && !weft_spell_controller_get_busy (spell); }));
+
+  // The words near the start and near the end are underlined (a few
+  // thousand lines each way at most), none in the middle.
+  GtkTextIter mid, mid_end;
+  gtk_text_buffer_get_iter_at_line (buffer, &mid, n_lines / 4);
+  gtk_text_buffer_get_iter_at_line (buffer, &mid_end, 3 * n_lines / 4);
+  bool tagged = gtk_text_iter_has_tag (&mid, tag) ||
+                (gtk_text_iter_forward_to_tag_toggle (&mid, tag) && gtk_text_iter_compare (&mid, &mid_end) < 0);
+  EXPECT_FALSE (tagged) << "a word on the jump's way was underlined, line " << gtk_text_iter_get_line (&mid);
+}
+
 TEST_F (WeftWindowTest, SpellCanBeTurnedOff)
 {
   WriteFile (Path ("off.txt"), "teh dgo\n");
