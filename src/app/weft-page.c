@@ -4,6 +4,7 @@
 #include <glib/gi18n.h>
 
 #include "weft-page.h"
+#include "weft-slice.h"
 #include "weft-spell-controller.h"
 #include "weft-watchdog.h"
 
@@ -26,6 +27,13 @@ struct _WeftPage
 
   guint              rescroll_source;
   guint              pulse_source;
+  /* Where the view is kept while GTK measures lines (see keep_view()): at
+   * the cursor, or at the top the user scrolled to, a mark at the start of
+   * its first line and how many pixels below that line's top it is. */
+  gboolean           follow_cursor;
+  GtkTextMark       *top_mark;
+  int                top_offset;
+  gboolean           scrolling_back;
   int                gutter_width;   /* reserved while a load goes in; 0: none */
   int                gutter_digits;  /* the line-number digits it was reserved for */
   guint              scroll_on_map : 1;
@@ -125,7 +133,9 @@ weft_page_scroll_to_cursor (WeftPage *self)
     }
 
   /* A mark, not an iter: scrolling to an iter forces validation of every
-   * line up to it, which is slow on long documents. */
+   * line up to it, which is slow on long documents. The view then follows
+   * the cursor while GTK measures lines (see keep_view()). */
+  self->follow_cursor = TRUE;
   gtk_text_view_scroll_to_mark (GTK_TEXT_VIEW (self->view),
                                 gtk_text_buffer_get_insert (buffer),
                                 0.0, TRUE, 0.0, 0.3);
@@ -496,6 +506,142 @@ on_view_key_pressed (WeftPage              *self,
   return GDK_EVENT_STOP;
 }
 
+/* The view, kept where it was put while GTK measures lines.
+ *
+ * GTK 4.8 measures the lines of a text in the background, and while it
+ * does, the view can slip away from where it was put. A measuring step
+ * ends a scroll still running (GTK animates scrolls over 200 ms), so
+ * Ctrl+End right after a large file opened stopped a tenth of the way
+ * down. And a step keeps the text shown in place by moving the view by the
+ * change in height above it, but only as far as the text's old end: near
+ * the end, the view showed the lines being measured, between the keys
+ * typed there or after the user scrolled. So after each measuring step,
+ * the page scrolls back at once: to the cursor if the user last moved it
+ * with the keyboard or edited the text (which GTK scrolls to), else to the
+ * first line the user scrolled to. */
+
+/* Scrolls by @dy pixels at once. The adjustment's value and the visible
+ * rectangle differ by the view's top margin, so it moves by a difference. */
+static void
+scroll_view_by (WeftPage *self,
+                int       dy)
+{
+  GtkAdjustment *adj = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->view));
+
+  if (dy == 0)
+    return;
+  self->scrolling_back = TRUE;
+  gtk_adjustment_set_value (adj, gtk_adjustment_get_value (adj) + dy);
+  self->scrolling_back = FALSE;
+}
+
+static void
+note_view_top (WeftPage *self)
+{
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (self->document));
+  GdkRectangle rect;
+  GtkTextIter line;
+  int line_top;
+
+  gtk_text_view_get_visible_rect (GTK_TEXT_VIEW (self->view), &rect);
+  gtk_text_view_get_line_at_y (GTK_TEXT_VIEW (self->view), &line, rect.y, &line_top);
+  if (self->top_mark == NULL)
+    self->top_mark = gtk_text_buffer_create_mark (buffer, NULL, &line, TRUE);
+  else
+    gtk_text_buffer_move_mark (buffer, self->top_mark, &line);
+  self->top_offset = rect.y - line_top;
+}
+
+/* After a measuring step: the cursor back in view if the view follows it,
+ * else the top the user scrolled to back at the top. Otherwise, where the
+ * user or GTK put the view is noted. */
+static void
+keep_view (WeftPage *self)
+{
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (self->document));
+  GdkRectangle rect, cursor;
+  GtkTextIter iter;
+  int line_top;
+
+  if (self->scrolling_back || !gtk_widget_get_mapped (GTK_WIDGET (self->view)))
+    return;
+  if (!weft_slice_in_gtk_measuring ())
+    {
+      if (!self->follow_cursor)
+        note_view_top (self);
+      return;
+    }
+  gtk_text_view_get_visible_rect (GTK_TEXT_VIEW (self->view), &rect);
+  if (self->follow_cursor)
+    {
+      gtk_text_buffer_get_iter_at_mark (buffer, &iter, gtk_text_buffer_get_insert (buffer));
+      gtk_text_view_get_iter_location (GTK_TEXT_VIEW (self->view), &iter, &cursor);
+      if (cursor.y < rect.y)
+        scroll_view_by (self, cursor.y - rect.y);
+      else if (cursor.y + cursor.height > rect.y + rect.height)
+        scroll_view_by (self, cursor.y + cursor.height - (rect.y + rect.height));
+    }
+  else if (self->top_mark != NULL)
+    {
+      gtk_text_buffer_get_iter_at_mark (buffer, &iter, self->top_mark);
+      gtk_text_view_get_line_yrange (GTK_TEXT_VIEW (self->view), &iter, &line_top, NULL);
+      scroll_view_by (self, line_top + self->top_offset - rect.y);
+    }
+}
+
+/* The cursor moved by a key binding, or the user edited the text: GTK
+ * scrolls to the cursor. */
+static void
+follow_cursor (WeftPage *self)
+{
+  self->follow_cursor = TRUE;
+}
+
+/* The user scrolls the view with the pointer: from now on the view stays
+ * where they put it, wherever the cursor is. */
+static void
+stop_following_cursor (WeftPage *self)
+{
+  if (!self->follow_cursor)
+    return;
+  self->follow_cursor = FALSE;
+  note_view_top (self);
+}
+
+static gboolean
+on_view_scroll (WeftPage *self)
+{
+  stop_following_cursor (self);
+  return GDK_EVENT_PROPAGATE;
+}
+
+static void
+watch_scrolling (WeftPage *self)
+{
+  GtkAdjustment *adj = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (self->view));
+  GtkEventController *scroll;
+  GtkGesture *press;
+
+  /* The scrolled window in the page's template gave the view its
+   * adjustment, for good. */
+  g_signal_connect_object (adj, "value-changed", G_CALLBACK (keep_view), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (adj, "changed", G_CALLBACK (keep_view), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (self->view, "move-cursor", G_CALLBACK (follow_cursor), self, G_CONNECT_SWAPPED);
+  g_signal_connect_object (weft_document_get_buffer (self->document), "end-user-action",
+                           G_CALLBACK (follow_cursor), self, G_CONNECT_SWAPPED);
+
+  scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_BOTH_AXES);
+  gtk_event_controller_set_propagation_phase (scroll, GTK_PHASE_CAPTURE);
+  g_signal_connect_object (scroll, "scroll", G_CALLBACK (on_view_scroll), self, G_CONNECT_SWAPPED);
+  gtk_widget_add_controller (GTK_WIDGET (self->scroller), scroll);
+
+  /* Dragging or clicking the scroll bar. */
+  press = gtk_gesture_click_new ();
+  gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (press), GTK_PHASE_CAPTURE);
+  g_signal_connect_object (press, "pressed", G_CALLBACK (stop_following_cursor), self, G_CONNECT_SWAPPED);
+  gtk_widget_add_controller (gtk_scrolled_window_get_vscrollbar (self->scroller), GTK_EVENT_CONTROLLER (press));
+}
+
 static void
 weft_page_constructed (GObject *object)
 {
@@ -518,6 +664,7 @@ weft_page_constructed (GObject *object)
   g_signal_connect_object (self->document, "disk-changed", G_CALLBACK (on_disk_changed), self,
                            G_CONNECT_SWAPPED);
   self->spell = weft_spell_controller_new (self->document, self->view);
+  watch_scrolling (self);
 }
 
 static gboolean
@@ -537,6 +684,11 @@ weft_page_dispose (GObject *object)
   g_clear_handle_id (&self->rescroll_source, g_source_remove);
   g_clear_handle_id (&self->pulse_source, g_source_remove);
   g_clear_object (&self->spell);
+  if (self->top_mark != NULL)
+    {
+      gtk_text_buffer_delete_mark (gtk_text_mark_get_buffer (self->top_mark), self->top_mark);
+      self->top_mark = NULL;
+    }
   /* The search bar and the disk banner, if built, go with the column they
    * are in. */
   self->search_bar = NULL;

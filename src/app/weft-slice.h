@@ -18,6 +18,24 @@
  * but above GtkTextView's line validation, which would otherwise run to the
  * end of the text after every slice and leave the work waiting for it. */
 #define WEFT_SLICE_PRIORITY     (GDK_PRIORITY_REDRAW + 2)
+/* GtkTextView measures lines in idle callbacks at this priority and the
+ * one above (GTK_TEXT_VIEW_PRIORITY_VALIDATE in GTK 4.8's gtktextview.c). */
+#define WEFT_GTK_MEASURING_PRIORITY (GDK_PRIORITY_REDRAW + 5)
+
+/* Whether the main loop is running one of GtkTextView's measuring steps:
+ * a view's adjustment that moves then moves because lines changed height,
+ * not because anyone scrolled. */
+static inline gboolean
+weft_slice_in_gtk_measuring (void)
+{
+  GSource *source = g_main_current_source ();
+  int priority;
+
+  if (source == NULL)
+    return FALSE;
+  priority = g_source_get_priority (source);
+  return priority == WEFT_GTK_MEASURING_PRIORITY || priority == WEFT_GTK_MEASURING_PRIORITY - 1;
+}
 
 /* One dispatch's share of the budget. A slice starts only when one more,
  * costing what the dearer of the last two did, still ends within it:

@@ -1295,9 +1295,10 @@ on_settled (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* The adjustment also moves while GTK measures the lines above the view,
- * which keeps the text shown in place: only a change of the first char
- * shown is scrolling. */
+/* Only a change of the first char shown is scrolling, and not while GTK
+ * measures lines: the adjustment then moves to keep the text shown in
+ * place, and near the end of a text, shows the lines being measured for a
+ * moment, until the page scrolls back to the cursor (weft-page.c). */
 static void
 on_scrolled (WeftSpellController *self)
 {
@@ -1310,7 +1311,7 @@ on_scrolled (WeftSpellController *self)
   gtk_text_view_get_visible_rect (GTK_TEXT_VIEW (self->view), &rect);
   gtk_text_view_get_line_at_y (GTK_TEXT_VIEW (self->view), &top, rect.y, NULL);
   top_offset = gtk_text_iter_get_offset (&top);
-  if (top_offset != self->view_top)
+  if (top_offset != self->view_top && !weft_slice_in_gtk_measuring ())
     {
       self->view_top = top_offset;
       self->view_moved_at = g_get_monotonic_time ();

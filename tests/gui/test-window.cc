@@ -1029,6 +1029,113 @@ LastLineHeight (WeftPage *page)
   return height;
 }
 
+// A text whose lines GTK measures for seconds after it is in: 100,000
+// short lines.
+std::string
+ManyLinesText ()
+{
+  std::string text;
+  for (int i = 0; i < 100000; i++)
+    text += std::to_string (1000000 + i) + " lorem ipsum dolor sit amet, consectetur adipiscing elit\n";
+  return text;
+}
+
+// The height of line @line: 0 until GTK has measured it.
+int
+LineHeight (WeftPage *page, int line)
+{
+  GtkTextIter iter;
+  int y = 0, height = -1;
+
+  gtk_text_buffer_get_iter_at_line (GTK_TEXT_BUFFER (weft_document_get_buffer (weft_page_get_document (page))), &iter,
+                                    line);
+  gtk_text_view_get_line_yrange (GTK_TEXT_VIEW (weft_page_get_view (page)), &iter, &y, &height);
+  return height;
+}
+
+bool
+CursorShown (WeftPage *page)
+{
+  GtkTextView *view = GTK_TEXT_VIEW (weft_page_get_view (page));
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (view);
+  GdkRectangle rect, cursor;
+  GtkTextIter iter;
+
+  gtk_text_view_get_visible_rect (view, &rect);
+  gtk_text_buffer_get_iter_at_mark (buffer, &iter, gtk_text_buffer_get_insert (buffer));
+  gtk_text_view_get_iter_location (view, &iter, &cursor);
+  return cursor.y >= rect.y && cursor.y + cursor.height <= rect.y + rect.height;
+}
+
+int
+TopLine (WeftPage *page)
+{
+  GtkTextView *view = GTK_TEXT_VIEW (weft_page_get_view (page));
+  GdkRectangle rect;
+  GtkTextIter iter;
+
+  gtk_text_view_get_visible_rect (view, &rect);
+  gtk_text_view_get_line_at_y (view, &iter, rect.y, nullptr);
+  return gtk_text_iter_get_line (&iter);
+}
+
+// Runs the main loop for @ms milliseconds and counts the iterations after
+// which @holds is false.
+template <typename F>
+int
+CountFailures (int ms, F holds)
+{
+  gint64 until = g_get_monotonic_time () + (gint64) ms * 1000;
+  int failures = 0;
+
+  while (g_get_monotonic_time () < until)
+    {
+      g_main_context_iteration (nullptr, FALSE);
+      if (!holds ())
+        failures++;
+    }
+  return failures;
+}
+
+// While GTK still measures the lines of a large text, Ctrl+End shows the
+// end and keeps showing it, and so does typing there. (GTK 4.8 alone
+// stopped the scroll a tenth of the way down, and showed the lines being
+// measured between keys.)
+TEST_F (WeftWindowTest, TheEndStaysInViewWhileGtkMeasuresLines)
+{
+  WriteFile (Path ("many.txt"), ManyLinesText ());
+  WeftPage *page = Open (Path ("many.txt"));
+  GtkWidget *view = GTK_WIDGET (weft_page_get_view (page));
+
+  gtk_widget_grab_focus (view);
+  ASSERT_EQ (LastLineHeight (page), 0) << "GTK measured every line before the test began";
+  g_signal_emit_by_name (view, "move-cursor", GTK_MOVEMENT_BUFFER_ENDS, 1, FALSE);
+  ASSERT_TRUE (WaitUntil ([&] { return CursorShown (page); }, 2000)) << "the view did not get to the end";
+  EXPECT_EQ (CountFailures (1000, [&] { return CursorShown (page); }), 0);
+  for (int i = 0; i < 5; i++)
+    {
+      g_signal_emit_by_name (view, "insert-at-cursor", "x");
+      EXPECT_EQ (CountFailures (200, [&] { return CursorShown (page); }), 0) << "after key " << i;
+    }
+  EXPECT_EQ (LineHeight (page, 90000), 0) << "GTK measured every line before the test ended";
+}
+
+// Scrolled near the end and left there, the view keeps its first line
+// while GTK measures the lines above it.
+TEST_F (WeftWindowTest, AScrolledViewKeepsItsLinesWhileGtkMeasuresLines)
+{
+  WriteFile (Path ("many.txt"), ManyLinesText ());
+  WeftPage *page = Open (Path ("many.txt"));
+  GtkAdjustment *adj = gtk_scrollable_get_vadjustment (GTK_SCROLLABLE (weft_page_get_view (page)));
+
+  ASSERT_EQ (LastLineHeight (page), 0) << "GTK measured every line before the test began";
+  gtk_adjustment_set_value (adj, gtk_adjustment_get_upper (adj) - gtk_adjustment_get_page_size (adj));
+  const int top = TopLine (page);
+  ASSERT_GT (top, 0);
+  EXPECT_EQ (CountFailures (1000, [&] { return TopLine (page) == top; }), 0) << "first line was " << top;
+  EXPECT_EQ (LastLineHeight (page), 0) << "GTK measured every line before the test ended";
+}
+
 // The session does not wait for GTK to measure a large text: a tab opened
 // meanwhile is in the session file, for a restart after kill -9.
 TEST_F (WeftAutosaveTest, TheSessionListsATabOpenedWhileALargeTextIsMeasured)
