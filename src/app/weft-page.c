@@ -320,6 +320,9 @@ on_loading_changed (WeftPage *self)
        * blinking, and its blink callback aborts on an assertion if the
        * cursor is still hidden when it comes. */
       self->read_only = !editable;
+      /* A load or a replacement puts the view where it goes itself. */
+      if (!editable)
+        self->follow_cursor = FALSE;
       weft_page_update_cursor (self);
       gtk_accessible_update_property (GTK_ACCESSIBLE (self->view), GTK_ACCESSIBLE_PROPERTY_READ_ONLY, !editable, -1);
       gtk_accessible_update_property (GTK_ACCESSIBLE (self->load_progress), GTK_ACCESSIBLE_PROPERTY_LABEL,
@@ -563,7 +566,11 @@ keep_view (WeftPage *self)
   GtkTextIter iter;
   int line_top;
 
-  if (self->scrolling_back || !gtk_widget_get_mapped (GTK_WIDGET (self->view)))
+  /* While a load or a replacement goes in, the insert mark moves with the
+   * text going in at its place: following it scrolled through the text
+   * being inserted and had GTK measure all of it at once (an 8 s stall in
+   * the undo of a sort of 200,000 lines). */
+  if (self->scrolling_back || self->read_only || !gtk_widget_get_mapped (GTK_WIDGET (self->view)))
     return;
   if (!weft_slice_in_gtk_measuring ())
     {
