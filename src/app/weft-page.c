@@ -555,9 +555,9 @@ note_view_top (WeftPage *self)
   self->top_offset = rect.y - line_top;
 }
 
-/* After a measuring step: the cursor back in view if the view follows it,
- * else the top the user scrolled to back at the top. Otherwise, where the
- * user or GTK put the view is noted. */
+/* After a measuring step, back to the cursor if the view follows it, else
+ * back to the first line the user scrolled to. Any other move of the view
+ * is where the user or GTK put it, and is noted. */
 static void
 keep_view (WeftPage *self)
 {
