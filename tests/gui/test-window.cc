@@ -1015,31 +1015,6 @@ SlowToMeasureText ()
   return text;
 }
 
-// The height of the document's last line: 0 until GTK has measured it.
-int
-LastLineHeight (WeftPage *page)
-{
-  GtkTextIter end;
-  int y = 0, height = -1;
-
-  gtk_text_buffer_get_end_iter (GTK_TEXT_BUFFER (weft_document_get_buffer (weft_page_get_document (page))), &end);
-  gtk_text_iter_set_line_offset (&end, 0);
-  gtk_text_iter_backward_line (&end);
-  gtk_text_view_get_line_yrange (GTK_TEXT_VIEW (weft_page_get_view (page)), &end, &y, &height);
-  return height;
-}
-
-// A text whose lines GTK measures for seconds after it is in: 100,000
-// short lines.
-std::string
-ManyLinesText ()
-{
-  std::string text;
-  for (int i = 0; i < 100000; i++)
-    text += std::to_string (1000000 + i) + " lorem ipsum dolor sit amet, consectetur adipiscing elit\n";
-  return text;
-}
-
 // The height of line @line: 0 until GTK has measured it.
 int
 LineHeight (WeftPage *page, int line)
@@ -1051,6 +1026,27 @@ LineHeight (WeftPage *page, int line)
                                     line);
   gtk_text_view_get_line_yrange (GTK_TEXT_VIEW (weft_page_get_view (page)), &iter, &y, &height);
   return height;
+}
+
+// The height of the document's last line of text (the one before the
+// empty line after its final newline): 0 until GTK has measured it.
+int
+LastLineHeight (WeftPage *page)
+{
+  GtkTextBuffer *buffer = GTK_TEXT_BUFFER (weft_document_get_buffer (weft_page_get_document (page)));
+
+  return LineHeight (page, MAX (0, gtk_text_buffer_get_line_count (buffer) - 2));
+}
+
+// A text whose lines GTK measures for seconds after it is in: 100,000
+// short lines.
+std::string
+ManyLinesText ()
+{
+  std::string text;
+  for (int i = 0; i < 100000; i++)
+    text += std::to_string (1000000 + i) + " lorem ipsum dolor sit amet, consectetur adipiscing elit\n";
+  return text;
 }
 
 bool
